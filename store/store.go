@@ -1,0 +1,310 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+)
+
+// Errors callers branch on. Backends wrap them with context; test with errors.Is.
+var (
+	// ErrNotFound: no record has that key.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique key is taken (username, email, task id), or a
+	// conditional transition found the record in another state.
+	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable: the database cannot be reached; the caller may retry.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store is one open database. It is safe for concurrent use.
+type Store interface {
+	Users() Users
+	Agents() Agents
+	Tasks() Tasks
+	Projects() Projects
+	Submissions() Submissions
+	Files() Files
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Backend names the implementation: "postgres" or "sqlite".
+	Backend() string
+	Close() error
+}
+
+// Roles a user can hold.
+const (
+	RoleUser    = "user"
+	RoleAdmin   = "admin"
+	RoleService = "service"
+)
+
+// User is an account.
+type User struct {
+	ID             string
+	Username       string
+	Email          string
+	HashedPassword string
+	FirstName      string
+	LastName       string
+	Role           string
+	IsActive       bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	LastLogin      *time.Time
+}
+
+// UserUpdate names the fields to change; nil leaves a field as it is.
+type UserUpdate struct {
+	Email          *string
+	HashedPassword *string
+	FirstName      *string
+	LastName       *string
+	Role           *string
+	IsActive       *bool
+	LastLogin      *time.Time
+}
+
+// Users reaches user accounts.
+type Users interface {
+	// Create stores u; ID and timestamps must be set by the caller.
+	// ErrConflict if the username or email is taken.
+	Create(ctx context.Context, u User) error
+	Get(ctx context.Context, id string) (User, error)
+	GetByUsername(ctx context.Context, username string) (User, error)
+	// List returns users ordered by id, after the cursor (exclusive), at most limit.
+	List(ctx context.Context, after string, limit int) ([]User, error)
+	// Update applies the non-nil fields and bumps updated_at; returns the new record.
+	Update(ctx context.Context, id string, upd UserUpdate) (User, error)
+	// Count returns how many users exist (used to seed the first admin).
+	Count(ctx context.Context) (int, error)
+}
+
+// Agent is a registered agent: a built-in pool or an external one.
+type Agent struct {
+	ID            string
+	Name          string
+	Description   string
+	Capabilities  []string
+	Config        json.RawMessage
+	Status        string
+	LastHeartbeat *time.Time
+	OwnerID       string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// AgentUpdate names the fields to change; nil leaves a field as it is.
+type AgentUpdate struct {
+	Name          *string
+	Description   *string
+	Capabilities  *[]string
+	Config        *json.RawMessage
+	Status        *string
+	LastHeartbeat *time.Time
+}
+
+// AgentFilter selects agents. Empty fields match everything.
+type AgentFilter struct {
+	OwnerID string
+	Status  string
+	After   string // cursor: id, exclusive
+	Limit   int
+}
+
+// Agents reaches agent registrations.
+type Agents interface {
+	Create(ctx context.Context, a Agent) error
+	Get(ctx context.Context, id string) (Agent, error)
+	List(ctx context.Context, f AgentFilter) ([]Agent, error)
+	Update(ctx context.Context, id string, upd AgentUpdate) (Agent, error)
+	Delete(ctx context.Context, id string) error
+}
+
+// Task is a task with its lifecycle as the store keeps it.
+type Task struct {
+	actors.Task
+	Status       actors.Status
+	Result       json.RawMessage // nil until finished
+	ErrorMessage string
+	// Attempts counts starts; Lease identifies the delivery that holds a
+	// running task (the JetStream stream sequence of its message).
+	Attempts    int
+	Lease       int64
+	StartedAt   *time.Time
+	CompletedAt *time.Time
+	UpdatedAt   time.Time
+}
+
+// TaskFilter selects tasks, newest first. Empty fields match everything.
+type TaskFilter struct {
+	UserID   string
+	Status   actors.Status
+	TaskType string
+	Priority actors.Priority
+	// Before is the cursor: only tasks with an id lower than it (ids are
+	// UUIDv7, so lower is older).
+	Before string
+	Limit  int
+}
+
+// Outcome is how an attempt ended.
+type Outcome struct {
+	Status       actors.Status // completed, failed, timeout, cancelled, dead_letter
+	Result       json.RawMessage
+	ErrorMessage string
+}
+
+// Tasks reaches tasks. Transitions are conditional: each names what it
+// expects and returns ErrConflict when the task is no longer in that state.
+type Tasks interface {
+	// Create stores t with status pending. ErrConflict if the id exists.
+	Create(ctx context.Context, t actors.Task) error
+	Get(ctx context.Context, id string) (Task, error)
+	List(ctx context.Context, f TaskFilter) ([]Task, error)
+	// MarkQueued moves the given tasks from pending to queued once their
+	// messages are stored; tasks in any other state are left alone.
+	MarkQueued(ctx context.Context, ids ...string) error
+	// Start moves a task to running under lease and counts an attempt. It
+	// succeeds from pending or queued, and from running when the lease is the
+	// same (a redelivery of the message that already held it). It returns the
+	// task as stored after the change; ErrConflict when the task is final or
+	// running under another lease; ErrNotFound when there is no such task.
+	Start(ctx context.Context, id string, lease int64, now time.Time) (Task, error)
+	// Finish records the outcome of the attempt holding lease. ErrConflict
+	// unless the task is running under that lease.
+	Finish(ctx context.Context, id string, lease int64, o Outcome, now time.Time) error
+	// Requeue hands a failed attempt back for a retry: running under lease
+	// becomes queued again, keeping errMsg as the last error. ErrConflict
+	// unless the task is running under that lease.
+	Requeue(ctx context.Context, id string, lease int64, errMsg string, now time.Time) error
+	// Pending lists tasks still pending that were created before olderThan,
+	// oldest first: their queue message may never have been stored.
+	Pending(ctx context.Context, olderThan time.Time, limit int) ([]Task, error)
+}
+
+// Project is a code project owned by a user.
+type Project struct {
+	ID            string
+	Name          string
+	Description   string
+	RepositoryURL string
+	Status        string
+	Config        json.RawMessage
+	OwnerID       string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ProjectUpdate names the fields to change; nil leaves a field as it is.
+type ProjectUpdate struct {
+	Name          *string
+	Description   *string
+	RepositoryURL *string
+	Status        *string
+	Config        *json.RawMessage
+}
+
+// ProjectFilter selects projects. Empty fields match everything.
+type ProjectFilter struct {
+	OwnerID string
+	// Search matches words of the name (full-text on PostgreSQL, LIKE on SQLite).
+	Search string
+	After  string
+	Limit  int
+}
+
+// Projects reaches projects.
+type Projects interface {
+	Create(ctx context.Context, p Project) error
+	Get(ctx context.Context, id string) (Project, error)
+	List(ctx context.Context, f ProjectFilter) ([]Project, error)
+	Update(ctx context.Context, id string, upd ProjectUpdate) (Project, error)
+	Delete(ctx context.Context, id string) error
+}
+
+// Submission is code submitted to a project for quality verification.
+type Submission struct {
+	ID                  string
+	ProjectID           string
+	UserID              string
+	Code                string
+	QualityScore        *float64
+	SecurityScore       *float64
+	PerformanceScore    *float64
+	Status              string
+	IntegrationStrategy string
+	Result              json.RawMessage
+	CreatedAt           time.Time
+	IntegratedAt        *time.Time
+}
+
+// SubmissionUpdate names the fields to change; nil leaves a field as it is.
+type SubmissionUpdate struct {
+	QualityScore        *float64
+	SecurityScore       *float64
+	PerformanceScore    *float64
+	Status              *string
+	IntegrationStrategy *string
+	Result              *json.RawMessage
+	IntegratedAt        *time.Time
+}
+
+// Submissions reaches submissions.
+type Submissions interface {
+	Create(ctx context.Context, s Submission) error
+	Get(ctx context.Context, id string) (Submission, error)
+	// ListByProject returns a project's submissions, newest first.
+	ListByProject(ctx context.Context, projectID string, limit int) ([]Submission, error)
+	Update(ctx context.Context, id string, upd SubmissionUpdate) (Submission, error)
+}
+
+// File is a stored file; its content lives in versions.
+type File struct {
+	ID             string
+	ProjectID      string // may be empty
+	OwnerID        string
+	Path           string
+	ContentType    string
+	CurrentVersion int
+	Size           int64
+	Checksum       string // hex SHA-256 of the current version
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
+}
+
+// FileVersion is one immutable version of a file. StorageKey locates the bytes
+// in the storage backend (local disk, S3, object store).
+type FileVersion struct {
+	ID         string
+	FileID     string
+	Version    int
+	Size       int64
+	Checksum   string
+	StorageKey string
+	CreatedBy  string
+	CreatedAt  time.Time
+}
+
+// Files reaches files and their versions.
+type Files interface {
+	// Create stores f together with its first version v (v.Version is 1).
+	Create(ctx context.Context, f File, v FileVersion) error
+	Get(ctx context.Context, id string) (File, error)
+	// ListByProject returns a project's live files ordered by path.
+	ListByProject(ctx context.Context, projectID string) ([]File, error)
+	// AddVersion appends v (its Version must be the current one plus one)
+	// and makes it current. ErrConflict if another version got there first.
+	AddVersion(ctx context.Context, v FileVersion) error
+	Versions(ctx context.Context, fileID string) ([]FileVersion, error)
+	Version(ctx context.Context, fileID string, version int) (FileVersion, error)
+	// PruneVersions deletes non-current versions created before olderThan
+	// and returns them so their bytes can be removed too.
+	PruneVersions(ctx context.Context, olderThan time.Time) ([]FileVersion, error)
+	// Delete marks the file deleted.
+	Delete(ctx context.Context, id string, now time.Time) error
+}
