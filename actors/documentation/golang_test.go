@@ -1,0 +1,201 @@
+package doccheck
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ymera/ymera/actors"
+)
+
+// entry is one expected item: its kind, name and whether it is documented.
+type entry struct {
+	kind, name string
+	documented bool
+}
+
+// itemsOf checks the files and returns every item, documented or not, in
+// file then line order: what the counting rules are about.
+func itemsOf(t *testing.T, files ...actors.SourceFile) []entry {
+	t.Helper()
+	var done []*analysed
+	var goFiles []goFile
+	for _, f := range files {
+		switch actors.Language(f.Path) {
+		case "go":
+			gf, err := parseGo(f.Path, f.Content)
+			if err != nil {
+				t.Fatalf("parse %s: %v", f.Path, err)
+			}
+			a := &analysed{path: f.Path, items: goItems(gf)}
+			gf.analysed = a
+			goFiles = append(goFiles, gf)
+			done = append(done, a)
+		case "python":
+			done = append(done, &analysed{path: f.Path, items: pythonItems(f.Path, f.Content)})
+		}
+	}
+	addGoPackages(goFiles)
+	out := []entry{}
+	for _, a := range done {
+		items := slices.Clone(a.items)
+		slices.SortStableFunc(items, func(x, y item) int { return x.line - y.line })
+		for _, it := range items {
+			out = append(out, entry{it.kind, it.name, it.documented})
+		}
+	}
+	return out
+}
+
+func src(ls ...string) string { return strings.Join(ls, "\n") + "\n" }
+
+func TestGoCounting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		files []actors.SourceFile
+		want  []entry
+	}{
+		{
+			name: "functions, documented and not",
+			files: []actors.SourceFile{{Path: "a/a.go", Content: src(
+				`// Package a does things.`,
+				`package a`,
+				``,
+				`// Open opens.`,
+				`func Open() {}`,
+				``,
+				`func Close() {}`,
+				``,
+				`func helper() {}`,
+			)}},
+			want: []entry{{"package", "a", true}, {"function", "Open", true}, {"function", "Close", false}},
+		},
+		{
+			name: "methods of exported and unexported types, generic receivers",
+			files: []actors.SourceFile{{Path: "a/a.go", Content: src(
+				`package a`,
+				`// Set is a set.`,
+				`type Set[T comparable] map[T]struct{}`,
+				`// Add adds.`,
+				`func (s Set[T]) Add(v T) {}`,
+				`func (s *Set[T]) Remove(v T) {}`,
+				`type pair[K, V any] struct{}`,
+				`func (p *pair[K, V]) Key() K { var k K; return k }`,
+				`type impl struct{}`,
+				`func (impl) Exported() {}`,
+				`func (Set[T]) unexported() {}`,
+			)}},
+			want: []entry{{"package", "a", false}, {"type", "Set", true}, {"method", "Set.Add", true}, {"method", "Set.Remove", false}},
+		},
+		{
+			name: "grouped and single consts and vars",
+			files: []actors.SourceFile{{Path: "a/a.go", Content: src(
+				`package a`,
+				``,
+				`// The colours.`,
+				`const (`,
+				`	Red = iota`,
+				`	Green`,
+				`	blue`,
+				`)`,
+				``,
+				`const (`,
+				`	// Small is small.`,
+				`	Small = 1`,
+				`	Large = 2 // Large is large.`,
+				`	Huge, Tiny = 3, 4`,
+				`)`,
+				``,
+				`// Version is the version.`,
+				`var Version = "1"`,
+				``,
+				`var Debug, verbose bool`,
+				``,
+				`//go:generate stringer -type=Mode`,
+				`type Mode int`,
+			)}},
+			want: []entry{
+				{"package", "a", false},
+				{"const", "Red", true}, {"const", "Green", true},
+				{"const", "Small", true}, {"const", "Large", true}, {"const", "Huge", false}, {"const", "Tiny", false},
+				{"var", "Version", true},
+				{"var", "Debug", false},
+				{"type", "Mode", false},
+			},
+		},
+		{
+			name: "grouped types",
+			files: []actors.SourceFile{{Path: "a/a.go", Content: src(
+				`package a`,
+				`// Shapes.`,
+				`type (`,
+				`	Circle struct{}`,
+				`	Square struct{}`,
+				`)`,
+				`type (`,
+				`	// Line is a line.`,
+				`	Line struct{}`,
+				`	Point struct{}`,
+				`)`,
+			)}},
+			want: []entry{{"package", "a", false}, {"type", "Circle", true}, {"type", "Square", true}, {"type", "Line", true}, {"type", "Point", false}},
+		},
+		{
+			name: "package doc in doc.go counts for the whole package once",
+			files: []actors.SourceFile{
+				{Path: "store/store.go", Content: src(`package store`, `// Get gets.`, `func Get() {}`)},
+				{Path: "store/doc.go", Content: src(`// Package store stores.`, `package store`)},
+				{Path: "store/sql.go", Content: src(`package store`)},
+			},
+			want: []entry{{"function", "Get", true}, {"package", "store", true}},
+		},
+		{
+			name: "package without doc is counted in its first file",
+			files: []actors.SourceFile{
+				{Path: "x/b.go", Content: src(`package x`)},
+				{Path: "x/a.go", Content: src(`package x`)},
+				{Path: "y/a.go", Content: src(`package x`)},
+			},
+			want: []entry{{"package", "x", false}, {"package", "x", false}},
+		},
+		{
+			name:  "a directive is not a package doc",
+			files: []actors.SourceFile{{Path: "a.go", Content: src(`//go:build linux`, ``, `package a`)}},
+			want:  []entry{{"package", "a", false}},
+		},
+		{
+			name: "test and generated files count nothing",
+			files: []actors.SourceFile{
+				{Path: "a/a_test.go", Content: src(`package a`, `func TestX(t *testing.T) {}`)},
+				{Path: "a/gen.go", Content: src(`// Code generated by stringer. DO NOT EDIT.`, ``, `package a`, `func Exported() {}`)},
+			},
+			want: []entry{},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := itemsOf(t, tc.files...); !slices.Equal(got, tc.want) {
+				t.Errorf("items =\n  %v\nwant\n  %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestGoParseErrorIsReported(t *testing.T) {
+	t.Parallel()
+	r, err := Check(context.Background(), []actors.SourceFile{
+		{Path: "bad.go", Content: "package bad\nfunc {"},
+		{Path: "good.go", Content: "// Package good is.\npackage good\n"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Errors) != 1 || r.Errors[0].File != "bad.go" || !strings.HasPrefix(r.Errors[0].Message, "could not parse: ") {
+		t.Errorf("errors = %+v", r.Errors)
+	}
+	if len(r.Files) != 1 || r.Files[0].Path != "good.go" || r.Total != 1 || r.Documented != 1 {
+		t.Errorf("report = %+v", r)
+	}
+}

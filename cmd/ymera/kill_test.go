@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ymera/ymera/transport"
+)
+
+// buildBinary builds ymera once for tests that run it as a separate process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ymera")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startProcess runs `ymera serve` as a child process and waits until it listens.
+func startProcess(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, waitListening(t, stdout)
+}
+
+// TestKillNineAndRestart stops the whole serve process with SIGKILL while
+// tasks are queued and running, starts it again on the same DATA_DIR, and
+// checks that every accepted task completes, none is lost and none has two
+// results.
+func TestKillNineAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	natsPort := freePort(t)
+	env := []string{
+		"DATA_DIR=" + t.TempDir(),
+		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("NATS_LISTEN=127.0.0.1:%d", natsPort),
+		"AGENT_KINDS=bench_noop",
+		"AGENT_WORKERS=4",
+		"AGENT_ACK_WAIT=2s",
+		"LOG_LEVEL=ERROR",
+	}
+	proc, base := startProcess(t, bin, env)
+	a := &apiClient{t: t, base: base, c: &http.Client{Timeout: 10 * time.Second}}
+	a.signUp()
+
+	const n = 60
+	ids := make([]string, 0, n)
+	for range n {
+		ids = append(ids, a.submit("bench_noop", map[string]int{"sleep_ms": 150}))
+	}
+	// Let some finish and some start, then kill without warning.
+	time.Sleep(600 * time.Millisecond)
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = proc.Wait()
+
+	_, base2 := startProcess(t, bin, env)
+	if base2 != base {
+		t.Fatalf("restarted on %s, want %s", base2, base)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	retried := 0
+	for _, id := range ids {
+		tv := a.waitFinal(id, time.Until(deadline))
+		if tv.Status != "completed" {
+			t.Errorf("task %s ended %s: %s", id, tv.Status, tv.ErrorMessage)
+		}
+		if tv.Attempts > 1 {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Error("no task needed a second attempt: the kill did not hit running tasks")
+	}
+	t.Logf("%d tasks, %d ran again after the kill", n, retried)
+
+	// Exactly one completion per task: count the completion events, which
+	// are published only after a successful conditional commit.
+	counts := completionEvents(t, fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
+	for _, id := range ids {
+		if counts[id] > 1 {
+			t.Errorf("task %s completed %d times", id, counts[id])
+		}
+	}
+	var list []taskView
+	a.mustJSON(http.MethodGet, "/tasks?limit=100", nil, http.StatusOK, &list)
+	if len(list) != n {
+		t.Errorf("GET /tasks lists %d tasks, want %d (none lost, none doubled)", len(list), n)
+	}
+}
+
+// completionEvents reads the events stream and counts task.completed per task.
+func completionEvents(t *testing.T, url string) map[string]int {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, transport.StreamEvents, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for {
+		batch, err := cons.FetchNoWait(500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			var ev transport.Event
+			if json.Unmarshal(m.Data(), &ev) == nil && ev.Type == "task.completed" {
+				counts[ev.TaskID]++
+			}
+		}
+		if got == 0 {
+			return counts
+		}
+		if strings.Contains(fmt.Sprint(batch.Error()), "timeout") {
+			return counts
+		}
+	}
+}

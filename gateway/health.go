@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// healthCheckTimeout bounds each health check.
+const healthCheckTimeout = 2 * time.Second
+
+// Health states of the report and of each component.
+const (
+	healthy   = "healthy"
+	unhealthy = "unhealthy"
+)
+
+// componentHealth is one dependency in the report.
+type componentHealth struct {
+	Status  string `json:"status" enum:"healthy,unhealthy"`
+	Message string `json:"message"`
+}
+
+// healthReport is the seed's /health shape.
+type healthReport struct {
+	Status     string                     `json:"status" enum:"healthy,unhealthy"`
+	Timestamp  time.Time                  `json:"timestamp"`
+	Version    string                     `json:"version"`
+	Components map[string]componentHealth `json:"components"`
+}
+
+type healthOutput struct {
+	Status int
+	Body   healthReport
+}
+
+// healthResponses documents the 503 of /health and /readyz, which carries
+// the report, not a problem. Each operation gets its own map: huma fills it in.
+func healthResponses(api huma.API) map[string]*huma.Response {
+	schema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[healthReport](), true, "HealthReport")
+	return map[string]*huma.Response{
+		"503": {
+			Description: "A dependency failed its check; the components say which",
+			Content:     map[string]*huma.MediaType{"application/json": {Schema: schema}},
+		},
+	}
+}
+
+// handleHealth runs every check at once, each for at most
+// healthCheckTimeout, and answers 200 when all pass, 503 otherwise.
+func handleHealth(log *slog.Logger, checks []HealthCheck, version string, now func() time.Time) func(context.Context, *struct{}) (*healthOutput, error) {
+	return func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		results := make([]componentHealth, len(checks))
+		var wg sync.WaitGroup
+		for i, c := range checks {
+			wg.Go(func() { results[i] = runCheck(ctx, log, c) })
+		}
+		wg.Wait()
+
+		out := &healthOutput{Status: http.StatusOK, Body: healthReport{
+			Status:     healthy,
+			Timestamp:  now().UTC(),
+			Version:    version,
+			Components: make(map[string]componentHealth, len(checks)),
+		}}
+		for i, c := range checks {
+			out.Body.Components[c.Name] = results[i]
+			if results[i].Status != healthy {
+				out.Status, out.Body.Status = http.StatusServiceUnavailable, unhealthy
+			}
+		}
+		return out, nil
+	}
+}
+
+// runCheck runs one check. A check that ignores its context still cannot
+// hold the report past the timeout: its result is abandoned, and its
+// goroutine ends when the check returns (the channel is buffered). The
+// error is logged, not reported: /health is public and errors may name
+// hosts.
+func runCheck(ctx context.Context, log *slog.Logger, c HealthCheck) componentHealth {
+	ctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Check(ctx) }()
+
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err == nil {
+		return componentHealth{Status: healthy, Message: c.Name + " check passed"}
+	}
+	log.WarnContext(ctx, "gateway: health check failed", "request_id", requestIDFrom(ctx), "component", c.Name, "err", err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return componentHealth{Status: unhealthy, Message: fmt.Sprintf("%s check timed out after %s", c.Name, healthCheckTimeout)}
+	}
+	return componentHealth{Status: unhealthy, Message: c.Name + " check failed"}
+}
+
+type livezOutput struct {
+	Body struct {
+		Status string `json:"status" enum:"alive"`
+	}
+}
+
+// handleLivez answers 200 while the process serves requests; it checks no
+// dependency, so an orchestrator restarts the process only when it hangs.
+func handleLivez() func(context.Context, *struct{}) (*livezOutput, error) {
+	return func(context.Context, *struct{}) (*livezOutput, error) {
+		out := &livezOutput{}
+		out.Body.Status = "alive"
+		return out, nil
+	}
+}

@@ -1,0 +1,349 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+)
+
+// defaultPageSize is GET /tasks's page size when limit is absent; it must
+// match the default tag of listTasksInput.Limit.
+const defaultPageSize = 50
+
+// jsonObject is a JSON object kept as its raw bytes, so numbers keep their
+// precision on the way to the agent; it is documented as an object or null.
+type jsonObject json.RawMessage
+
+// MarshalJSON writes the object, or null when there is none.
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	if len(o) == 0 {
+		return []byte("null"), nil
+	}
+	return o, nil
+}
+
+// UnmarshalJSON keeps a copy of the raw object; null leaves it empty.
+func (o *jsonObject) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*o = nil
+		return nil
+	}
+	*o = append((*o)[:0], b...)
+	return nil
+}
+
+// Schema tells huma to validate and document the field as an object.
+func (jsonObject) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeObject, Nullable: true, AdditionalProperties: true}
+}
+
+// submitTaskRequest is a new task (the seed's shape). Unknown fields are ignored.
+type submitTaskRequest struct {
+	_           struct{}        `json:"-" additionalProperties:"true"`
+	Name        string          `json:"name" minLength:"1" maxLength:"200" example:"Generate API"`
+	Description string          `json:"description,omitempty" maxLength:"10000" example:"Generate REST API for user management"`
+	TaskType    string          `json:"task_type" minLength:"1" maxLength:"64" example:"security_scan" doc:"One of the task types the running agents offer"`
+	Parameters  jsonObject      `json:"parameters,omitempty" doc:"Input of the task; its shape depends on task_type"`
+	Priority    actors.Priority `json:"priority,omitempty" enum:"low,normal,high,critical" default:"normal"`
+}
+
+type submitTaskInput struct {
+	Body submitTaskRequest
+}
+
+type submitTaskResponse struct {
+	TaskID string `json:"task_id" format:"uuid"`
+	Status string `json:"status" enum:"created"`
+}
+
+type submitTaskOutput struct {
+	Body submitTaskResponse
+}
+
+// handleSubmitTask checks the task type, makes the task and hands it to the
+// submitter, which stores and queues it; 201 means it will not be lost.
+func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, maxAttempts int, now func() time.Time) func(context.Context, *submitTaskInput) (*submitTaskOutput, error) {
+	return func(ctx context.Context, in *submitTaskInput) (*submitTaskOutput, error) {
+		who, err := currentUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r := in.Body
+		if !types.Known(r.TaskType) {
+			return nil, unknownTaskType(r.TaskType, types.List())
+		}
+		var params json.RawMessage
+		if len(r.Parameters) > 0 {
+			// Stored and queued compact: the schema has already checked it is an object.
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, r.Parameters); err != nil {
+				return nil, validationProblem("body.parameters", "expected a JSON object", nil)
+			}
+			params = buf.Bytes()
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, problemFor(ctx, log, fmt.Errorf("gateway: task id: %w", err), details{})
+		}
+		t := actors.Task{
+			ID:          id.String(),
+			Name:        r.Name,
+			Description: r.Description,
+			Type:        r.TaskType,
+			Parameters:  params,
+			Priority:    r.Priority,
+			UserID:      who.UserID,
+			MaxAttempts: maxAttempts,
+			CreatedAt:   now().UTC(),
+		}
+		if t.Priority == "" {
+			t.Priority = actors.PriorityNormal
+		}
+		if err := sub.Submit(ctx, t); err != nil {
+			return nil, problemFor(ctx, log, err, details{})
+		}
+		return &submitTaskOutput{Body: submitTaskResponse{TaskID: t.ID, Status: "created"}}, nil
+	}
+}
+
+// unknownTaskType is the 422 of a well-formed task no agent can run; it
+// names the types that can.
+func unknownTaskType(name string, known []string) *Problem {
+	known = slices.Sorted(slices.Values(known))
+	return &Problem{
+		Type:   ProblemUnknownTaskType,
+		Title:  "Unknown task type",
+		Status: http.StatusUnprocessableEntity,
+		Detail: fmt.Sprintf("unknown task_type %q; known types: %s", truncate(name, 64), strings.Join(known, ", ")),
+		Errors: []ProblemError{{Location: "body.task_type", Message: "no agent offers this task type", Value: truncate(name, 64)}},
+	}
+}
+
+// taskDetail is one task as GET /tasks/{task_id} shows it: the seed's
+// fields, then the lifecycle fields the seed did not have.
+type taskDetail struct {
+	ID          string          `json:"id" format:"uuid"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	TaskType    string          `json:"task_type"`
+	Parameters  jsonObject      `json:"parameters"`
+	Priority    actors.Priority `json:"priority"`
+	Status      actors.Status   `json:"status"`
+	Result      jsonObject      `json:"result" doc:"The agent's output; null until the task completes"`
+	CreatedAt   time.Time       `json:"created_at"`
+	CompletedAt *time.Time      `json:"completed_at" doc:"When the task reached a final status"`
+
+	ErrorMessage *string    `json:"error_message" doc:"Why the last attempt failed"`
+	Attempts     int        `json:"attempts"`
+	MaxAttempts  int        `json:"max_attempts"`
+	StartedAt    *time.Time `json:"started_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+// taskSummary is one task in GET /tasks (the seed's shape).
+type taskSummary struct {
+	ID          string          `json:"id" format:"uuid"`
+	Name        string          `json:"name"`
+	TaskType    string          `json:"task_type"`
+	Priority    actors.Priority `json:"priority"`
+	Status      actors.Status   `json:"status"`
+	Result      jsonObject      `json:"result"`
+	CreatedAt   time.Time       `json:"created_at"`
+	CompletedAt *time.Time      `json:"completed_at"`
+}
+
+func detailOf(t store.Task) taskDetail {
+	d := taskDetail{
+		ID:          t.ID,
+		Name:        t.Name,
+		Description: t.Description,
+		TaskType:    t.Type,
+		Parameters:  jsonObject(t.Parameters),
+		Priority:    t.Priority,
+		Status:      t.Status,
+		Result:      jsonObject(t.Result),
+		CreatedAt:   t.CreatedAt.UTC(),
+		CompletedAt: utcPtr(t.CompletedAt),
+		Attempts:    t.Attempts,
+		MaxAttempts: t.MaxAttempts,
+		StartedAt:   utcPtr(t.StartedAt),
+		UpdatedAt:   t.UpdatedAt.UTC(),
+	}
+	if len(d.Parameters) == 0 {
+		// Parameters are optional on input but always an object on output.
+		d.Parameters = jsonObject("{}")
+	}
+	if t.ErrorMessage != "" {
+		d.ErrorMessage = &t.ErrorMessage
+	}
+	return d
+}
+
+func summaryOf(t store.Task) taskSummary {
+	return taskSummary{
+		ID:          t.ID,
+		Name:        t.Name,
+		TaskType:    t.Type,
+		Priority:    t.Priority,
+		Status:      t.Status,
+		Result:      jsonObject(t.Result),
+		CreatedAt:   t.CreatedAt.UTC(),
+		CompletedAt: utcPtr(t.CompletedAt),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+type getTaskInput struct {
+	TaskID string `path:"task_id" doc:"The task's id, a UUID"`
+}
+
+type getTaskOutput struct {
+	Body taskDetail
+}
+
+// handleGetTask shows one task to its owner or to an admin. Someone else's
+// task, a missing task and an id that is not a UUID get the same 404, so ids
+// cannot be probed.
+func handleGetTask(log *slog.Logger, tasks interface {
+	Get(ctx context.Context, id string) (store.Task, error)
+}) func(context.Context, *getTaskInput) (*getTaskOutput, error) {
+	return func(ctx context.Context, in *getTaskInput) (*getTaskOutput, error) {
+		who, err := currentUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		notFound := details{notFound: fmt.Sprintf("task %q does not exist", truncate(in.TaskID, 64))}
+		id, err := uuid.Parse(in.TaskID)
+		if err != nil {
+			return nil, problemFor(ctx, log, store.ErrNotFound, notFound)
+		}
+		t, err := tasks.Get(ctx, id.String())
+		if err != nil {
+			return nil, problemFor(ctx, log, err, notFound)
+		}
+		if !who.seesAll() && t.UserID != who.UserID {
+			// Answer exactly as if the task did not exist.
+			return nil, problemFor(ctx, log, store.ErrNotFound, notFound)
+		}
+		return &getTaskOutput{Body: detailOf(t)}, nil
+	}
+}
+
+// listTasksInput filters and pages GET /tasks. The enums must name exactly
+// the statuses and priorities of package actors (a test checks).
+type listTasksInput struct {
+	Status   actors.Status   `query:"status" enum:"pending,queued,running,completed,failed,cancelled,timeout,dead_letter" doc:"Only tasks in this status"`
+	TaskType string          `query:"task_type" maxLength:"64" doc:"Only tasks of this type"`
+	Priority actors.Priority `query:"priority" enum:"low,normal,high,critical" doc:"Only tasks of this priority"`
+	Limit    int             `query:"limit" minimum:"1" maximum:"100" default:"50" doc:"Page size; more than 100 is refused"`
+	Cursor   string          `query:"cursor" maxLength:"128" doc:"Where the page starts: the X-Next-Cursor of the previous page"`
+}
+
+type listTasksOutput struct {
+	Link       string `header:"Link" doc:"<...>; rel=\"next\" when there is a next page"`
+	NextCursor string `header:"X-Next-Cursor" doc:"The cursor of the next page, when there is one"`
+	Body       []taskSummary
+}
+
+// handleListTasks lists the caller's tasks (an admin's: everyone's), newest
+// first. It asks the store for one more task than the page holds: if it
+// comes back, there is a next page and the cursor points past this one.
+func handleListTasks(log *slog.Logger, tasks interface {
+	List(ctx context.Context, f store.TaskFilter) ([]store.Task, error)
+}) func(context.Context, *listTasksInput) (*listTasksOutput, error) {
+	return func(ctx context.Context, in *listTasksInput) (*listTasksOutput, error) {
+		who, err := currentUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		limit := in.Limit
+		if limit <= 0 {
+			limit = defaultPageSize
+		}
+		f := store.TaskFilter{Status: in.Status, TaskType: in.TaskType, Priority: in.Priority, Limit: limit + 1}
+		if !who.seesAll() {
+			f.UserID = who.UserID
+		}
+		if in.Cursor != "" {
+			before, ok := decodeCursor(in.Cursor)
+			if !ok {
+				return nil, validationProblem("query.cursor", "expected a cursor from a previous page's X-Next-Cursor", in.Cursor)
+			}
+			f.Before = before
+		}
+		ts, err := tasks.List(ctx, f)
+		if err != nil {
+			return nil, problemFor(ctx, log, err, details{})
+		}
+
+		out := &listTasksOutput{Body: make([]taskSummary, 0, min(len(ts), limit))}
+		if len(ts) > limit {
+			ts = ts[:limit]
+			out.NextCursor = encodeCursor(ts[len(ts)-1].ID)
+			out.Link = fmt.Sprintf("<%s>; rel=\"next\"", nextPageURL(in, limit, out.NextCursor))
+		}
+		for _, t := range ts {
+			out.Body = append(out.Body, summaryOf(t))
+		}
+		return out, nil
+	}
+}
+
+// encodeCursor makes the opaque cursor that resumes a listing after id.
+// Clients must not read it: its encoding may change.
+func encodeCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(id))
+}
+
+// decodeCursor returns the id a cursor resumes after.
+func decodeCursor(c string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", false
+	}
+	id, err := uuid.Parse(string(b))
+	if err != nil {
+		return "", false
+	}
+	return id.String(), true
+}
+
+// nextPageURL is the relative URL of the next page: the same filters, the
+// new cursor.
+func nextPageURL(in *listTasksInput, limit int, cursor string) string {
+	q := url.Values{}
+	if in.Status != "" {
+		q.Set("status", string(in.Status))
+	}
+	if in.TaskType != "" {
+		q.Set("task_type", in.TaskType)
+	}
+	if in.Priority != "" {
+		q.Set("priority", string(in.Priority))
+	}
+	q.Set("limit", strconv.Itoa(limit))
+	q.Set("cursor", cursor)
+	return "/tasks?" + q.Encode()
+}

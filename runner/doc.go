@@ -1,0 +1,24 @@
+// Package runner is the task runtime that joins the other packages: it turns
+// a JetStream delivery into a supervised agent call and a committed result.
+//
+// For each agent kind a Node registers the kind's task types, makes sure its
+// durable consumer exists and starts a supervisor pool whose workers each own
+// one agent instance. A worker handles a delivery in four steps:
+//
+//  1. Start the task in the store under the delivery's lease (its stream
+//     sequence). The transition is conditional, so a task that is already
+//     final, or held by a live delivery, is acknowledged and skipped.
+//  2. Call the agent with a context bounded by the task timeout, telling
+//     JetStream the work is in progress while it runs.
+//  3. Commit the outcome (completed, failed, timeout) or hand the task back
+//     for a retry with exponential backoff.
+//  4. Acknowledge the message only after that commit, then publish the
+//     lifecycle event without waiting for it.
+//
+// A panic in step 2 never reaches step 4: the supervisor naks the delivery and
+// restarts the actor, and the redelivery starts again at step 1 under the same
+// lease. The Submitter and the Sweeper cover the other side: a task row is
+// committed before its message is published, and a row whose message may
+// never have been stored is published again, with the task id as the
+// JetStream message id so that the server drops a copy it already has.
+package runner

@@ -1,0 +1,137 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+)
+
+// TaskStore is the part of store.Tasks the runtime writes through.
+type TaskStore interface {
+	Create(ctx context.Context, t actors.Task) error
+	Start(ctx context.Context, id string, lease int64, now time.Time) (store.Task, error)
+	Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error
+	Requeue(ctx context.Context, id string, lease int64, errMsg string, now time.Time) error
+	MarkQueued(ctx context.Context, ids ...string) error
+	Pending(ctx context.Context, olderThan time.Time, limit int) ([]store.Task, error)
+}
+
+// Queue stores task messages durably.
+type Queue interface {
+	// PublishTask stores t's message and returns once the server has it. A
+	// message with the same task id inside the dedup window is dropped by the
+	// server and reported as success.
+	PublishTask(ctx context.Context, t actors.Task) error
+}
+
+// ErrQueueUnavailable is returned by Submit when the task row was committed
+// but its message could not be stored. The task is not lost: the Sweeper
+// publishes it once the queue answers again.
+var ErrQueueUnavailable = errors.New("runner: task queue unavailable")
+
+// Submitter accepts tasks: it commits the row, then stores the message.
+type Submitter struct {
+	Tasks  TaskStore
+	Queue  Queue
+	Events EventPublisher
+	Logger *slog.Logger
+}
+
+// Submit commits t as pending and publishes its message. It returns nil only
+// when both are durable, so an answer of 201 always means the task will run.
+// The pending→queued mark is best effort: a task left pending is republished
+// by the Sweeper, and the server drops the duplicate by its message id.
+func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
+	if err := s.Tasks.Create(ctx, t); err != nil {
+		return fmt.Errorf("runner: submit task %s: %w", t.ID, err)
+	}
+	if err := s.Queue.PublishTask(ctx, t); err != nil {
+		return fmt.Errorf("runner: submit task %s: %w: %w", t.ID, ErrQueueUnavailable, err)
+	}
+	if err := s.Tasks.MarkQueued(ctx, t.ID); err != nil {
+		s.Logger.WarnContext(ctx, "task published but not marked queued; the sweeper will confirm it",
+			"task_id", t.ID, "error", err)
+	}
+	publishEvent(ctx, s.Events, s.Logger, taskEvent("task.queued", t.ID, actors.StatusQueued, nil))
+	return nil
+}
+
+// Sweeper republishes tasks that stayed pending: their row was committed but
+// the process may have died before their message was stored.
+type Sweeper struct {
+	Tasks  TaskStore
+	Queue  Queue
+	Logger *slog.Logger
+	// Interval between sweeps (default 5 s).
+	Interval time.Duration
+	// Age a pending task must reach before it is republished (default 10 s):
+	// long enough that a submission in progress finishes first, and well
+	// inside JetStream's two-minute dedup window, so that a task whose
+	// message did arrive is dropped by the server rather than queued twice.
+	Age time.Duration
+	// Batch is the most tasks republished per sweep (default 1000).
+	Batch int
+	Now   func() time.Time
+}
+
+// Run sweeps until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) error {
+	interval := s.Interval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.WarnContext(ctx, "sweep of pending tasks failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep republishes every pending task older than Age once and returns how
+// many it published.
+func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	age, batch := s.Age, s.Batch
+	if age <= 0 {
+		age = 10 * time.Second
+	}
+	if batch <= 0 {
+		batch = 1000
+	}
+	pending, err := s.Tasks.Pending(ctx, now().Add(-age), batch)
+	if err != nil {
+		return 0, fmt.Errorf("runner: sweep: %w", err)
+	}
+	published := make([]string, 0, len(pending))
+	for _, t := range pending {
+		if err := s.Queue.PublishTask(ctx, t.Task); err != nil {
+			// The queue is down; the next sweep tries again.
+			err = fmt.Errorf("runner: sweep: republish task %s: %w", t.ID, err)
+			if len(published) > 0 {
+				err = errors.Join(err, s.Tasks.MarkQueued(ctx, published...))
+			}
+			return len(published), err
+		}
+		published = append(published, t.ID)
+	}
+	if len(published) == 0 {
+		return 0, nil
+	}
+	s.Logger.InfoContext(ctx, "republished pending tasks", "count", len(published))
+	return len(published), s.Tasks.MarkQueued(ctx, published...)
+}

@@ -1,0 +1,255 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/supervisor"
+	"github.com/ymera/ymera/transport"
+)
+
+// leased is a delivery that knows its JetStream stream sequence, which the
+// store keeps as the lease of the attempt it starts.
+type leased interface {
+	Seq() uint64
+}
+
+// terminable is a delivery that can be dropped for good (a message that can
+// never be decoded).
+type terminable interface {
+	Term() error
+}
+
+// settleTimeout bounds the commit and acknowledgement after an agent returns,
+// which run even when the node is shutting down so finished work is kept.
+const settleTimeout = 10 * time.Second
+
+// worker is one actor's state: a fresh agent instance and the shared runtime.
+type worker struct {
+	kind  actors.Kind
+	rt    *runtime
+	agent actors.Agent
+}
+
+var _ supervisor.Worker = (*worker)(nil)
+
+func (w *worker) Start(ctx context.Context) error {
+	w.agent = w.kind.New()
+	if in, ok := w.agent.(actors.Initializer); ok {
+		if err := in.Initialize(ctx); err != nil {
+			return fmt.Errorf("runner: initialize %s agent: %w", w.kind.Name, err)
+		}
+	}
+	return nil
+}
+
+func (w *worker) Stop(ctx context.Context) {
+	if c, ok := w.agent.(actors.Cleaner); ok {
+		if err := c.Cleanup(ctx); err != nil {
+			w.rt.log.WarnContext(ctx, "agent cleanup failed", "kind", w.kind.Name, "error", err)
+		}
+	}
+}
+
+// Handle runs one delivery through start, process, commit and ack. It does not
+// recover panics: the supervisor owns crashes (nak and restart).
+func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
+	rt := w.rt
+	msg, err := transport.DecodeTask(d.Data())
+	if err != nil {
+		// No attempt can ever succeed; drop the message, keep a loud trace.
+		rt.log.ErrorContext(ctx, "dropping undecodable task message", "kind", w.kind.Name, "error", err)
+		if t, ok := d.(terminable); ok {
+			_ = t.Term()
+		} else {
+			_ = d.Ack()
+		}
+		return
+	}
+	var lease int64
+	if l, ok := d.(leased); ok {
+		lease = int64(l.Seq())
+	}
+	log := rt.log.With("task_id", msg.ID, "task_type", msg.Type, "lease", lease)
+
+	st, err := rt.start(ctx, msg, lease)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Final already, or held by a live delivery: nothing for us to do.
+		log.DebugContext(ctx, "task not startable; acknowledging", "error", err)
+		_ = d.Ack()
+		return
+	case err != nil:
+		log.WarnContext(ctx, "could not start task; handing it back", "error", err)
+		_ = d.Nak(rt.storeBackoff())
+		return
+	}
+	publishEvent(ctx, rt.events, log, taskEvent("task.started", msg.ID, actors.StatusRunning, nil))
+
+	task := st.Task
+	task.Attempt = st.Attempts
+	res, perr, timedOut := w.process(ctx, d, task)
+
+	if ctx.Err() != nil && perr != nil && !timedOut {
+		// The node is stopping and the agent gave up: hand the task to
+		// another node untouched rather than recording a failure.
+		_ = d.Nak(0)
+		return
+	}
+	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	rt.settle(settleCtx, log, d, st, res, perr, timedOut)
+}
+
+// process calls the agent under the task timeout, telling JetStream the
+// delivery is still being worked on so it is not redelivered meanwhile.
+func (w *worker) process(ctx context.Context, d supervisor.Delivery, t actors.Task) (res actors.Result, err error, timedOut bool) {
+	taskCtx, cancel := context.WithTimeout(ctx, w.rt.taskTimeout)
+	defer cancel()
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go w.rt.keepAlive(d, stop)
+
+	res, err = w.agent.Process(taskCtx, t)
+	timedOut = errors.Is(taskCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	if err == nil && !timedOut && !validObject(res.Output) {
+		err = actors.Permanent(errors.New("agent returned a result that is not a JSON object"))
+	}
+	return res, err, timedOut
+}
+
+func validObject(b json.RawMessage) bool {
+	var obj map[string]json.RawMessage
+	return json.Unmarshal(b, &obj) == nil && obj != nil
+}
+
+// runtime is what every worker of a node shares.
+type runtime struct {
+	tasks       TaskStore
+	events      EventPublisher
+	log         *slog.Logger
+	taskTimeout time.Duration
+	ackWait     time.Duration
+	retryBase   float64
+	now         func() time.Time
+}
+
+// start moves the task to running under lease. A task published straight to
+// NATS by a service has no row yet: the message is the record, so the row is
+// made from it first.
+func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64) (store.Task, error) {
+	st, err := rt.tasks.Start(ctx, msg.ID, lease, rt.now())
+	if !errors.Is(err, store.ErrNotFound) {
+		return st, err
+	}
+	if msg.MaxAttempts <= 0 {
+		msg.MaxAttempts = 1
+	}
+	if err := rt.tasks.Create(ctx, msg); err != nil && !errors.Is(err, store.ErrConflict) {
+		return store.Task{}, err
+	}
+	return rt.tasks.Start(ctx, msg.ID, lease, rt.now())
+}
+
+// settle commits the attempt's outcome, then acknowledges the delivery.
+func (rt *runtime) settle(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
+	res actors.Result, perr error, timedOut bool) {
+	var o store.Outcome
+	switch {
+	case timedOut:
+		o = store.Outcome{Status: actors.StatusTimeout,
+			ErrorMessage: fmt.Sprintf("task timed out after %s", rt.taskTimeout)}
+	case perr == nil:
+		o = store.Outcome{Status: actors.StatusCompleted, Result: res.Output}
+	case !actors.IsPermanent(perr) && st.Attempts < st.MaxAttempts:
+		rt.retry(ctx, log, d, st, perr)
+		return
+	default:
+		o = store.Outcome{Status: actors.StatusFailed, ErrorMessage: perr.Error()}
+	}
+
+	err := rt.tasks.Finish(ctx, st.ID, st.Lease, o, rt.now())
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Cancelled meanwhile, or a later delivery took the task over: its
+		// holder settles the message.
+		log.InfoContext(ctx, "outcome not recorded: task changed hands", "error", err)
+		return
+	case err != nil:
+		log.WarnContext(ctx, "could not record outcome; handing the task back", "error", err)
+		_ = d.Nak(rt.storeBackoff())
+		return
+	}
+	if err := d.Ack(); err != nil {
+		// The outcome is committed; a redelivery finds the task final.
+		log.WarnContext(ctx, "ack after commit failed", "error", err)
+	}
+	publishEvent(ctx, rt.events, log, taskEvent("task."+string(o.Status), st.ID, o.Status, nil))
+}
+
+// retry hands a transiently failed attempt back with exponential backoff.
+func (rt *runtime) retry(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task, perr error) {
+	if err := rt.tasks.Requeue(ctx, st.ID, st.Lease, perr.Error(), rt.now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return
+		}
+		log.WarnContext(ctx, "could not requeue task", "error", err)
+		_ = d.Nak(rt.storeBackoff())
+		return
+	}
+	delay := RetryDelay(rt.retryBase, st.Attempts)
+	log.InfoContext(ctx, "attempt failed; retrying", "attempt", st.Attempts, "delay", delay, "error", perr)
+	_ = d.Nak(delay)
+	publishEvent(ctx, rt.events, log, taskEvent("task.retrying", st.ID, actors.StatusQueued, nil))
+}
+
+// keepAlive reports progress to JetStream a few times per AckWait until stop
+// is closed, so a long task keeps its lease while it is alive.
+func (rt *runtime) keepAlive(d supervisor.Delivery, stop <-chan struct{}) {
+	every := rt.ackWait / 3
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			_ = d.InProgress()
+		}
+	}
+}
+
+// storeBackoff is the redelivery delay when the database did not answer.
+func (rt *runtime) storeBackoff() time.Duration {
+	return time.Second + rand.N(time.Second)
+}
+
+// maxRetryDelay caps RetryDelay.
+const maxRetryDelay = 5 * time.Minute
+
+// RetryDelay is the wait before attempt+1: base^attempt seconds, capped at
+// five minutes, with jitter taking it anywhere from half to all of that so
+// that tasks failing together do not retry together.
+func RetryDelay(base float64, attempt int) time.Duration {
+	if base <= 1 {
+		base = 2
+	}
+	d := float64(time.Second)
+	for i := 0; i < attempt && d < float64(maxRetryDelay); i++ {
+		d *= base
+	}
+	full := time.Duration(min(d, float64(maxRetryDelay)))
+	half := full / 2
+	return half + rand.N(full-half+1)
+}

@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// params collects positional arguments for a statement built from optional
+// parts (filters, the fields of an update) and hands out their placeholders.
+// The SQLite backend has the same type with "?" placeholders.
+type params []any
+
+// add appends v and returns its placeholder.
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
+
+// where joins conditions into a WHERE clause; none gives "".
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// validID reports whether id can be a key. Columns are UUIDs, so anything
+// else cannot name a record: lookups answer store.ErrNotFound without asking
+// the server, which would reject the text as invalid input.
+func validID(id string) bool {
+	return uuid.Validate(id) == nil
+}
+
+// nullable maps the empty string to SQL NULL: the Go records use "" for an
+// optional reference or text the seed schema leaves NULL.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// jsonArg passes raw JSON to a JSONB column, nil and empty as SQL NULL.
+func jsonArg(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	return []byte(raw)
+}
+
+// jsonValue turns a scanned JSONB column into a RawMessage, SQL NULL into nil.
+func jsonValue(b []byte) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// capabilitiesArg encodes capabilities as a JSON array, nil as [].
+func capabilitiesArg(caps []string) ([]byte, error) {
+	if caps == nil {
+		caps = []string{}
+	}
+	b, err := json.Marshal(caps)
+	if err != nil {
+		return nil, fmt.Errorf("encode capabilities: %w", err)
+	}
+	return b, nil
+}
+
+// capabilitiesValue decodes a capabilities array, always to a non-nil slice
+// so that it encodes as [] rather than null.
+func capabilitiesValue(b []byte) ([]string, error) {
+	caps := []string{}
+	if len(b) == 0 {
+		return caps, nil
+	}
+	if err := json.Unmarshal(b, &caps); err != nil {
+		return nil, fmt.Errorf("decode capabilities: %w", err)
+	}
+	if caps == nil {
+		caps = []string{}
+	}
+	return caps, nil
+}
+
+// collect scans every row with scan and closes rows. The result is never
+// nil, so an empty list encodes as [] rather than null.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	return pgx.AppendRows(make([]T, 0), rows, func(row pgx.CollectableRow) (T, error) {
+		return scan(row)
+	})
+}

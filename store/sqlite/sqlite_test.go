@@ -1,0 +1,209 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/store/sqlite"
+	"github.com/ymera/ymera/store/storetest"
+)
+
+// open opens a database in a fresh directory (which Open must create) and
+// closes it when t ends.
+func open(t *testing.T) (*sqlite.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data", "ymera.db")
+	db, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return db, path
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		db, _ := open(t)
+		if err := db.MigrateUp(t.Context()); err != nil {
+			t.Fatalf("migrate up: %v", err)
+		}
+		return db
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	t.Parallel()
+	db, _ := open(t)
+	ctx := t.Context()
+
+	status := func(wantApplied bool) {
+		t.Helper()
+		st, err := db.MigrateStatus(ctx)
+		if err != nil {
+			t.Fatalf("status: %v", err)
+		}
+		if len(st) == 0 || st[0].Version != 1 || st[0].Name != "00001_init.sql" {
+			t.Fatalf("status lists %+v, want 00001_init.sql first", st)
+		}
+		for _, m := range st {
+			if m.Applied != wantApplied || (m.AppliedAt != nil) != wantApplied {
+				t.Errorf("migration %s: applied %v at %v, want applied %v", m.Name, m.Applied, m.AppliedAt, wantApplied)
+			}
+		}
+	}
+
+	// Open does not migrate.
+	status(false)
+	if _, err := db.Users().Count(ctx); err == nil {
+		t.Error("Count on an unmigrated database succeeded")
+	}
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	status(true)
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatalf("up when up to date: %v", err)
+	}
+	if err := db.MigrateDown(ctx); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	status(false)
+	if _, err := db.Users().Count(ctx); err == nil {
+		t.Error("users table survived migrating down")
+	}
+	if err := db.MigrateDown(ctx); err == nil {
+		t.Error("down with nothing applied succeeded")
+	}
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	status(true)
+	if n, err := db.Users().Count(ctx); err != nil || n != 0 {
+		t.Errorf("count after up again: %d, %v", n, err)
+	}
+}
+
+func TestOpen(t *testing.T) {
+	t.Parallel()
+	db, path := open(t)
+	if err := db.Ping(t.Context()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+	// WAL is a property of the file: a fresh connection sees it.
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
+	}
+
+	for _, bad := range []string{"", ":memory:", "file:x.db", filepath.Join(t.TempDir(), "x.db?mode=ro")} {
+		if db, err := sqlite.Open(t.Context(), bad, sqlite.Options{}); err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", bad)
+		}
+	}
+	if got := db.Backend(); got != "sqlite" {
+		t.Errorf("Backend() = %q", got)
+	}
+}
+
+// TestConcurrentWriters checks that writers queue instead of failing with
+// SQLITE_BUSY, while readers keep reading.
+func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	db, _ := open(t)
+	if err := db.MigrateUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 100 {
+		wg.Go(func() {
+			name := fmt.Sprintf("writer-%d", i)
+			errs <- db.Users().Create(t.Context(), store.User{
+				ID: fmt.Sprintf("0190a000-0000-7000-8000-%012d", i), Username: name, Email: name + "@example.com", HashedPassword: "h",
+			})
+		})
+		wg.Go(func() {
+			_, err := db.Users().Count(t.Context())
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n, err := db.Users().Count(t.Context()); err != nil || n != 100 {
+		t.Errorf("count = %d, %v; want 100", n, err)
+	}
+	err := db.Users().Create(t.Context(), store.User{ID: "0190a000-0000-7000-8000-000000000000", Username: "x", Email: "x", HashedPassword: "h"})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate id: %v, want ErrConflict", err)
+	}
+}
+
+// TestLockedByAnotherProcess checks that a write lock held elsewhere past
+// the busy timeout is store.ErrUnavailable, which callers may retry.
+func TestLockedByAnotherProcess(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "ymera.db")
+	db, err := sqlite.Open(t.Context(), path, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	err = db.Users().Create(t.Context(), store.User{ID: "0190a000-0000-7000-8000-000000000000", Username: "u", Email: "e", HashedPassword: "h"})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("write while another process holds the lock: %v, want ErrUnavailable", err)
+	}
+	if _, err := db.Users().Count(t.Context()); err != nil {
+		t.Errorf("read while another process writes (WAL): %v", err)
+	}
+
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Users().Create(t.Context(), store.User{ID: "0190a000-0000-7000-8000-000000000000", Username: "u", Email: "e", HashedPassword: "h"})
+	if err != nil {
+		t.Errorf("write after the lock is released: %v", err)
+	}
+}

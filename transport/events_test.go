@@ -1,0 +1,81 @@
+package transport
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestPublishEventLandsInEventsStream(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := testCtx(t)
+	taskID := newID()
+	for _, ev := range []Event{
+		{Type: EventTaskCompleted, TaskID: taskID, AgentID: "docs-1", Status: "completed", Data: json.RawMessage(`{"ms":12}`)},
+		{Type: EventAgentOnline, AgentID: "docs-1", Status: "healthy"},
+	} {
+		if err := c.PublishEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	stream, err := c.JS().Stream(ctx, StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskSubject, _ := TaskEventSubject(taskID)
+	raw := lastMsg(t, stream, taskSubject)
+	ev, err := DecodeEvent(raw.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.V != ProtocolVersion || ev.Type != EventTaskCompleted || ev.TaskID != taskID || ev.Status != "completed" ||
+		string(ev.Data) != `{"ms":12}` || time.Since(ev.Time) > time.Minute {
+		t.Fatalf("stored event %+v", ev)
+	}
+	raw = lastMsg(t, stream, "ymera.events.agent.docs-1")
+	if ev, err = DecodeEvent(raw.Data); err != nil || ev.Type != EventAgentOnline {
+		t.Fatalf("agent event %+v, %v", ev, err)
+	}
+}
+
+func TestPublishEventRejects(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := testCtx(t)
+	for _, ev := range []Event{
+		{Type: EventTaskStarted},                                  // no subject
+		{Type: EventTaskStarted, TaskID: "not-a-uuid"},            // bad task id
+		{Type: EventAgentOnline, AgentID: "a.*"},                  // bad agent id
+		{TaskID: newID()},                                         // no type
+		{Type: EventTaskStarted, TaskID: newID(), AgentID: "a b"}, // bad agent id beside a task
+	} {
+		if err := c.PublishEvent(ctx, ev); !errors.Is(err, ErrInvalid) {
+			t.Errorf("PublishEvent(%+v): err = %v, want ErrInvalid", ev, err)
+		}
+	}
+	if _, err := DecodeEvent([]byte(`{"v":7,"type":"task.created"}`)); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("DecodeEvent of v7: err = %v", err)
+	}
+}
+
+// lastMsg polls until the stream has a message on subject: events are
+// published without waiting for the stream to store them.
+func lastMsg(t *testing.T, s jetstream.Stream, subject string) *jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := testCtx(t)
+	for {
+		m, err := s.GetLastMsgForSubject(ctx, subject)
+		if err == nil {
+			return m
+		}
+		if !errors.Is(err, jetstream.ErrMsgNotFound) || ctx.Err() != nil {
+			t.Fatalf("last message on %s: %v", subject, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,130 @@
+package transport
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of SetupOptions.
+const (
+	DefaultEventsMaxAge    = 24 * time.Hour
+	DefaultHeartbeatTTL    = 30 * time.Second // three 10 s heartbeat intervals
+	DefaultDuplicateWindow = 2 * time.Minute
+)
+
+// SetupOptions sizes the streams and buckets Setup declares. Zero values take
+// the defaults.
+type SetupOptions struct {
+	// Replicas of every stream and bucket: 1 for the embedded server, 3 for
+	// a production cluster. Default 1.
+	Replicas int
+	// EventsMaxAge is how long YMERA_EVENTS keeps an event. Default 24h.
+	EventsMaxAge time.Duration
+	// HeartbeatTTL is how long a heartbeat key lives without being renewed;
+	// an agent that stops beating is offline once it passes. Default 30 s.
+	HeartbeatTTL time.Duration
+	// DuplicateWindow is how long YMERA_TASKS remembers a Nats-Msg-Id (the
+	// task id) to drop a republished task. Default 2 min. Exactly-once
+	// effects beyond it are the store's job.
+	DuplicateWindow time.Duration
+}
+
+func (o SetupOptions) withDefaults() SetupOptions {
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.EventsMaxAge <= 0 {
+		o.EventsMaxAge = DefaultEventsMaxAge
+	}
+	if o.HeartbeatTTL <= 0 {
+		o.HeartbeatTTL = DefaultHeartbeatTTL
+	}
+	if o.DuplicateWindow <= 0 {
+		o.DuplicateWindow = DefaultDuplicateWindow
+	}
+	return o
+}
+
+// Setup creates the streams and key-value buckets YMERA needs, or updates
+// them to the configuration given. It is idempotent: running it again with
+// the same options changes nothing, so every process runs it at start.
+// Consumers are declared separately, per agent kind, by EnsureConsumer.
+func (c *Conn) Setup(ctx context.Context, opts SetupOptions) error {
+	opts = opts.withDefaults()
+	for _, cfg := range streamConfigs(opts) {
+		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return wrap("setup stream "+cfg.Name, err)
+		}
+	}
+	for _, cfg := range bucketConfigs(opts) {
+		if _, err := c.js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return wrap("setup bucket "+cfg.Bucket, err)
+		}
+	}
+	return nil
+}
+
+func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{
+		{
+			Name:        StreamTasks,
+			Description: "YMERA tasks waiting for an agent (work queue)",
+			Subjects:    []string{subjectAllTasks},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Discard:     jetstream.DiscardOld,
+			Replicas:    o.Replicas,
+			Duplicates:  o.DuplicateWindow,
+		},
+		{
+			Name:        StreamEvents,
+			Description: "YMERA task and agent events",
+			Subjects:    []string{subjectAllEvents},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Discard:     jetstream.DiscardOld,
+			Replicas:    o.Replicas,
+			MaxAge:      o.EventsMaxAge,
+			// Events carry no message id; a short window keeps the
+			// dedup index small.
+			Duplicates: min(o.EventsMaxAge, 10*time.Second),
+		},
+		{
+			Name:        StreamDeadLetters,
+			Description: "YMERA tasks that ran out of deliveries, kept for replay",
+			Subjects:    []string{subjectAllDeadLetters},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Discard:     jetstream.DiscardOld,
+			Replicas:    o.Replicas,
+			Duplicates:  o.DuplicateWindow,
+		},
+	}
+}
+
+func bucketConfigs(o SetupOptions) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{
+		{
+			Bucket:      BucketHeartbeats,
+			Description: "YMERA agent heartbeats; an expired key is an offline agent",
+			History:     1,
+			TTL:         o.HeartbeatTTL,
+			// Memory: presence is rebuilt within one interval after a
+			// restart, and heartbeats are the most frequent writes.
+			Storage:  jetstream.MemoryStorage,
+			Replicas: o.Replicas,
+			// Expiry leaves a delete marker, so that watchers see an agent
+			// go offline instead of having to poll.
+			LimitMarkerTTL: o.HeartbeatTTL,
+		},
+		{
+			Bucket:      BucketTaskTypes,
+			Description: "YMERA task types and the agent kind that processes each",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+		},
+	}
+}

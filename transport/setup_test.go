@@ -1,0 +1,74 @@
+package transport
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Setup runs at every start, so a second run must succeed and leave every
+// stream and bucket exactly as it was.
+func TestSetupIsIdempotent(t *testing.T) {
+	t.Parallel()
+	c := testConn(t, Options{})
+	ctx := testCtx(t)
+	opts := SetupOptions{EventsMaxAge: time.Hour}
+	if err := c.Setup(ctx, opts); err != nil {
+		t.Fatalf("first Setup: %v", err)
+	}
+	before := streamInfos(t, c)
+	if err := c.Setup(ctx, opts); err != nil {
+		t.Fatalf("second Setup: %v", err)
+	}
+	after := streamInfos(t, c)
+	for name, b := range before {
+		a := after[name]
+		if !reflect.DeepEqual(a.Config, b.Config) {
+			t.Errorf("%s config changed:\n before %+v\n after  %+v", name, b.Config, a.Config)
+		}
+		if !a.Created.Equal(b.Created) {
+			t.Errorf("%s was recreated", name)
+		}
+	}
+
+	tasks := before[StreamTasks].Config
+	if tasks.Retention != jetstream.WorkQueuePolicy || tasks.Duplicates != DefaultDuplicateWindow {
+		t.Errorf("%s: retention %v, duplicates %v", StreamTasks, tasks.Retention, tasks.Duplicates)
+	}
+	if ev := before[StreamEvents].Config; ev.Retention != jetstream.LimitsPolicy || ev.MaxAge != time.Hour {
+		t.Errorf("%s: retention %v, max age %v", StreamEvents, ev.Retention, ev.MaxAge)
+	}
+	hb, err := c.JS().KeyValue(ctx, BucketHeartbeats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := hb.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != DefaultHeartbeatTTL {
+		t.Errorf("heartbeat TTL %v, want %v", st.TTL(), DefaultHeartbeatTTL)
+	}
+}
+
+// streamInfos returns the info of every stream, the buckets' included.
+func streamInfos(t *testing.T, c *Conn) map[string]*jetstream.StreamInfo {
+	t.Helper()
+	ctx := testCtx(t)
+	infos := map[string]*jetstream.StreamInfo{}
+	lister := c.JS().ListStreams(ctx)
+	for info := range lister.Info() {
+		infos[info.Config.Name] = info
+	}
+	if err := lister.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{StreamTasks, StreamEvents, StreamDeadLetters, "KV_" + BucketHeartbeats, "KV_" + BucketTaskTypes} {
+		if infos[name] == nil {
+			t.Fatalf("stream %s missing after Setup", name)
+		}
+	}
+	return infos
+}

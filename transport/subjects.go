@@ -1,0 +1,218 @@
+package transport
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ymera/ymera/actors"
+)
+
+// Every subject, stream, bucket and consumer name of YMERA is built in this
+// file and nowhere else. Subjects are lowercase, dot-separated, general to
+// specific, under "ymera."; only subscribers (streams, consumer filters) use
+// wildcards, and every token that comes from outside is validated before it
+// is put into a subject.
+
+// Stream names.
+const (
+	// StreamTasks is the work-queue stream holding tasks until an agent
+	// acknowledges them. It captures ymera.tasks.>.
+	StreamTasks = "YMERA_TASKS"
+	// StreamEvents is the limits stream keeping task and agent events for
+	// SetupOptions.EventsMaxAge. It captures ymera.events.> ([EventsWildcard]).
+	StreamEvents = "YMERA_EVENTS"
+	// StreamDeadLetters keeps copies of tasks that ran out of deliveries, until
+	// an operator replays or deletes them. It captures ymera.dlq.>.
+	StreamDeadLetters = "YMERA_DLQ"
+)
+
+// Key-value bucket names.
+const (
+	// BucketHeartbeats holds one key per live agent (the agent id); a key that
+	// expires means the agent is offline.
+	BucketHeartbeats = "ymera_heartbeats"
+	// BucketTaskTypes maps each registered task type to the agent kind that
+	// processes it.
+	BucketTaskTypes = "ymera_task_types"
+)
+
+// Subjects the streams capture.
+const (
+	subjectAllTasks       = "ymera.tasks.>"
+	subjectAllEvents      = "ymera.events.>"
+	subjectAllDeadLetters = "ymera.dlq.>"
+)
+
+const (
+	prefixTasks       = "ymera.tasks."
+	prefixTaskEvents  = "ymera.events.task."
+	prefixAgentEvents = "ymera.events.agent."
+	prefixDeadLetters = "ymera.dlq."
+	prefixConsumer    = "agent_"
+
+	// advisoryMaxDeliveries is followed by <stream>.<consumer>.
+	advisoryMaxDeliveries = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."
+)
+
+// TaskSubject returns the subject a task of the given type and priority is
+// published on: ymera.tasks.<task_type>.<priority>. An empty priority is
+// normal.
+func TaskSubject(taskType string, p actors.Priority) (string, error) {
+	if err := checkTaskType(taskType); err != nil {
+		return "", err
+	}
+	p, err := actors.ParsePriority(string(p))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return prefixTasks + taskType + "." + string(p), nil
+}
+
+// TaskFilter returns the consumer filter matching every priority of one task
+// type: ymera.tasks.<task_type>.*.
+func TaskFilter(taskType string) (string, error) {
+	if err := checkTaskType(taskType); err != nil {
+		return "", err
+	}
+	return prefixTasks + taskType + ".*", nil
+}
+
+// EventsWildcard matches every event, task and agent: ymera.events.>.
+func EventsWildcard() string { return subjectAllEvents }
+
+// TaskEventsWildcard matches the events of every task: ymera.events.task.*.
+func TaskEventsWildcard() string { return prefixTaskEvents + "*" }
+
+// AgentEventsWildcard matches the events of every agent:
+// ymera.events.agent.*.
+func AgentEventsWildcard() string { return prefixAgentEvents + "*" }
+
+// TaskEventSubject returns the subject of one task's events:
+// ymera.events.task.<task_id>. The id must be a canonical lowercase UUID.
+func TaskEventSubject(taskID string) (string, error) {
+	if err := checkTaskID(taskID); err != nil {
+		return "", err
+	}
+	return prefixTaskEvents + taskID, nil
+}
+
+// AgentEventSubject returns the subject of one agent's events:
+// ymera.events.agent.<agent_id>. See [ValidAgentID] for the id syntax.
+func AgentEventSubject(agentID string) (string, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return "", err
+	}
+	return prefixAgentEvents + agentID, nil
+}
+
+// DeadLetterSubject returns the subject a dead task of the given type is
+// copied to: ymera.dlq.<task_type>.
+func DeadLetterSubject(taskType string) (string, error) {
+	if err := checkTaskType(taskType); err != nil {
+		return "", err
+	}
+	return prefixDeadLetters + taskType, nil
+}
+
+// ConsumerName returns the durable consumer name of an agent kind:
+// agent_<kind>. All nodes running the kind share it, so JetStream spreads
+// the kind's tasks among them.
+func ConsumerName(kind string) (string, error) {
+	if !actors.ValidToken(kind) {
+		return "", fmt.Errorf("%w: agent kind %q must be 1-64 characters of [a-z0-9_-]", ErrInvalid, kind)
+	}
+	return prefixConsumer + kind, nil
+}
+
+// MaxDeliveriesAdvisorySubject returns the subject on which the server
+// announces that a message of the kind's consumer on [StreamTasks] ran out of
+// deliveries. The message stays in the work-queue stream; see
+// [Conn.DeadLetter].
+func MaxDeliveriesAdvisorySubject(kind string) (string, error) {
+	name, err := ConsumerName(kind)
+	if err != nil {
+		return "", err
+	}
+	return advisoryMaxDeliveries + StreamTasks + "." + name, nil
+}
+
+// ValidTaskID reports whether id is a task id: a canonical lowercase UUID
+// (8-4-4-4-12 hexadecimal digits), as the store generates them. Task ids are
+// subject tokens and message ids, so one spelling per task matters.
+func ValidTaskID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ValidAgentID reports whether id can name an agent instance: 1 to 128
+// characters of letters, digits, '_' and '-'. Agent ids are subject tokens
+// and heartbeat keys, hence the narrow alphabet.
+func ValidAgentID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func checkTaskType(tt string) error {
+	if !actors.ValidToken(tt) {
+		return fmt.Errorf("%w: task type %q must be 1-64 characters of [a-z0-9_-]", ErrInvalid, tt)
+	}
+	return nil
+}
+
+func checkTaskID(id string) error {
+	if !ValidTaskID(id) {
+		return fmt.Errorf("%w: task id %q must be a lowercase UUID", ErrInvalid, id)
+	}
+	return nil
+}
+
+func checkAgentID(id string) error {
+	if !ValidAgentID(id) {
+		return fmt.Errorf("%w: agent id %q must be 1-128 characters of [A-Za-z0-9_-]", ErrInvalid, id)
+	}
+	return nil
+}
+
+// TaskTypeOfSubject returns the task type of a task subject
+// (ymera.tasks.<task_type>.<priority>).
+func TaskTypeOfSubject(subject string) (string, error) {
+	rest, ok := strings.CutPrefix(subject, prefixTasks)
+	if !ok {
+		return "", fmt.Errorf("%w: %q is not a task subject", ErrInvalid, subject)
+	}
+	taskType, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		return "", fmt.Errorf("%w: %q is not a task subject", ErrInvalid, subject)
+	}
+	return taskType, checkTaskType(taskType)
+}
+
+// deadLetterMsgID is the message id of the dead-letter copy of the task
+// stored at seq in YMERA_TASKS, so that moving it twice stores it once.
+func deadLetterMsgID(seq uint64) string {
+	return StreamTasks + "." + strconv.FormatUint(seq, 10)
+}

@@ -1,0 +1,101 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/ymera/ymera/actors"
+)
+
+// PublishResult is the server's acknowledgement of a published task.
+type PublishResult struct {
+	// Stream is the stream that stored the task (YMERA_TASKS).
+	Stream string
+	// Seq is the task's stream sequence.
+	Seq uint64
+	// Duplicate is true when the server had already stored a message with
+	// this task id inside the duplicate window and dropped this one. The
+	// task is on the queue either way.
+	Duplicate bool
+}
+
+// PublishTask puts t on the durable queue and waits for the server to store
+// it. The message id is the task id, so publishing the same task again
+// inside the duplicate window stores nothing new (Duplicate reports it):
+// that makes "publish, crash, publish again" safe. The trace context of ctx
+// travels in the headers.
+//
+// Errors wrap ErrInvalid for a task that cannot be encoded and
+// ErrUnavailable when JetStream did not answer; in the latter case the task
+// may or may not be stored, and publishing it again is the remedy.
+func (c *Conn) PublishTask(ctx context.Context, t actors.Task) (PublishResult, error) {
+	msg, err := taskMsg(ctx, t)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("transport: publish task %s: %w", t.ID, err)
+	}
+	ack, err := c.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return PublishResult{}, wrap("publish task "+t.ID, err)
+	}
+	return PublishResult{Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// PublishTasks publishes a batch back to back without waiting between them,
+// then waits for every acknowledgement. It returns one error per task, in
+// order, nil for a task the server stored (or had already stored). This is
+// the publish half of group commit: one round trip's latency for the batch.
+// When ctx ends first, the tasks not yet acknowledged get ctx's error; they
+// may still be stored.
+func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
+	errs := make([]error, len(tasks))
+	futures := make([]jetstream.PubAckFuture, len(tasks))
+	for i, t := range tasks {
+		if err := ctx.Err(); err != nil {
+			errs[i] = fmt.Errorf("transport: publish task %s: %w", t.ID, err)
+			continue
+		}
+		msg, err := taskMsg(ctx, t)
+		if err != nil {
+			errs[i] = fmt.Errorf("transport: publish task %s: %w", t.ID, err)
+			continue
+		}
+		f, err := c.js.PublishMsgAsync(msg)
+		if err != nil {
+			errs[i] = wrap("publish task "+t.ID, err)
+			continue
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs[i] = wrap("publish task "+tasks[i].ID, err)
+		case <-ctx.Done():
+			errs[i] = fmt.Errorf("transport: publish task %s: %w", tasks[i].ID, ctx.Err())
+		}
+	}
+	return errs
+}
+
+// taskMsg builds the message of t: its subject, body, message id and trace
+// context.
+func taskMsg(ctx context.Context, t actors.Task) (*nats.Msg, error) {
+	body, err := EncodeTask(t)
+	if err != nil {
+		return nil, err
+	}
+	subject, err := TaskSubject(t.Type, t.Priority)
+	if err != nil {
+		return nil, err
+	}
+	h := make(nats.Header, 3)
+	h[jetstream.MsgIDHeader] = []string{t.ID}
+	InjectTrace(ctx, h)
+	return &nats.Msg{Subject: subject, Data: body, Header: h}, nil
+}
