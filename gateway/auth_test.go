@@ -181,7 +181,10 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		"no submitter":       func(o *gateway.Options) { o.Submitter = nil },
 		"no task types":      func(o *gateway.Options) { o.TaskTypes = nil },
 		"nameless check":     func(o *gateway.Options) { o.Checks = []gateway.HealthCheck{{Check: b.db.Ping}} },
-		"zero iterations":    func(o *gateway.Options) { o.Passwords = gateway.PasswordParams{Memory: 64, Parallelism: 1} },
+		"duplicate checks": func(o *gateway.Options) {
+			o.Checks = []gateway.HealthCheck{{Name: "db", Check: b.db.Ping}, {Name: "db", Check: b.db.Ping}}
+		},
+		"zero iterations": func(o *gateway.Options) { o.Passwords = gateway.PasswordParams{Memory: 64, Parallelism: 1} },
 	}
 	for name, change := range cases {
 		o := valid

@@ -18,8 +18,8 @@ const healthCheckTimeout = 2 * time.Second
 
 // Health states of the report and of each component.
 const (
-	healthy   = "healthy"
-	unhealthy = "unhealthy"
+	statusHealthy   = "healthy"
+	statusUnhealthy = "unhealthy"
 )
 
 // componentHealth is one dependency in the report.
@@ -65,15 +65,15 @@ func handleHealth(log *slog.Logger, checks []HealthCheck, version string, now fu
 		wg.Wait()
 
 		out := &healthOutput{Status: http.StatusOK, Body: healthReport{
-			Status:     healthy,
+			Status:     statusHealthy,
 			Timestamp:  now().UTC(),
 			Version:    version,
 			Components: make(map[string]componentHealth, len(checks)),
 		}}
 		for i, c := range checks {
 			out.Body.Components[c.Name] = results[i]
-			if results[i].Status != healthy {
-				out.Status, out.Body.Status = http.StatusServiceUnavailable, unhealthy
+			if results[i].Status != statusHealthy {
+				out.Status, out.Body.Status = http.StatusServiceUnavailable, statusUnhealthy
 			}
 		}
 		return out, nil
@@ -98,13 +98,13 @@ func runCheck(ctx context.Context, log *slog.Logger, c HealthCheck) componentHea
 		err = ctx.Err()
 	}
 	if err == nil {
-		return componentHealth{Status: healthy, Message: c.Name + " check passed"}
+		return componentHealth{Status: statusHealthy, Message: c.Name + " check passed"}
 	}
 	log.WarnContext(ctx, "gateway: health check failed", "request_id", requestIDFrom(ctx), "component", c.Name, "err", err)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return componentHealth{Status: unhealthy, Message: fmt.Sprintf("%s check timed out after %s", c.Name, healthCheckTimeout)}
+		return componentHealth{Status: statusUnhealthy, Message: fmt.Sprintf("%s check timed out after %s", c.Name, healthCheckTimeout)}
 	}
-	return componentHealth{Status: unhealthy, Message: c.Name + " check failed"}
+	return componentHealth{Status: statusUnhealthy, Message: c.Name + " check failed"}
 }
 
 type livezOutput struct {

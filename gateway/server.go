@@ -118,10 +118,15 @@ func New(opts Options) (*Server, error) {
 	if opts.Users == nil || opts.Tasks == nil || opts.Submitter == nil || opts.TaskTypes == nil {
 		return nil, errors.New("gateway: Users, Tasks, Submitter and TaskTypes are required")
 	}
+	names := map[string]bool{}
 	for _, c := range opts.Checks {
 		if c.Name == "" || c.Check == nil {
 			return nil, fmt.Errorf("gateway: health check %q needs a name and a function", c.Name)
 		}
+		if names[c.Name] {
+			return nil, fmt.Errorf("gateway: two health checks are named %q", c.Name)
+		}
+		names[c.Name] = true
 	}
 	if opts.DefaultMaxAttempts <= 0 {
 		opts.DefaultMaxAttempts = defaultMaxAttempts

@@ -18,6 +18,7 @@ type TaskStore interface {
 	Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error
 	Requeue(ctx context.Context, id string, lease int64, errMsg string, now time.Time) error
 	MarkQueued(ctx context.Context, ids ...string) error
+	Abandon(ctx context.Context, id string, reason string, now time.Time) error
 	Pending(ctx context.Context, olderThan time.Time, limit int) ([]store.Task, error)
 }
 
@@ -29,9 +30,10 @@ type Queue interface {
 	PublishTask(ctx context.Context, t actors.Task) error
 }
 
-// ErrQueueUnavailable is returned by Submit when the task row was committed
-// but its message could not be stored. The task is not lost: the Sweeper
-// publishes it once the queue answers again.
+// ErrQueueUnavailable is returned by Submit when the task's message could not
+// be stored. The task's row is then marked failed, so the error is the whole
+// truth: the task will not run. It also wraps store.ErrUnavailable, so the
+// gateway answers 503 with Retry-After.
 var ErrQueueUnavailable = errors.New("runner: task queue unavailable")
 
 // Submitter accepts tasks: it commits the row, then stores the message.
@@ -43,7 +45,9 @@ type Submitter struct {
 }
 
 // Submit commits t as pending and publishes its message. It returns nil only
-// when both are durable, so an answer of 201 always means the task will run.
+// when both are durable (or, in the rare case where the queue failed and the
+// row could not be taken back, when the Sweeper is bound to queue it), so an
+// answer of 201 always means the task will run, and an error that it will not.
 // The pending→queued mark is best effort: a task left pending is republished
 // by the Sweeper, and the server drops the duplicate by its message id.
 func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
@@ -51,7 +55,17 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 		return fmt.Errorf("runner: submit task %s: %w", t.ID, err)
 	}
 	if err := s.Queue.PublishTask(ctx, t); err != nil {
-		return fmt.Errorf("runner: submit task %s: %w: %w", t.ID, ErrQueueUnavailable, err)
+		// Answering with an error promises the caller the task will not run,
+		// so take it back. If the message was stored after all (its ack was
+		// lost), the worker finds the task final and drops it.
+		abandonCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if aerr := s.Tasks.Abandon(abandonCtx, t.ID, "the task queue did not confirm the task", time.Now()); aerr != nil {
+			s.Logger.WarnContext(ctx, "task neither queued nor abandoned; the sweeper will queue it", "task_id", t.ID, "error", aerr)
+			// The sweeper will run it: the submission did not fail after all.
+			return nil
+		}
+		return fmt.Errorf("runner: submit task %s: %w: %w: %w", t.ID, store.ErrUnavailable, ErrQueueUnavailable, err)
 	}
 	if err := s.Tasks.MarkQueued(ctx, t.ID); err != nil {
 		s.Logger.WarnContext(ctx, "task published but not marked queued; the sweeper will confirm it",

@@ -181,6 +181,11 @@ type Tasks interface {
 	// becomes queued again, keeping errMsg as the last error. ErrConflict
 	// unless the task is running under that lease.
 	Requeue(ctx context.Context, id string, lease int64, errMsg string, now time.Time) error
+	// Abandon fails a task whose message could not be stored when it was
+	// submitted, so the submitter can answer with an error and the task never
+	// runs behind its back: pending becomes failed with reason. ErrConflict
+	// unless the task is pending.
+	Abandon(ctx context.Context, id string, reason string, now time.Time) error
 	// Pending lists tasks still pending that were created before olderThan,
 	// oldest first: their queue message may never have been stored.
 	Pending(ctx context.Context, olderThan time.Time, limit int) ([]Task, error)

@@ -57,7 +57,7 @@ func (p *Pool) dispatch() {
 			case <-p.wake:
 				continue
 			case <-p.fetchCtx.Done():
-				<-make(chan int)
+				return
 			}
 		}
 		ds, err := p.cfg.Source.Fetch(p.fetchCtx, len(idle))

@@ -495,3 +495,64 @@ func (l *errorLog) all() []error {
 	defer l.mu.Unlock()
 	return append([]error(nil), l.errs...)
 }
+
+// unreliableSource fails its first fetches, then returns more than asked
+// once, then behaves.
+type unreliableSource struct {
+	*memSource
+	failures atomic.Int64
+	surplus  []*memDelivery
+}
+
+func (s *unreliableSource) Fetch(ctx context.Context, limit int) ([]Delivery, error) {
+	if s.failures.Add(-1) >= 0 {
+		return nil, errors.New("nats: no responders")
+	}
+	var extra []*memDelivery
+	s.read(func() { extra, s.surplus = s.surplus, nil })
+	if len(extra) > 0 {
+		out := make([]Delivery, len(extra))
+		s.read(func() {
+			for i, d := range extra {
+				d.deliveries++
+				out[i] = d
+			}
+			s.unsettled += len(extra)
+		})
+		return out, nil
+	}
+	return s.memSource.Fetch(ctx, limit)
+}
+
+func TestPoolSurvivesAMisbehavingSource(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		src := &unreliableSource{memSource: newMemSource()}
+		src.failures.Store(3)
+		src.surplus = []*memDelivery{{src: src.memSource, data: "a"}, {src: src.memSource, data: "b"}}
+		env := &workerEnv{}
+		tp := startTestPool(t, PoolConfig{
+			Source:    src,
+			NewWorker: env.newWorker,
+			Backoff:   Backoff{Initial: 100 * time.Millisecond, Max: time.Second},
+		}, withRandom(func() float64 { return 1 }))
+
+		// Three failed fetches back off 100, 200 and 400ms; then the source
+		// returns two deliveries to a pool that asked for one.
+		time.Sleep(time.Second)
+		synctest.Wait()
+		a, b := src.surplus, src.surplus // nil now; keep the originals below
+		_, _ = a, b
+		var delivered, naked int
+		src.read(func() {
+			delivered = src.acked
+			naked = len(src.queue)
+		})
+		if delivered != 2 || naked != 0 {
+			t.Errorf("acked %d, still queued %d: want both deliveries handled, the surplus one after a nak", delivered, naked)
+		}
+		if env.made.Load() != 1 || tp.pool.Stats().Restarts != 0 {
+			t.Errorf("a failing source restarted actors: %+v", tp.pool.Stats())
+		}
+	})
+}

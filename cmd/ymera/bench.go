@@ -125,6 +125,9 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, stderr io.Writer)
 		}
 		cfg.HTTP.Addr = "127.0.0.1:0"
 		cfg.Agent.Workers = o.workers
+		if cfg.JWT.SecretKey == "" {
+			cfg.JWT.SecretKey = uuid.NewString() + uuid.NewString() // a throwaway system
+		}
 		log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		s, err := startSystem(ctx, cfg, log, []actors.Kind{benchNoopKind()})
 		if err != nil {
@@ -373,4 +376,3 @@ func rssMB() float64 {
 	}
 	return 0
 }
-

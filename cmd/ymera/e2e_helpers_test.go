@@ -215,4 +215,3 @@ func (a *apiClient) waitFinal(id string, timeout time.Duration) taskView {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-

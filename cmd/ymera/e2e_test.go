@@ -245,7 +245,9 @@ func TestConfigErrorStopsStartup(t *testing.T) {
 
 type agentFunc func(context.Context, actors.Task) (actors.Result, error)
 
-func (f agentFunc) Process(ctx context.Context, t actors.Task) (actors.Result, error) { return f(ctx, t) }
+func (f agentFunc) Process(ctx context.Context, t actors.Task) (actors.Result, error) {
+	return f(ctx, t)
+}
 
 func mustKinds(t testing.TB, names ...string) []actors.Kind {
 	t.Helper()
@@ -255,4 +257,3 @@ func mustKinds(t testing.TB, names ...string) []actors.Kind {
 	}
 	return ks
 }
-

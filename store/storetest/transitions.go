@@ -225,6 +225,25 @@ func testTransitions(t *testing.T, s store.Store) {
 		isErr(t, "requeue unknown", tasks.Requeue(t.Context(), newID(), 1, "x", now), store.ErrNotFound)
 	})
 
+	t.Run("Abandon", func(t *testing.T) {
+		t.Parallel()
+		task := newTask(t, s, "")
+		ok(t, "abandon", tasks.Abandon(t.Context(), task.ID, "queue unavailable", now))
+		got, err := tasks.Get(t.Context(), task.ID)
+		ok(t, "get", err)
+		if got.Status != actors.StatusFailed || got.ErrorMessage != "queue unavailable" || got.CompletedAt == nil {
+			t.Errorf("after abandon: %+v", got)
+		}
+		// A message that did reach the queue after all finds the task final.
+		_, err = tasks.Start(t.Context(), task.ID, 5, now)
+		isErr(t, "start an abandoned task", err, store.ErrConflict)
+
+		queued := newTask(t, s, "")
+		ok(t, "queue", tasks.MarkQueued(t.Context(), queued.ID))
+		isErr(t, "abandon a queued task", tasks.Abandon(t.Context(), queued.ID, "x", now), store.ErrConflict)
+		isErr(t, "abandon unknown", tasks.Abandon(t.Context(), newID(), "x", now), store.ErrNotFound)
+	})
+
 	t.Run("RaceStartSameLease", func(t *testing.T) {
 		t.Parallel()
 		// Twenty redeliveries of one message race: each starts the task
