@@ -121,7 +121,9 @@ func waitFinal(t *testing.T, tasks store.Tasks, id string) store.Task {
 
 type agentFunc func(context.Context, actors.Task) (actors.Result, error)
 
-func (f agentFunc) Process(ctx context.Context, t actors.Task) (actors.Result, error) { return f(ctx, t) }
+func (f agentFunc) Process(ctx context.Context, t actors.Task) (actors.Result, error) {
+	return f(ctx, t)
+}
 
 func kind(name string, f agentFunc) actors.Kind {
 	return actors.Kind{Name: name, TaskTypes: []string{name + "_job"}, New: func() actors.Agent { return f }}
