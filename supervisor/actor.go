@@ -89,12 +89,13 @@ func (a *workerActor) Receive(c actor.Context) {
 	case *actor.Restarting:
 		a.stopWorker()
 	case *actor.Stopping:
-		a.stopWorker()
 		// A job sent to us but not yet received: the pool is stopping, so
-		// hand it back to be delivered at once, elsewhere.
+		// hand it back, before a possibly slow Stop, to be delivered at once
+		// elsewhere.
 		if j := a.slot.pending.Swap(nil); j != nil {
 			a.p.release(j)
 		}
+		a.stopWorker()
 	}
 }
 

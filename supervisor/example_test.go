@@ -85,5 +85,5 @@ func Example() {
 	// Output:
 	// hello, ada
 	// hello, grace
-	// {Size:1 Idle:1 Busy:0 Restarts:0 Down:0 Degraded:false}
+	// {Size:1 Idle:0 Busy:0 Restarts:0 Down:0 Degraded:false}
 }

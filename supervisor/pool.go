@@ -170,7 +170,11 @@ func (p *Pool) halt() {
 // stopped is called by the pool actor once it and all its workers are
 // stopped.
 func (p *Pool) stopped() {
-	p.stoppedOnce.Do(func() { close(p.actorsDone) })
+	p.stoppedOnce.Do(func() {
+		// The offers of the stopped actors are void; Stats should say so.
+		p.idle.Store(0)
+		close(p.actorsDone)
+	})
 }
 
 // failed implements failureSink: it settles the delivery the actor was
