@@ -13,7 +13,7 @@
 // stays simple and a stateful one can still open and close its resources.
 //
 // Each built-in agent lives in a sub-package (actors/security,
-// actors/documentation, ...) and is described by a Kind, which names the task
+// actors/doccheck, ...) and is described by a Kind, which names the task
 // types it offers and makes fresh instances for the supervisor's actor pool.
 //
 // This package imports nothing else of YMERA: the store, the transport and the

@@ -18,9 +18,11 @@
 //	  "score": 90
 //	}
 //
-// Findings are sorted by file, then line, then rule. A message never holds a
-// secret: it shows at most its first four characters (and never more than a
-// quarter of it) followed by "…".
+// Findings are sorted by file, then line, then rule. At most MaxFindings
+// (1,000) are listed; beyond that the list is cut, "truncated": true is added
+// to the summary, and the summary counts and the score still cover every
+// finding. A message never holds a secret: it shows at most its first four
+// characters (and never more than a quarter of it) followed by "…".
 //
 // # Score
 //
@@ -106,7 +108,8 @@
 // subprocess.run; after "from os import system", system() is os.system;
 // const { exec: run } = require('child_process') makes run() a
 // child_process exec. A multi-line call's arguments are read up to its
-// closing parenthesis (within 16 KiB), so shell=True on a later line counts.
+// closing parenthesis, so shell=True on a later line counts. Every pass over
+// a file is linear in its size, so a 10 MB input takes seconds at worst.
 //
 // Go rules walk the syntax tree from go/parser. Imports resolve the package
 // names, renamed and dot imports included. go.sql-concat follows string
@@ -121,7 +124,14 @@
 //
 // Without type information, any method named Query, Exec, ... is taken to
 // be a database call, and a query built in another function, with
-// strings.Builder or strings.Join is not followed. Code inside Python
+// strings.Builder or strings.Join is not followed; variables are tracked by
+// name, not scope, so shadowing can confuse go.sql-concat. Code inside Python
 // f-string replacement fields is blanked with the string and not scanned.
-// child_process spawn/execFile with shell: true are not reported.
+// The JavaScript masker guesses regular expression literals from the token
+// before '/', and treats an apostrophe in JSX text as opening a string to
+// the end of its line. child_process imports are looked for within 1 KiB
+// before a mention of child_process; spawn and execFile with shell: true
+// are not reported. Secret values are recognised by shape and name, not by
+// entropy, so a credential assigned to an innocuously named variable is
+// missed.
 package security

@@ -227,7 +227,7 @@ func (v *goVisitor) built(e ast.Expr) (how string, ok bool) {
 		return v.built(e.X)
 	case *ast.Ident:
 		if v.vars[e.Name] == varBuilt {
-			return v.how[e.Name] + " (in " + e.Name + ")", true
+			return v.how[e.Name], true
 		}
 	case *ast.BinaryExpr:
 		if e.Op == token.ADD && !v.constant(e) {
@@ -268,6 +268,9 @@ func (v *goVisitor) checkSQL(c *ast.CallExpr) {
 		return
 	}
 	if how, built := v.built(c.Args[idx]); built {
+		if id, ok := ast.Unparen(c.Args[idx]).(*ast.Ident); ok {
+			how += " (in " + id.Name + ")"
+		}
 		v.add(c.Pos(), ruleGoSQLConcat, "%s receives a query built by %s; use placeholders ($1, ?) and pass the values as arguments",
 			types.ExprString(c.Fun), how)
 	}

@@ -26,6 +26,8 @@ func TestJavaScriptRules(t *testing.T) {
 		{name: "inline require", path: "a.js", content: lines(`require('child_process').exec(cmd);`, `require("child_process")`, `  .execSync(cmd);`), want: []hit{{1, ruleJSChildProcess}, {2, ruleJSChildProcess}}},
 		{name: "child_process by its own name", path: "a.js", content: lines(`child_process.exec(cmd);`), want: []hit{{1, ruleJSChildProcess}}},
 		{name: "exec that is not child_process", path: "a.js", content: lines(`const { execFile } = require('child_process');`, `execFile("ls", ["-l"]);`, `/a+/.exec(s);`, `regex.exec(str);`, `db.exec(sql);`, `exec(x);`, `const cp = require('cp-file');`, `cp.exec(y);`), want: nil},
+		{name: "child_process named only in strings", path: "a.js", content: lines(`const doc = "const { exec } = require('child_process'); require('child_process').exec(x)";`, `exec(cmd);`), want: nil},
+		{name: "named import over several lines", path: "a.ts", content: lines(`import {`, `  spawn,`, `  exec`, `    as sh,`, `} from "child_process";`, `sh(cmd);`), want: []hit{{6, ruleJSChildProcess}}},
 
 		// Markup sinks.
 		{name: "innerHTML assignment", path: "a.js", content: lines(`el.innerHTML = userInput;`, `el.innerHTML += "<li>" + name + "</li>";`, "el.innerHTML = `<b>${name}</b>`;", `el.outerHTML = html;`), want: []hit{{1, ruleJSInnerHTML}, {2, ruleJSInnerHTML}, {3, ruleJSInnerHTML}, {4, ruleJSInnerHTML}}},

@@ -1,7 +1,6 @@
 package security
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -267,87 +266,4 @@ func endOfLine(s string, i int) int {
 func isIdentByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 0x80 ||
 		('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
-}
-
-// call is one call found in masked code: its callee as a dotted name with the
-// spaces removed ("subprocess.run", "eval", "self.model.eval"), the offset of
-// the callee and the offset of its '('.
-type call struct {
-	callee      string
-	start, open int
-}
-
-// callPattern finds dotted callees followed by '('. Matching the whole dotted
-// name is what tells model.eval() (callee "model.eval") from eval().
-var callPattern = regexp.MustCompile(`[A-Za-z_$][A-Za-z0-9_$]*(?:\s*\.\s*[A-Za-z_$][A-Za-z0-9_$]*)*\s*\(`)
-
-var spaces = strings.NewReplacer(" ", "", "\t", "", "\n", "", "\r", "")
-
-// calls lists the calls in masked code, in order. Calls of a method on the
-// result of an expression (load(f).eval(), x?.eval()) are left out: their
-// callee cannot be resolved and none of the rules is about such a method.
-func calls(code string) []call {
-	var out []call
-	for _, m := range callPattern.FindAllStringIndex(code, -1) {
-		if afterDot(code, m[0]) {
-			continue
-		}
-		open := m[1] - 1
-		out = append(out, call{callee: spaces.Replace(code[m[0]:open]), start: m[0], open: open})
-	}
-	return out
-}
-
-// afterDot reports whether the text before offset i, spaces skipped, ends
-// with '.'.
-func afterDot(code string, i int) bool {
-	for i > 0 {
-		switch code[i-1] {
-		case ' ', '\t', '\n', '\r':
-			i--
-		case '.':
-			return true
-		default:
-			return false
-		}
-	}
-	return false
-}
-
-// maxArgsScan bounds how far args looks for a closing parenthesis, so an
-// unclosed call in a large file cannot make a scan quadratic.
-const maxArgsScan = 16 << 10
-
-// args returns the text between the '(' at open and its matching ')' in
-// masked code (strings and comments are blank, so their brackets do not
-// count). Without a match within maxArgsScan bytes it returns what it saw.
-func args(code string, open int) string {
-	depth := 0
-	end := min(len(code), open+maxArgsScan)
-	for i := open; i < end; i++ {
-		switch code[i] {
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-			if depth == 0 {
-				return code[open+1 : i]
-			}
-		}
-	}
-	return code[open+1 : end]
-}
-
-// precededByWord reports whether the word just before offset i (spaces
-// skipped) is w, to tell "def eval(" from "eval(".
-func precededByWord(code string, i int, w string) bool {
-	j := i
-	for j > 0 && (code[j-1] == ' ' || code[j-1] == '\t') {
-		j--
-	}
-	k := j
-	for k > 0 && isIdentByte(code[k-1]) {
-		k--
-	}
-	return code[k:j] == w
 }

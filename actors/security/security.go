@@ -37,12 +37,21 @@ type Finding struct {
 	Message  string   `json:"message"`
 }
 
+// MaxFindings is the most findings a report lists. A task result travels on
+// the queue and is stored, so it must stay small whatever the input; the
+// summary and the score still count every finding.
+const MaxFindings = 1000
+
 // Summary counts what a scan looked at and found. BySeverity always holds
 // every severity, zero or not, so consumers need no missing-key logic.
 type Summary struct {
-	FilesScanned int              `json:"files_scanned"`
-	Findings     int              `json:"findings"`
-	BySeverity   map[Severity]int `json:"by_severity"`
+	FilesScanned int `json:"files_scanned"`
+	// Findings counts all findings, listed or not.
+	Findings   int              `json:"findings"`
+	BySeverity map[Severity]int `json:"by_severity"`
+	// Truncated is true when only the first MaxFindings findings are
+	// listed; it is omitted otherwise.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Report is the output of a security_scan task.
@@ -134,7 +143,11 @@ func newReport(filesScanned int, findings []Finding) Report {
 	for _, f := range findings {
 		s.BySeverity[f.Severity]++
 	}
-	return Report{Findings: findings, Summary: s, Score: score(findings)}
+	r := Report{Findings: findings, Summary: s, Score: score(findings)}
+	if len(findings) > MaxFindings {
+		r.Findings, r.Summary.Truncated = findings[:MaxFindings], true
+	}
+	return r
 }
 
 // score is 100 minus the penalty of every finding, floored at 0. It is a sum

@@ -232,3 +232,39 @@ func sortedKeys(m map[string]any) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+func TestReportIsTruncated(t *testing.T) {
+	t.Parallel()
+	content := strings.Repeat("eval(x)\n", MaxFindings+5)
+	r, err := Scan(context.Background(), []actors.SourceFile{{Path: "a.py", Content: content}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) != MaxFindings || !r.Summary.Truncated {
+		t.Errorf("listed %d findings, truncated %v; want %d, true", len(r.Findings), r.Summary.Truncated, MaxFindings)
+	}
+	if r.Summary.Findings != MaxFindings+5 || r.Summary.BySeverity[High] != MaxFindings+5 || r.Score != 0 {
+		t.Errorf("summary %+v, score %d: want every finding counted", r.Summary, r.Score)
+	}
+	if last := r.Findings[len(r.Findings)-1]; last.Line != MaxFindings {
+		t.Errorf("last listed finding is at line %d, want %d", last.Line, MaxFindings)
+	}
+}
+
+// BenchmarkScan measures a scan of a mixed, realistic set of files.
+func BenchmarkScan(b *testing.B) {
+	py := "import os, subprocess\n" + strings.Repeat("\ndef run(cmd):\n    \"\"\"Runs cmd.\"\"\"\n    password = os.getenv('PASSWORD')\n    return subprocess.run(['ls', cmd], check=True)\n", 200)
+	js := "const { exec } = require('child_process');\n" + strings.Repeat("// eval(x)\nel.innerHTML = `<b>${name}</b>`;\nconst apiKey = process.env.API_KEY;\nexec(cmd);\n", 200)
+	gosrc := "package a\n\nimport (\n\t\"database/sql\"\n\t\"fmt\"\n)\n\n" + strings.Repeat("func f(db *sql.DB, n string) {\n\tq := fmt.Sprintf(\"SELECT %s\", n)\n\tdb.Query(q)\n}\n", 200)
+	files := []actors.SourceFile{{Path: "a.py", Content: py}, {Path: "a.js", Content: js}, {Path: "a.go", Content: gosrc}, {Path: ".env", Content: strings.Repeat("DB_HOST=localhost\nDB_PASSWORD=${DB_PASSWORD}\n", 200)}}
+	size := 0
+	for _, f := range files {
+		size += len(f.Content)
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		if _, err := Scan(context.Background(), files); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

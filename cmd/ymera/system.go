@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/ymera/ymera/actors"
-	documentation "github.com/ymera/ymera/actors/documentation"
+	"github.com/ymera/ymera/actors/doccheck"
 	"github.com/ymera/ymera/actors/security"
 	"github.com/ymera/ymera/gateway"
 	"github.com/ymera/ymera/runner"
@@ -32,7 +32,7 @@ import (
 func builtinKinds() map[string]actors.Kind {
 	return map[string]actors.Kind{
 		"security":      security.Kind(),
-		"documentation": documentation.Kind(),
+		"documentation": doccheck.Kind(),
 		"bench_noop":    benchNoopKind(),
 	}
 }

@@ -36,6 +36,11 @@ type FileError struct {
 	Message string `json:"message"`
 }
 
+// MaxUndocumented is the most undocumented declarations a report lists. A
+// task result travels on the queue and is stored, so it must stay small
+// whatever the input; the counts and coverage still cover everything.
+const MaxUndocumented = 1000
+
 // Report is the output of a documentation_check task. Every list is present,
 // empty rather than null.
 type Report struct {
@@ -44,8 +49,12 @@ type Report struct {
 	Coverage   float64 `json:"coverage"`
 	Documented int     `json:"documented"`
 	Total      int     `json:"total"`
-	// Undocumented is sorted by file, then line.
+	// Undocumented is sorted by file, then line, and holds at most
+	// MaxUndocumented entries.
 	Undocumented []Undocumented `json:"undocumented"`
+	// Truncated is true when Undocumented was cut to MaxUndocumented
+	// entries; it is omitted otherwise.
+	Truncated bool `json:"truncated,omitempty"`
 	// Files lists the analysed files in input order.
 	Files []FileCoverage `json:"files"`
 	// Skipped lists the paths of files in languages this agent does not
@@ -147,6 +156,9 @@ func Check(ctx context.Context, files []actors.SourceFile) (Report, error) {
 	slices.SortStableFunc(r.Undocumented, func(a, b Undocumented) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Name, b.Name))
 	})
+	if len(r.Undocumented) > MaxUndocumented {
+		r.Undocumented, r.Truncated = r.Undocumented[:MaxUndocumented], true
+	}
 	return r, nil
 }
 

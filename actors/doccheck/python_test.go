@@ -170,6 +170,22 @@ func TestPythonCounting(t *testing.T) {
 			want: []entry{{"module", "shop", true}, {"function", "broken", false}, {"function", "fine", true}},
 		},
 		{
+			name: "escapes and unterminated strings",
+			content: src(
+				`"""M."""`,
+				`def a():`,
+				`    "an \" escaped quote"`,
+				`def b():`,
+				`    'unterminated`,
+				`def c():`,
+				`    "continued \`,
+				`on the next line"`,
+				`def d():`,
+				`    """triple with \""" inside"""`,
+			),
+			want: []entry{{"module", "shop", true}, {"function", "a", true}, {"function", "b", true}, {"function", "c", true}, {"function", "d", true}},
+		},
+		{
 			name:    "keywords as names are not definitions",
 			content: src(`"""M."""`, `x.def = 1`, `klass = "class Foo:"`, `print("def bar():")`),
 			want:    []entry{{"module", "shop", true}},
@@ -199,12 +215,16 @@ func TestPythonLines(t *testing.T) {
 		`"""`,
 		`class C:`,
 		`    pass`,
+		`t = "a \`,
+		`b" + '\`,
+		`'`,
+		`class D: pass`,
 	))
 	var got []int
 	for _, it := range items {
 		got = append(got, it.line)
 	}
-	if want := []int{1, 4, 10}; !slices.Equal(got, want) {
+	if want := []int{1, 4, 10, 15}; !slices.Equal(got, want) {
 		t.Errorf("lines = %v, want %v", got, want)
 	}
 }

@@ -4,9 +4,10 @@ import "strings"
 
 // Go's standard library has no Python parser, and a docstring check needs
 // far less than one: the logical lines of a file (the statements, with
-// bracketed and backslash-continued lines joined), their indentation, and
-// their tokens coarsely classified. This tokenizer produces exactly that. It
-// never fails: malformed input (an unterminated string, unbalanced brackets)
+// bracketed and backslash-continued lines joined), their indentation, and a
+// few facts about their tokens. This tokenizer produces exactly that, in
+// memory proportional to the number of lines rather than of tokens. It never
+// fails: malformed input (an unterminated string, unbalanced brackets)
 // yields odd lines, not an error.
 
 type pyTokKind int
@@ -23,9 +24,6 @@ type pyTok struct {
 	// text is the identifier for names, the lower-cased prefix ("", "r",
 	// "rb", "f", ...) for strings and the character for operators.
 	text string
-	// depth is the bracket depth the token is at: the ':' ending a def
-	// header is the first one at depth 0.
-	depth int
 }
 
 // pyLine is one logical line: a statement, or a compound statement's header
@@ -33,8 +31,54 @@ type pyTok struct {
 type pyLine struct {
 	indent int // the column of its first token, tabs to multiples of 8
 	line   int // the 1-based line of its first token
-	toks   []pyTok
+	// head holds the first three tokens: enough for "async def name".
+	head []pyTok
+	// docstring tells whether the whole line is a docstring statement.
+	docstring docTracker
+	// colon is set at the first ':' outside brackets, which ends a def or
+	// class header; body tells whether what follows it on the line is a
+	// docstring statement.
+	colon bool
+	body  docTracker
 }
+
+// docTracker decides, token by token, whether a statement is a docstring:
+// string literals only (implicit concatenation allowed), with no prefix or
+// an r or u prefix, up to the end of the line or a ';'. f-, b- and
+// t-strings are not docstrings: Python does not store them as __doc__.
+type docTracker struct{ state uint8 }
+
+const (
+	docStart   = iota // no token yet
+	docStrings        // only docstring literals so far
+	docDone           // docstring literals then ';': a docstring
+	docNot            // anything else
+)
+
+func (d *docTracker) feed(t pyTok) {
+	isDocStr := t.kind == pyStr && (t.text == "" || t.text == "r" || t.text == "u")
+	switch d.state {
+	case docStart:
+		d.state = docNot
+		if isDocStr {
+			d.state = docStrings
+		}
+	case docStrings:
+		switch {
+		case isDocStr:
+		case t.kind == pyOp && t.text == ";":
+			d.state = docDone
+		default:
+			d.state = docNot
+		}
+	}
+}
+
+// any reports whether a token was fed.
+func (d docTracker) any() bool { return d.state != docStart }
+
+// is reports whether the tokens fed form a docstring statement.
+func (d docTracker) is() bool { return d.state == docStrings || d.state == docDone }
 
 // pyStringPrefixes are the prefixes Python accepts before a string literal,
 // lower-cased (t is for the template strings of Python 3.14).
@@ -58,8 +102,15 @@ func pyLogicalLines(src string) []pyLine {
 		if cur == nil {
 			cur = &pyLine{indent: indent, line: line}
 		}
-		t.depth = depth
-		cur.toks = append(cur.toks, t)
+		if len(cur.head) < 3 {
+			cur.head = append(cur.head, t)
+		}
+		cur.docstring.feed(t)
+		if cur.colon {
+			cur.body.feed(t)
+		} else if depth == 0 && t.kind == pyOp && t.text == ":" {
+			cur.colon = true
+		}
 	}
 	end := func() {
 		if cur != nil {

@@ -2,11 +2,9 @@
 // public API of the Go and Python files handed to it in a
 // documentation_check task is documented, and lists what is not.
 //
-// It lives in actors/documentation but is named doccheck because the go
-// command ignores every file that declares "package documentation" (a
-// convention older than doc.go), so a package cannot have that name:
-//
-//	import doccheck "github.com/ymera/ymera/actors/documentation"
+// It is the agent kind named "documentation", but the package cannot carry
+// that name: the go command ignores every file that declares
+// "package documentation" (a convention older than doc.go).
 //
 // # Input and output
 //
@@ -29,7 +27,9 @@
 // and Python (JavaScript and TypeScript included, for now) are listed in
 // skipped; Go files that do not parse are listed in errors and left out of
 // files and of the counts. Undocumented is sorted by file then line; files,
-// skipped and errors keep the input order.
+// skipped and errors keep the input order. At most MaxUndocumented (1,000)
+// undocumented declarations are listed; beyond that the list is cut and
+// "truncated": true is added, while the counts still cover everything.
 //
 // # What counts in Go
 //

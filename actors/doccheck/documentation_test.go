@@ -158,3 +158,31 @@ func sortedKeys(m map[string]any) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+func TestReportIsTruncated(t *testing.T) {
+	t.Parallel()
+	content := "package a\n" + strings.Repeat("func F() {}\n", MaxUndocumented+5)
+	r, err := Check(context.Background(), []actors.SourceFile{{Path: "a.go", Content: content}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Undocumented) != MaxUndocumented || !r.Truncated {
+		t.Errorf("listed %d, truncated %v; want %d, true", len(r.Undocumented), r.Truncated, MaxUndocumented)
+	}
+	if r.Total != MaxUndocumented+6 || r.Documented != 0 { // the functions and the package clause
+		t.Errorf("total %d, documented %d", r.Total, r.Documented)
+	}
+}
+
+// BenchmarkCheck measures a check of Go and Python files.
+func BenchmarkCheck(b *testing.B) {
+	gosrc := "// Package a is.\npackage a\n\n" + strings.Repeat("// F is.\nfunc F() {}\n\ntype T struct{}\n\nfunc (t *T) M() {}\n\n", 300)
+	py := "\"\"\"M.\"\"\"\n" + strings.Repeat("class A:\n    \"\"\"A.\"\"\"\n\n    def f(self, x,\n          y):\n        return x\n\n", 300)
+	files := []actors.SourceFile{{Path: "a/a.go", Content: gosrc}, {Path: "a/m.py", Content: py}}
+	b.SetBytes(int64(len(gosrc) + len(py)))
+	for b.Loop() {
+		if _, err := Check(context.Background(), files); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -10,7 +10,9 @@ type pyScope struct {
 	indent int
 	class  bool   // class, or def
 	name   string // the qualified name for classes: Outer.Inner
-	public bool
+	// counted tells whether the definition itself counts; for a class it
+	// means its public members count too.
+	counted bool
 }
 
 // pythonItems lists the module and its public classes, functions and
@@ -23,7 +25,7 @@ func pythonItems(file, content string) []item {
 	}
 	items := []item{{
 		file: file, line: lines[0].line, kind: "module", name: moduleName(file),
-		documented: isDocstring(lines[0].toks),
+		documented: lines[0].docstring.is(),
 	}}
 
 	var stack []pyScope
@@ -33,7 +35,7 @@ func pythonItems(file, content string) []item {
 	for _, ln := range lines {
 		if pendingIndent >= 0 {
 			if pending >= 0 && ln.indent > pendingIndent {
-				items[pending].documented = isDocstring(ln.toks)
+				items[pending].documented = ln.docstring.is()
 			}
 			pending, pendingIndent = -1, -1
 		}
@@ -41,26 +43,14 @@ func pythonItems(file, content string) []item {
 			stack = stack[:len(stack)-1]
 		}
 
-		toks := ln.toks
-		k := 0
-		if len(toks) > 1 && isName(toks[0], "async") && isName(toks[1], "def") {
-			k = 1
+		head := ln.head
+		if len(head) == 3 && isName(head[0], "async") && isName(head[1], "def") {
+			head = head[1:]
 		}
-		isClass := isName(toks[k], "class")
-		if !isClass && !isName(toks[k], "def") || len(toks) < k+2 || toks[k+1].kind != pyName {
-			continue
+		if len(head) < 2 || !(isName(head[0], "def") || isName(head[0], "class")) || head[1].kind != pyName || !ln.colon {
+			continue // not a (complete) definition header
 		}
-		name := toks[k+1].text
-		colon := -1
-		for j := k + 2; j < len(toks); j++ {
-			if toks[j].kind == pyOp && toks[j].text == ":" && toks[j].depth == 0 {
-				colon = j
-				break
-			}
-		}
-		if colon < 0 {
-			continue // not a complete header
-		}
+		isClass, name := isName(head[0], "class"), head[1].text
 
 		kind, qualified, counted := classify(stack, isClass, name)
 		idx := -1
@@ -68,56 +58,35 @@ func pythonItems(file, content string) []item {
 			items = append(items, item{file: file, line: ln.line, kind: kind, name: qualified})
 			idx = len(items) - 1
 		}
-		if colon+1 < len(toks) {
+		if ln.body.any() {
 			// The body is on the header's line: def f(): """doc""".
 			if idx >= 0 {
-				items[idx].documented = isDocstring(toks[colon+1:])
+				items[idx].documented = ln.body.is()
 			}
 			continue
 		}
 		pending, pendingIndent = idx, ln.indent
-		stack = append(stack, pyScope{indent: ln.indent, class: isClass, name: qualified, public: counted})
+		stack = append(stack, pyScope{indent: ln.indent, class: isClass, name: qualified, counted: counted})
 	}
 	return items
 }
 
 // classify decides what a definition is and whether it counts: it must have
-// a public name, not be inside a function and not be inside a private
-// class.
+// a public name and sit at module level or directly in a counted class (so
+// not inside a function, nor inside a private class).
 func classify(stack []pyScope, isClass bool, name string) (kind, qualified string, counted bool) {
-	counted = !strings.HasPrefix(name, "_")
-	for _, s := range stack {
-		if !s.class || !s.public {
-			counted = false
+	kind, qualified, counted = "function", name, !strings.HasPrefix(name, "_")
+	if len(stack) > 0 {
+		top := stack[len(stack)-1]
+		counted = counted && top.class && top.counted
+		if top.class {
+			kind, qualified = "method", top.name+"."+name
 		}
-	}
-	kind, qualified = "function", name
-	if len(stack) > 0 && stack[len(stack)-1].class {
-		kind, qualified = "method", stack[len(stack)-1].name+"."+name
 	}
 	if isClass {
 		kind = "class"
 	}
 	return kind, qualified, counted
-}
-
-// isDocstring reports whether a statement is a docstring: string literals
-// only (implicit concatenation allowed), with no f, b or t prefix, which
-// Python would not store as __doc__.
-func isDocstring(toks []pyTok) bool {
-	j := 0
-	for j < len(toks) && toks[j].kind == pyStr {
-		switch toks[j].text {
-		case "", "r", "u":
-		default:
-			return false
-		}
-		j++
-	}
-	if j == 0 {
-		return false
-	}
-	return j == len(toks) || (toks[j].kind == pyOp && toks[j].text == ";")
 }
 
 func isName(t pyTok, s string) bool { return t.kind == pyName && t.text == s }

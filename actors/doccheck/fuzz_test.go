@@ -10,7 +10,7 @@ import (
 // FuzzCoverage feeds arbitrary content to the Go and Python counters and
 // checks the report stays consistent. Run it with
 //
-//	go test -run '^$' -fuzz FuzzCoverage ./actors/documentation/
+//	go test -run '^$' -fuzz FuzzCoverage ./actors/doccheck/
 func FuzzCoverage(f *testing.F) {
 	for _, seed := range []string{
 		"",
