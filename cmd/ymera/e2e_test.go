@@ -45,7 +45,7 @@ func TestServeWalkthrough(t *testing.T) {
 
 	// A security scan finds the access key, with file, line, rule and severity.
 	id := a.submit("security_scan", map[string]any{"files": []map[string]string{
-		{"path": "settings.py", "content": "import os\nAWS_ACCESS_KEY_ID = \"AKIAIOSFODNN7EXAMPLE\"\n"},
+		{"path": "settings.py", "content": "import os\nAWS_ACCESS_KEY_ID = \"AKIA4Q2WXV7RJ6M3KZ5T\"\n"},
 	}})
 	tv := a.waitFinal(id, 30*time.Second)
 	if tv.Status != "completed" {
@@ -64,7 +64,7 @@ func TestServeWalkthrough(t *testing.T) {
 	for _, f := range scan.Findings {
 		if f.File == "settings.py" && f.Line == 2 && strings.Contains(f.Rule, "aws") {
 			found = true
-			if strings.Contains(f.Message, "AKIAIOSFODNN7EXAMPLE") {
+			if strings.Contains(f.Message, "AKIA4Q2WXV7RJ6M3KZ5T") {
 				t.Errorf("finding message leaks the secret: %q", f.Message)
 			}
 		}
