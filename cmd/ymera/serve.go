@@ -59,7 +59,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "grace", shutdownTimeout(cfg))
+		log.Info("shutting down", "grace", shutdownTimeout(cfg).String())
 	case serveErr = <-s.serveErr:
 		log.Error("gateway stopped", "error", serveErr)
 	}
