@@ -23,7 +23,7 @@ var (
 	seedDetailFields = []string{"id", "name", "description", "task_type", "parameters", "priority", "status", "result", "created_at", "completed_at"}
 	seedListFields   = []string{"id", "name", "task_type", "priority", "status", "result", "created_at", "completed_at"}
 	// extraDetailFields are what GET /tasks/{id} adds to the seed's shape.
-	extraDetailFields = []string{"error_message", "attempts", "max_attempts", "started_at", "updated_at"}
+	extraDetailFields = []string{"error_message", "attempts", "max_attempts", "started_at", "updated_at", "attempt_history"}
 )
 
 func wantUUID(t *testing.T, what string, v any) string {

@@ -3,6 +3,11 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,14 +25,34 @@ import (
 // for a key at least as long as the hash output (256 bits).
 const minSecretLen = 32
 
+// minRSABits is the smallest RSA modulus accepted for RS256 (NIST SP
+// 800-131A and RFC 7518 §3.3 both require 2048 bits).
+const minRSABits = 2048
+
 // tokenLeeway absorbs clock skew between servers when checking exp, nbf
-// and iat.
+// and iat. It must stay at most 60 s.
 const tokenLeeway = 30 * time.Second
 
+// Token signing algorithms AuthConfig.Algorithm accepts.
+const (
+	AlgHS256 = "HS256"
+	AlgRS256 = "RS256"
+)
+
 // AuthConfig configures the access tokens the gateway issues and accepts.
+// The algorithm belongs to the key, never to the token: a token naming
+// another algorithm, or a key id not in the server's fixed set, is refused.
 type AuthConfig struct {
+	// Algorithm is AlgHS256 (the default) or AlgRS256.
+	Algorithm string
 	// Secret is the HS256 key, at least 32 bytes; New refuses a shorter one.
+	// Unused with RS256.
 	Secret []byte
+	// PrivateKey signs RS256 tokens; New refuses a key under 2048 bits.
+	PrivateKey *rsa.PrivateKey
+	// PublicKey verifies RS256 tokens; nil means PrivateKey's own. When
+	// given it must be PrivateKey's.
+	PublicKey *rsa.PublicKey
 	// Issuer is written to and required of the iss claim; default "ymera".
 	Issuer string
 	// Audience is written to and required of the aud claim; default "ymera".
@@ -36,10 +61,20 @@ type AuthConfig struct {
 	Expiry time.Duration
 }
 
-// principal is who made a request, as the verified token says.
+// principal is who made a request, as the verified token or service key
+// says.
 type principal struct {
 	UserID string
 	Role   string
+	// TokenID, IssuedAt and ExpiresAt are the access token's jti, iat and
+	// exp: what logout revokes and the user denylist compares. Zero for a
+	// service key.
+	TokenID   string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// ServiceKeyID is the service key that authenticated the request, ""
+	// for an access token.
+	ServiceKeyID string
 }
 
 // seesAll reports whether p may see every user's resources, not only its own.
@@ -76,10 +111,16 @@ type tokens struct {
 	now      func() time.Time
 }
 
+// maxLifetime is the longest a token this server issued can still be
+// accepted: its lifetime and the leeway. A denylist entry that must outlive
+// every token already issued lives this long.
+func (t *tokens) maxLifetime() time.Duration { return t.expiry + tokenLeeway }
+
 // newTokens checks cfg, applies its defaults and prepares the parser.
 func newTokens(cfg AuthConfig, now func() time.Time) (*tokens, error) {
-	if len(cfg.Secret) < minSecretLen {
-		return nil, fmt.Errorf("gateway: token secret is %d bytes; at least %d are required", len(cfg.Secret), minSecretLen)
+	key, err := signingKey(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = defaultIssuer
@@ -90,9 +131,7 @@ func newTokens(cfg AuthConfig, now func() time.Time) (*tokens, error) {
 	if cfg.Expiry <= 0 {
 		cfg.Expiry = defaultTokenExpiry
 	}
-	// Copy the secret: the caller's slice must not change our key later.
-	secret := append([]byte(nil), cfg.Secret...)
-	keys := newKeySet(tokenKey{id: "hs256-1", method: jwt.SigningMethodHS256, signWith: secret, verifyWith: secret})
+	keys := newKeySet(key)
 	return &tokens{
 		keys: keys,
 		parser: jwt.NewParser(
@@ -136,15 +175,82 @@ func (t *tokens) verify(raw string) (principal, error) {
 	if _, err := t.parser.ParseWithClaims(raw, &c, t.keys.keyFunc); err != nil {
 		return principal{}, err
 	}
-	if c.Subject == "" {
-		return principal{}, errors.New("token has no subject")
+	// Subject and jti become denylist keys: only the characters our own
+	// tokens use (UUIDs, rand.Text) are accepted.
+	if !denylistToken(c.Subject) {
+		return principal{}, errors.New("token has no usable subject")
+	}
+	if !denylistToken(c.ID) {
+		return principal{}, errors.New("token has no usable jti")
 	}
 	switch c.Role {
 	case store.RoleUser, store.RoleAdmin, store.RoleService:
 	default:
 		return principal{}, fmt.Errorf("token has unknown role %q", c.Role)
 	}
-	return principal{UserID: c.Subject, Role: c.Role}, nil
+	p := principal{UserID: c.Subject, Role: c.Role, TokenID: c.ID}
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.Time
+	}
+	if c.ExpiresAt != nil {
+		p.ExpiresAt = c.ExpiresAt.Time
+	}
+	return p, nil
+}
+
+// denylistToken reports whether s is 1 to 64 characters of [A-Za-z0-9_-].
+func denylistToken(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// signingKey checks cfg's key material and returns the one key tokens are
+// signed and verified with.
+func signingKey(cfg AuthConfig) (tokenKey, error) {
+	switch cfg.Algorithm {
+	case "", AlgHS256:
+		if len(cfg.Secret) < minSecretLen {
+			return tokenKey{}, fmt.Errorf("gateway: token secret is %d bytes; at least %d are required", len(cfg.Secret), minSecretLen)
+		}
+		// Copy the secret: the caller's slice must not change our key later.
+		secret := append([]byte(nil), cfg.Secret...)
+		return tokenKey{id: "hs256-1", method: jwt.SigningMethodHS256, signWith: secret, verifyWith: secret}, nil
+	case AlgRS256:
+		priv := cfg.PrivateKey
+		if priv == nil {
+			return tokenKey{}, errors.New("gateway: RS256 needs a private key to sign tokens")
+		}
+		if err := priv.Validate(); err != nil {
+			return tokenKey{}, fmt.Errorf("gateway: RS256 private key: %w", err)
+		}
+		if bits := priv.N.BitLen(); bits < minRSABits {
+			return tokenKey{}, fmt.Errorf("gateway: RS256 key has %d bits; at least %d are required", bits, minRSABits)
+		}
+		pub := &priv.PublicKey
+		if cfg.PublicKey != nil {
+			if !cfg.PublicKey.Equal(pub) {
+				return tokenKey{}, errors.New("gateway: the RS256 public key is not the private key's")
+			}
+			pub = cfg.PublicKey
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return tokenKey{}, fmt.Errorf("gateway: RS256 public key: %w", err)
+		}
+		// The kid is a thumbprint of the public key, so every replica with
+		// the same key names it the same way and a new key gets a new kid.
+		sum := sha256.Sum256(der)
+		return tokenKey{id: "rs256-" + hex.EncodeToString(sum[:8]), method: jwt.SigningMethodRS256, signWith: priv, verifyWith: pub}, nil
+	}
+	return tokenKey{}, fmt.Errorf("gateway: token algorithm %q is not supported; use %s or %s", cfg.Algorithm, AlgHS256, AlgRS256)
 }
 
 // tokenKey is one key of a keySet, bound to exactly one algorithm.
@@ -238,33 +344,114 @@ func bearerToken(header string) (string, bool) {
 	return tok, tok != ""
 }
 
+// authenticator decides who a request is: an access token checked against
+// the denylist, or a service key.
+type authenticator struct {
+	tokens *tokens
+	deny   Denylist
+	// keys is nil when service keys are off (Options.ServiceKeys unset).
+	keys *serviceKeyAuth
+	log  *slog.Logger
+}
+
+// errNotAuthenticated is the detail of every refused credential whose
+// reason the client need not know.
+const errNotAuthenticated = "the bearer token is not valid"
+
+// unauthorized is a 401 with the RFC 6750 challenge.
+func unauthorized(detail string, invalid bool) *Problem {
+	challenge := `Bearer realm="ymera"`
+	if invalid {
+		challenge += `, error="invalid_token"`
+	}
+	return newProblem(http.StatusUnauthorized, detail).withHeader("WWW-Authenticate", challenge)
+}
+
+// checkToken verifies an access token and consults the denylist: the
+// token's own jti (logout) and its user (deactivation, role or password
+// change, which refuse every token issued up to then). It is one KV read per
+// key, two per request; a denylist that cannot be read refuses the request
+// with 503 rather than let a revoked token through.
+func (a *authenticator) checkToken(ctx context.Context, raw string) (principal, *Problem) {
+	p, err := a.tokens.verify(raw)
+	if err != nil {
+		a.log.DebugContext(ctx, "gateway: token refused", "request_id", requestIDFrom(ctx), "err", err)
+		detail := errNotAuthenticated
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			detail = "the bearer token has expired"
+		}
+		return principal{}, unauthorized(detail, true)
+	}
+	if _, revoked, err := a.deny.RevokedAt(ctx, tokenDenyKey(p.TokenID)); err != nil {
+		return principal{}, problemFor(ctx, a.log, fmt.Errorf("gateway: denylist: %w: %w", store.ErrUnavailable, err), details{})
+	} else if revoked {
+		return principal{}, unauthorized("the bearer token has been revoked", true)
+	}
+	at, revoked, err := a.deny.RevokedAt(ctx, userDenyKey(p.UserID))
+	if err != nil {
+		return principal{}, problemFor(ctx, a.log, fmt.Errorf("gateway: denylist: %w: %w", store.ErrUnavailable, err), details{})
+	}
+	// iat has whole seconds: a token issued in the second of the revocation
+	// is refused too, erring on the safe side.
+	if revoked && p.IssuedAt.Unix() <= at.Unix() {
+		return principal{}, unauthorized("the bearer token has been revoked", true)
+	}
+	return p, nil
+}
+
+// tokenDenyKey and userDenyKey are the denylist keys of one token and of
+// every token of a user issued before the revocation.
+func tokenDenyKey(jti string) string   { return "jti." + jti }
+func userDenyKey(userID string) string { return "user." + userID }
+
 // authenticate is the huma middleware that enforces the bearer scheme on
 // the operations that declare it, answering 401 with a WWW-Authenticate
 // challenge (RFC 6750 §3), and puts the principal in the request context.
-func authenticate(api huma.API, t *tokens, log *slog.Logger) func(huma.Context, func(huma.Context)) {
+// A bearer credential starting with "ymk_", or an X-API-Key header, is a
+// service key; anything else must be an access token.
+func authenticate(a *authenticator) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		if !requiresBearer(ctx.Operation()) {
 			next(ctx)
 			return
 		}
+		var (
+			p    principal
+			prob *Problem
+		)
 		raw, ok := bearerToken(ctx.Header("Authorization"))
-		if !ok {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="ymera"`)
-			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "this operation requires a bearer token")
-			return
+		apiKey := strings.TrimSpace(ctx.Header(apiKeyHeader))
+		switch {
+		case ok && strings.HasPrefix(raw, serviceKeyPrefix):
+			p, prob = a.checkServiceKey(ctx.Context(), raw)
+		case ok:
+			p, prob = a.checkToken(ctx.Context(), raw)
+		case apiKey != "":
+			p, prob = a.checkServiceKey(ctx.Context(), apiKey)
+		default:
+			prob = unauthorized("this operation requires a bearer token", false)
 		}
-		p, err := t.verify(raw)
-		if err != nil {
-			log.DebugContext(ctx.Context(), "gateway: token refused",
-				"request_id", requestIDFrom(ctx.Context()), "err", err)
-			detail := "the bearer token is not valid"
-			if errors.Is(err, jwt.ErrTokenExpired) {
-				detail = "the bearer token has expired"
-			}
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="ymera", error="invalid_token"`)
-			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, detail)
+		if prob != nil {
+			writeProblemHuma(ctx, prob)
 			return
 		}
 		next(huma.WithValue(ctx, principalKey{}, p))
 	}
+}
+
+// writeProblemHuma answers with p from a huma middleware. It writes the
+// body itself: huma.WriteErr would turn a 503 into the generic 500.
+func writeProblemHuma(ctx huma.Context, p *Problem) {
+	for name, values := range p.headers {
+		for _, v := range values {
+			ctx.AppendHeader(name, v)
+		}
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		body = []byte(`{"type":"` + ProblemInternal + `","title":"Internal Server Error","status":500,"detail":"an internal error occurred"}`)
+	}
+	ctx.SetHeader("Content-Type", problemContentType)
+	ctx.SetStatus(p.Status)
+	_, _ = ctx.BodyWriter().Write(body)
 }

@@ -37,6 +37,36 @@
 // most the token lifetime. Passwords are stored as argon2id hashes in the PHC
 // string format.
 //
+// # Live events
+//
+// GET /ws (ws*.go, mounted when Options.WebSocket.Events is set) pushes
+// task, agent and project events from the NATS stream YMERA_EVENTS to
+// WebSocket clients, authenticated at the handshake like any request and
+// filtered to what the user owns; a client resumes after a disconnect by
+// subscribing with the last stream sequence it saw. The protocol is the
+// comment at the top of ws.go; docs/websocket.md is the client's guide.
+//
+// # Middleware
+//
+// middleware.go installs the seed's chain: request logging, a 30 s timeout
+// (timeout.go: the handler's context is cancelled and the client gets a
+// 504), the 10 MB body limit (Fiber's, 413), security headers
+// (secheaders.go: a strict CSP for the API, the docs pages set their own),
+// rate limiting (ratelimit.go) and CORS (cors.go: CORS_ORIGINS; an
+// unlisted origin gets no allow header). metrics.go records
+// http_requests_total and http_request_duration_seconds by route pattern
+// around the chain and serves /metrics from Options.Registry.
+//
+// Requests are limited per user (a bearer token that verifies) or per
+// address, and POST /auth/login also per address and per account. The
+// limiter counts locally and shares its counts through Options.RateLimit's
+// RateStore (the NATS KV bucket ymera_ratelimit) every 200 ms, so a
+// request never waits for NATS; the price is that replicas may together
+// admit somewhat more than the limit, as RateLimit's documentation works
+// out. The limiter verifies the token itself, since huma's authenticate
+// runs after the Fiber chain: one extra HMAC per authenticated request
+// buys a limit that covers every route, /ws and unknown paths included.
+//
 // # Decisions worth knowing
 //
 //   - Unknown fields in request bodies are ignored, as the seed's Pydantic
@@ -50,4 +80,10 @@
 //     is sent in a Link rel="next" header and in X-Next-Cursor.
 //   - /health answers with the seed's report shape, not a problem, even when
 //     it answers 503: monitors read its components.
+//   - Agents and projects follow the same ownership rule as tasks (rbac.go;
+//     the matrix is in docs/security.md): another user's object is a 404
+//     with the body of a missing one. They are listed oldest first, with
+//     the same cursor, limit and Link header as GET /tasks. A heartbeat is
+//     written to the store, then to the HeartbeatSink (the NATS presence
+//     bucket); a sink failure is a 503 the agent retries.
 package gateway

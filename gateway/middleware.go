@@ -16,19 +16,22 @@ import (
 const requestIDHeader = "X-Request-ID"
 
 // useMiddleware installs the chain every request goes through, in the
-// seed's order. The numbered comments mark where the seed's remaining steps
-// go; the 10 MB body limit is already enforced by fiber.Config.BodyLimit.
-func useMiddleware(app *fiber.App, log *slog.Logger) {
+// seed's order; mw holds the steps New built from Options.
+func useMiddleware(app *fiber.App, log *slog.Logger, mw chain) {
 	app.Use(
 		assignRequestID(),  // first, so that every later step can log with it
+		mw.metrics,         // outside logging, which turns errors into responses: sees the status sent
 		logRequests(log),   // 1. request logging, X-Response-Time
 		recoverPanics(log), // inside logging, so a panic is logged as the 500 it became
-		// 2. timeout (30 s)
-		// 3. request size limit
-		// 4. security headers
-		// 5. rate limit
-		// 6. CORS
+		mw.timeout,         // 2. timeout (30 s, 504)
+		// 3. request size limit: fiber.Config.BodyLimit refuses a body over
+		//    10 MB while reading it, before any of this runs (413).
+		mw.securityHeaders, // 4. security headers
+		mw.rateLimit,       // 5. rate limit per user or address
+		mw.cors,            // 6. CORS
 	)
+	// Logins are limited per address and account on top of step 5.
+	app.Use("/auth/login", mw.loginLimit)
 }
 
 // requestIDKey is the context key of the request id.

@@ -20,6 +20,9 @@ var bearer = []map[string][]string{{bearerScheme: {}}}
 const (
 	authBodyLimit = 64 << 10
 	taskBodyLimit = bodyLimit + 1
+	// resourceBodyLimit bounds an agent or project: names, a description and
+	// a config object.
+	resourceBodyLimit = 1 << 20
 )
 
 // routes is the whole API. /openapi.json and /docs are served by huma.
@@ -50,6 +53,17 @@ func (s *Server) routes() {
 		Summary: "Get a task", Tags: []string{"tasks"}, Security: bearer,
 		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusServiceUnavailable}},
 		handleGetTask(s.log, o.Tasks))
+	s.taskControlRoutes()
+
+	if o.Agents != nil {
+		s.agentRoutes()
+	}
+	if o.Projects != nil {
+		s.projectRoutes()
+	}
+	if o.WebSocket.Events != nil {
+		s.webSocketRoutes()
+	}
 
 	huma.Register(api, huma.Operation{OperationID: "health", Method: http.MethodGet, Path: "/health",
 		Summary: "Health of the gateway and its dependencies", Tags: []string{"health"},
@@ -62,6 +76,17 @@ func (s *Server) routes() {
 		Summary: "Readiness: the dependencies answer", Tags: []string{"health"},
 		Responses: healthResponses(api)},
 		handleHealth(s.log, o.Checks, o.Version, s.now))
+	huma.Register(api, huma.Operation{OperationID: "health-live", Method: http.MethodGet, Path: "/health/live",
+		Summary: "Liveness, as /livez", Tags: []string{"health"}},
+		handleLivez())
+	huma.Register(api, huma.Operation{OperationID: "health-ready", Method: http.MethodGet, Path: "/health/ready",
+		Summary: "Readiness, as /readyz: 503 while the database or NATS is unreachable", Tags: []string{"health"},
+		Responses: healthResponses(api)},
+		handleHealth(s.log, o.Checks, o.Version, s.now))
+	s.metricsRoute()
+	s.redocRoute()
+
+	s.authRoutes()
 
 	documentSchemaErrorsAs400(api)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -84,10 +85,48 @@ type Options struct {
 	Submitter Submitter
 	// TaskTypes decides which task_type values POST /tasks accepts.
 	TaskTypes TaskTypes
+	// Canceller serves POST /tasks/{task_id}/cancel; nil leaves it out.
+	Canceller Canceller
+	// DeadLetters serves /admin/dlq; nil leaves it out.
+	DeadLetters DeadLetterAdmin
+	// Agents stores agent registrations for /agents; nil leaves the /agents
+	// routes out.
+	Agents store.Agents
+	// Heartbeats publishes agent presence on POST /agents/{agent_id}/heartbeat;
+	// nil records heartbeats in Agents only.
+	Heartbeats HeartbeatSink
+	// Projects stores projects for /projects; nil leaves the /projects
+	// routes out.
+	Projects store.Projects
+	// WebSocket configures /ws; nil WebSocket.Events leaves /ws out.
+	WebSocket WebSocketOptions
+	// CORSOrigins are the browser origins allowed to call the API and open
+	// /ws (CORS_ORIGINS); "*" allows any. Empty allows none but the
+	// gateway's own.
+	CORSOrigins []string
+	// RateLimit limits requests per user and per address, and logins.
+	RateLimit RateLimit
+	// RequestTimeout bounds the handling of one request (504 after it);
+	// zero means 30 s.
+	RequestTimeout time.Duration
+	// Registry receives the gateway's metrics, served at /metrics with
+	// whatever else is registered there (tasks_total); nil means a registry
+	// of the gateway's own.
+	Registry *prometheus.Registry
+	// PoolStats reports the agent pools for the ymera_pool_* gauges; nil
+	// leaves them out.
+	PoolStats func() []PoolStat
 	// Checks make up /health and /readyz; none means always healthy.
 	Checks []HealthCheck
 	// Auth configures access tokens.
 	Auth AuthConfig
+	// Denylist keeps logged-out tokens and revoked users (pass the
+	// *transport.Conn); nil keeps them in process memory, which is lost at
+	// restart and not shared between replicas.
+	Denylist Denylist
+	// ServiceKeys stores the service role's API keys; nil leaves the
+	// /admin/service-keys routes out and refuses every "ymk_" key.
+	ServiceKeys store.ServiceKeys
 	// Passwords sets argon2id's cost; zero means DefaultPasswordParams.
 	Passwords PasswordParams
 	// DefaultMaxAttempts is given to every new task; zero means 3.
@@ -110,6 +149,9 @@ type Server struct {
 	opts      Options
 	tokens    *tokens
 	passwords *passwords
+	registry  *prometheus.Registry
+	// limiter is nil when rate limiting is off.
+	limiter *rateLimiter
 }
 
 // New checks opts, applies defaults and builds the API. It fails when a
@@ -136,6 +178,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Denylist == nil {
+		opts.Denylist = defaultDenylist(opts.Logger, opts.Now)
 	}
 
 	tok, err := newTokens(opts.Auth, opts.Now)
@@ -167,9 +212,13 @@ func New(opts Options) (*Server, error) {
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 	})
-	useMiddleware(s.app, s.log)
+	mw, err := s.buildChain()
+	if err != nil {
+		return nil, err
+	}
+	useMiddleware(s.app, s.log, mw)
 	s.api = humafiber.New(s.app, s.humaConfig())
-	s.api.UseMiddleware(problemStatus, authenticate(s.api, s.tokens, s.log))
+	s.api.UseMiddleware(problemStatus, authenticate(s.newAuthenticator()))
 	s.routes()
 	return s, nil
 }
@@ -203,4 +252,9 @@ func (s *Server) Listener(ln net.Listener) error { return s.app.Listener(ln) }
 
 // Shutdown stops accepting connections and waits for requests in flight,
 // until ctx is done.
-func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.limiter != nil {
+		defer s.limiter.stop()
+	}
+	return s.app.ShutdownWithContext(ctx)
+}

@@ -85,6 +85,8 @@ func setup(t testing.TB, opt ...func(*gateway.Options)) *bundle {
 	opts := gateway.Options{
 		Users:     db.Users(),
 		Tasks:     db.Tasks(),
+		Agents:    db.Agents(),
+		Projects:  db.Projects(),
 		Submitter: b.sub,
 		TaskTypes: knownTypes,
 		Checks: []gateway.HealthCheck{
@@ -101,6 +103,7 @@ func setup(t testing.TB, opt ...func(*gateway.Options)) *bundle {
 		Version:   "1.2.3-test",
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
+	opts.ServiceKeys = db.ServiceKeys()
 	for _, o := range opt {
 		o(&opts)
 	}

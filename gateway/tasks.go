@@ -153,6 +153,9 @@ type taskDetail struct {
 	MaxAttempts  int        `json:"max_attempts"`
 	StartedAt    *time.Time `json:"started_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+	// AttemptHistory is filled when the task reader keeps attempts
+	// (attemptReader, in task_control.go).
+	AttemptHistory []attemptView `json:"attempt_history" doc:"Every attempt, first first, with its outcome and error"`
 }
 
 // taskSummary is one task in GET /tasks (the seed's shape).
@@ -247,7 +250,11 @@ func handleGetTask(log *slog.Logger, tasks interface {
 			// Answer exactly as if the task did not exist.
 			return nil, problemFor(ctx, log, store.ErrNotFound, notFound)
 		}
-		return &getTaskOutput{Body: detailOf(t)}, nil
+		d := detailOf(t)
+		if d.AttemptHistory, err = attemptHistory(ctx, tasks, t.ID); err != nil {
+			return nil, problemFor(ctx, log, err, notFound)
+		}
+		return &getTaskOutput{Body: d}, nil
 	}
 }
 

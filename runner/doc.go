@@ -21,4 +21,12 @@
 // committed before its message is published, and a row whose message may
 // never have been stored is published again, with the task id as the
 // JetStream message id so that the server drops a copy it already has.
+//
+// Around that path: each kind takes work from one consumer per priority,
+// chosen by a weighted drain (priority.go); a Canceller cancels tasks that
+// have not started in the store and running ones through a control subject
+// every node listens on (cancel.go); and every node runs a dead-letter
+// watcher that moves tasks out of deliveries to YMERA_DLQ, which
+// DeadLetters lists and replays (deadletter.go). docs/architecture.md has
+// the reasons.
 package runner

@@ -16,11 +16,14 @@ type EventPublisher interface {
 	PublishEvent(ctx context.Context, e transport.Event) error
 }
 
-func taskEvent(typ, taskID string, status actors.Status, data json.RawMessage) transport.Event {
+// taskEvent describes something that happened to t. It names t's owner so
+// that the gateway can show the event to that user only.
+func taskEvent(typ string, t actors.Task, status actors.Status, data json.RawMessage) transport.Event {
 	return transport.Event{
 		V:      transport.ProtocolVersion,
 		Type:   typ,
-		TaskID: taskID,
+		TaskID: t.ID,
+		UserID: t.UserID,
 		Status: string(status),
 		Time:   time.Now().UTC(),
 		Data:   data,

@@ -32,6 +32,14 @@ type NodeConfig struct {
 	MaxRestarts int
 	Window      time.Duration
 	Logger      *slog.Logger
+	// FetchWait is how long an idle pool waits for a task before asking
+	// again (default 5 s); the doorbell wakes it at once when one arrives.
+	FetchWait time.Duration
+	// noKeepAlive disables InProgress, for tests of redelivery.
+	noKeepAlive bool
+	// Observer is told of every task that reaches a final status (e.g.
+	// TaskMetrics); nil means nobody.
+	Observer Observer
 }
 
 // Node runs one supervised pool per agent kind, each fed by the kind's
@@ -39,6 +47,9 @@ type NodeConfig struct {
 type Node struct {
 	pools []*supervisor.Pool
 	log   *slog.Logger
+	// stops end what the pools need while they run (doorbells, the cancel
+	// subscription, the dead-letter watcher), after the pools.
+	stops []func()
 }
 
 // StartNode registers every kind's task types, ensures its consumer and
@@ -62,8 +73,16 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		ackWait:     orDefault(cfg.AckWait, 30*time.Second),
 		retryBase:   cfg.RetryBase,
 		now:         time.Now,
+		observer:    cfg.Observer,
 	}
+	if rt.observer == nil {
+		rt.observer = noObserver{}
+	}
+	rt.cancels, rt.noKeepAlive = newCancels(), cfg.noKeepAlive
 	n := &Node{log: cfg.Logger}
+	if err := n.startControl(ctx, cfg, rt); err != nil {
+		return nil, err
+	}
 	for _, kind := range cfg.Kinds {
 		if err := kind.Validate(); err != nil {
 			n.Stop(ctx)
@@ -73,21 +92,15 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			n.Stop(ctx)
 			return nil, fmt.Errorf("runner: register %s: %w", kind.Name, err)
 		}
-		cons, err := cfg.Conn.EnsureConsumer(ctx, transport.ConsumerOptions{
-			Kind:       kind.Name,
-			TaskTypes:  kind.TaskTypes,
-			AckWait:    rt.ackWait,
-			MaxDeliver: cfg.MaxDeliver,
-			PoolSize:   workers,
-		})
+		src, err := n.prioritySource(ctx, cfg, kind, workers)
 		if err != nil {
 			n.Stop(ctx)
-			return nil, fmt.Errorf("runner: consumer for %s: %w", kind.Name, err)
+			return nil, fmt.Errorf("runner: consumers for %s: %w", kind.Name, err)
 		}
 		pool, err := cfg.Supervisor.StartPool(ctx, supervisor.PoolConfig{
 			Name:        kind.Name,
 			Size:        workers,
-			Source:      source{cons},
+			Source:      src,
 			NewWorker:   func() supervisor.Worker { return &worker{kind: kind, rt: rt} },
 			Backoff:     cfg.Backoff,
 			MaxRestarts: cfg.MaxRestarts,
@@ -109,25 +122,14 @@ func (n *Node) Stop(ctx context.Context) {
 	for _, p := range n.pools {
 		p.Stop(ctx)
 	}
+	for i := len(n.stops) - 1; i >= 0; i-- {
+		n.stops[i]()
+	}
+	n.stops = nil
 }
 
 // Pools returns the node's pools, one per kind.
 func (n *Node) Pools() []*supervisor.Pool { return n.pools }
-
-// source adapts a transport consumer to the supervisor's Source.
-type source struct{ c *transport.TaskConsumer }
-
-func (s source) Fetch(ctx context.Context, max int) ([]supervisor.Delivery, error) {
-	msgs, err := s.c.Fetch(ctx, max)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]supervisor.Delivery, len(msgs))
-	for i, m := range msgs {
-		out[i] = m
-	}
-	return out, nil
-}
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {

@@ -20,6 +20,9 @@ type TaskStore interface {
 	MarkQueued(ctx context.Context, ids ...string) error
 	Abandon(ctx context.Context, id string, reason string, now time.Time) error
 	Pending(ctx context.Context, olderThan time.Time, limit int) ([]store.Task, error)
+	// For the node's dead-letter watcher (deadletter.go).
+	Get(ctx context.Context, id string) (store.Task, error)
+	DeadLetter(ctx context.Context, id string, reason string, now time.Time) error
 }
 
 // Queue stores task messages durably.
@@ -54,6 +57,11 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 	if err := s.Tasks.Create(ctx, t); err != nil {
 		return fmt.Errorf("runner: submit task %s: %w", t.ID, err)
 	}
+	// task.queued goes out before the message, not after: events published
+	// on one connection keep their order in YMERA_EVENTS, and the worker's
+	// task.started can only follow the message, so watchers always see
+	// queued before started. A queue failure is followed by task.failed.
+	publishEvent(ctx, s.Events, s.Logger, taskEvent("task.queued", t, actors.StatusQueued, nil))
 	if err := s.Queue.PublishTask(ctx, t); err != nil {
 		// Answering with an error promises the caller the task will not run,
 		// so take it back. If the message was stored after all (its ack was
@@ -65,13 +73,13 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 			// The sweeper will run it: the submission did not fail after all.
 			return nil
 		}
+		publishEvent(ctx, s.Events, s.Logger, taskEvent("task.failed", t, actors.StatusFailed, nil))
 		return fmt.Errorf("runner: submit task %s: %w: %w: %w", t.ID, store.ErrUnavailable, ErrQueueUnavailable, err)
 	}
 	if err := s.Tasks.MarkQueued(ctx, t.ID); err != nil {
 		s.Logger.WarnContext(ctx, "task published but not marked queued; the sweeper will confirm it",
 			"task_id", t.ID, "error", err)
 	}
-	publishEvent(ctx, s.Events, s.Logger, taskEvent("task.queued", t.ID, actors.StatusQueued, nil))
 	return nil
 }
 

@@ -91,7 +91,7 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		_ = d.Nak(rt.storeBackoff())
 		return
 	}
-	publishEvent(ctx, rt.events, log, taskEvent("task.started", msg.ID, actors.StatusRunning, nil))
+	publishEvent(ctx, rt.events, log, taskEvent("task.started", st.Task, actors.StatusRunning, nil))
 
 	task := st.Task
 	task.Attempt = st.Attempts
@@ -113,6 +113,8 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 func (w *worker) process(ctx context.Context, d supervisor.Delivery, t actors.Task) (res actors.Result, err error, timedOut bool) {
 	taskCtx, cancel := context.WithTimeout(ctx, w.rt.taskTimeout)
 	defer cancel()
+	taskCtx, untrack := w.rt.cancels.track(taskCtx, t.ID) // see cancel.go
+	defer untrack()
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -120,6 +122,10 @@ func (w *worker) process(ctx context.Context, d supervisor.Delivery, t actors.Ta
 
 	res, err = w.agent.Process(taskCtx, t)
 	timedOut = errors.Is(taskCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	if err != nil && cancelled(taskCtx) && ctx.Err() == nil {
+		// Asked to stop, and it did: settle records the attempt cancelled.
+		err, timedOut = fmt.Errorf("%w: %w", ErrCancelled, err), false
+	}
 	if err == nil && !timedOut && !validObject(res.Output) {
 		err = actors.Permanent(errors.New("agent returned a result that is not a JSON object"))
 	}
@@ -140,6 +146,9 @@ type runtime struct {
 	ackWait     time.Duration
 	retryBase   float64
 	now         func() time.Time
+	cancels     *cancels // running tasks, for cancel requests (cancel.go)
+	noKeepAlive bool     // test hook: never call InProgress
+	observer    Observer
 }
 
 // start moves the task to running under lease. A task published straight to
@@ -169,6 +178,8 @@ func (rt *runtime) settle(ctx context.Context, log *slog.Logger, d supervisor.De
 			ErrorMessage: fmt.Sprintf("task timed out after %s", rt.taskTimeout)}
 	case perr == nil:
 		o = store.Outcome{Status: actors.StatusCompleted, Result: res.Output}
+	case errors.Is(perr, ErrCancelled):
+		o = store.Outcome{Status: actors.StatusCancelled, ErrorMessage: "cancelled on request while running"}
 	case !actors.IsPermanent(perr) && st.Attempts < st.MaxAttempts:
 		rt.retry(ctx, log, d, st, perr)
 		return
@@ -188,11 +199,12 @@ func (rt *runtime) settle(ctx context.Context, log *slog.Logger, d supervisor.De
 		_ = d.Nak(rt.storeBackoff())
 		return
 	}
+	rt.observer.TaskFinished(st.Type, o.Status)
 	if err := d.Ack(); err != nil {
 		// The outcome is committed; a redelivery finds the task final.
 		log.WarnContext(ctx, "ack after commit failed", "error", err)
 	}
-	publishEvent(ctx, rt.events, log, taskEvent("task."+string(o.Status), st.ID, o.Status, nil))
+	publishEvent(ctx, rt.events, log, taskEvent("task."+string(o.Status), st.Task, o.Status, nil))
 }
 
 // retry hands a transiently failed attempt back with exponential backoff.
@@ -208,12 +220,15 @@ func (rt *runtime) retry(ctx context.Context, log *slog.Logger, d supervisor.Del
 	delay := RetryDelay(rt.retryBase, st.Attempts)
 	log.InfoContext(ctx, "attempt failed; retrying", "attempt", st.Attempts, "delay", delay, "error", perr)
 	_ = d.Nak(delay)
-	publishEvent(ctx, rt.events, log, taskEvent("task.retrying", st.ID, actors.StatusQueued, nil))
+	publishEvent(ctx, rt.events, log, taskEvent("task.retrying", st.Task, actors.StatusQueued, nil))
 }
 
 // keepAlive reports progress to JetStream a few times per AckWait until stop
 // is closed, so a long task keeps its lease while it is alive.
 func (rt *runtime) keepAlive(d supervisor.Delivery, stop <-chan struct{}) {
+	if rt.noKeepAlive {
+		return
+	}
 	every := rt.ackWait / 3
 	if every <= 0 {
 		every = 10 * time.Second

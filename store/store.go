@@ -28,6 +28,7 @@ type Store interface {
 	Projects() Projects
 	Submissions() Submissions
 	Files() Files
+	ServiceKeys() ServiceKeys
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Backend names the implementation: "postgres" or "sqlite".
@@ -189,7 +190,46 @@ type Tasks interface {
 	// Pending lists tasks still pending that were created before olderThan,
 	// oldest first: their queue message may never have been stored.
 	Pending(ctx context.Context, olderThan time.Time, limit int) ([]Task, error)
+	// Attempts returns the task's attempts, first first: each Start that
+	// counts an attempt opens one, and the transition that leaves running
+	// closes it, in the same statement. Empty (not ErrNotFound) for a task
+	// never started or not there.
+	Attempts(ctx context.Context, taskID string) ([]Attempt, error)
+	// Cancel cancels a task that has not started: pending or queued becomes
+	// cancelled. A running task is left alone and returned with a nil error,
+	// so the caller knows to cancel it where it runs. A final task is
+	// returned as stored with ErrConflict; ErrNotFound when there is none.
+	Cancel(ctx context.Context, id string, now time.Time) (Task, error)
+	// DeadLetter gives up on a task whose message ran out of deliveries:
+	// any non-final status becomes dead_letter with reason as its error.
+	// ErrConflict when the task is final (dead_letter included).
+	DeadLetter(ctx context.Context, id string, reason string, now time.Time) error
+	// Revive takes a dead-lettered task back for a replay: dead_letter
+	// becomes pending (its message is then published again, and MarkQueued
+	// follows, as for a new task), keeping its attempts and last error.
+	// ErrConflict unless the task is dead_letter.
+	Revive(ctx context.Context, id string, now time.Time) error
 }
+
+// Attempt is one attempt at a task.
+type Attempt struct {
+	// Attempt is the 1-based attempt number (Task.Attempts when it began).
+	Attempt int
+	// Lease is the stream sequence of the delivery that made the attempt.
+	Lease int64
+	// Status is running while the attempt runs, then completed, failed
+	// (including a transient failure that was retried), timeout, cancelled,
+	// dead_letter, or AttemptCrashed.
+	Status string
+	// Error is why the attempt failed; empty when it did not.
+	Error      string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// AttemptCrashed is the status of an attempt that ended without an outcome:
+// its worker crashed (or lost its lease) and a later delivery started anew.
+const AttemptCrashed = "crashed"
 
 // Project is a code project owned by a user.
 type Project struct {
@@ -312,4 +352,37 @@ type Files interface {
 	PruneVersions(ctx context.Context, olderThan time.Time) ([]FileVersion, error)
 	// Delete marks the file deleted.
 	Delete(ctx context.Context, id string, now time.Time) error
+}
+
+// ServiceKey is an API key of the service role. Only a hash of the key is
+// stored; the key itself is shown once, when it is issued.
+type ServiceKey struct {
+	ID   string
+	Name string
+	// KeyHash identifies the key: hex SHA-256 of the whole key string.
+	KeyHash string
+	// OwnerID is the service user the key acts as.
+	OwnerID string
+	// CreatedBy is the admin who issued the key; "" when none (the CLI).
+	CreatedBy  string
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
+// ServiceKeys reaches service keys.
+type ServiceKeys interface {
+	// Create stores k; ID, KeyHash, OwnerID and CreatedAt must be set.
+	// ErrConflict if the id or hash exists or the owner does not.
+	Create(ctx context.Context, k ServiceKey) error
+	Get(ctx context.Context, id string) (ServiceKey, error)
+	// GetByHash returns the key with that hash, revoked or not.
+	GetByHash(ctx context.Context, keyHash string) (ServiceKey, error)
+	// List returns keys ordered by id, after the cursor (exclusive), at most limit.
+	List(ctx context.Context, after string, limit int) ([]ServiceKey, error)
+	// Revoke sets revoked_at to at unless the key is already revoked (then
+	// the first revocation time stays); it returns the key as stored.
+	Revoke(ctx context.Context, id string, at time.Time) (ServiceKey, error)
+	// Touch sets last_used_at to at.
+	Touch(ctx context.Context, id string, at time.Time) error
 }

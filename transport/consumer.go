@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/ymera/ymera/actors"
 )
 
 // Defaults of ConsumerOptions.
@@ -29,6 +30,12 @@ type ConsumerOptions struct {
 	// ymera.tasks.<type>.* for each. On the work-queue stream no two kinds
 	// may claim the same type: EnsureConsumer then fails with ErrConflict.
 	TaskTypes []string
+
+	// Priority, when set, narrows the consumer to one priority: it is named
+	// agent_<kind>_<priority> and receives ymera.tasks.<type>.<priority>.
+	// EnsurePriorityConsumers declares all four; see the "Priorities"
+	// section of docs/architecture.md.
+	Priority actors.Priority
 
 	// AckWait is how long a delivery may go without Ack, Nak, Term or
 	// InProgress before the server delivers it again. Default 30 s. A long
@@ -142,6 +149,9 @@ func (c *Conn) EnsureConsumer(ctx context.Context, opts ConsumerOptions) (*TaskC
 // kind always declares the same consumer.
 func consumerConfig(o ConsumerOptions) (jetstream.ConsumerConfig, error) {
 	name, err := ConsumerName(o.Kind)
+	if o.Priority != "" {
+		name, err = PriorityConsumerName(o.Kind, o.Priority)
+	}
 	if err != nil {
 		return jetstream.ConsumerConfig{}, err
 	}
@@ -151,6 +161,9 @@ func consumerConfig(o ConsumerOptions) (jetstream.ConsumerConfig, error) {
 	filters := make([]string, 0, len(o.TaskTypes))
 	for _, tt := range o.TaskTypes {
 		f, err := TaskFilter(tt)
+		if o.Priority != "" {
+			f, err = TaskSubject(tt, o.Priority)
+		}
 		if err != nil {
 			return jetstream.ConsumerConfig{}, fmt.Errorf("transport: consumer %s: %w", name, err)
 		}

@@ -16,6 +16,9 @@ const (
 	HeaderDeadReason  = "Ymera-Dead-Reason"
 	HeaderDeadSubject = "Ymera-Dead-Subject"
 	HeaderDeadSeq     = "Ymera-Dead-Seq"
+	// HeaderDeadDeliveries is how many times the task was delivered before
+	// it was given up on; absent when unknown.
+	HeaderDeadDeliveries = "Ymera-Dead-Deliveries"
 )
 
 // MaxDeliveriesAdvisory is what the server publishes on
@@ -50,6 +53,12 @@ func DecodeMaxDeliveriesAdvisory(b []byte) (MaxDeliveriesAdvisory, error) {
 // message id derived from seq, so the DLQ stores it once, and a message
 // already gone is not an error.
 func (c *Conn) DeadLetter(ctx context.Context, seq uint64, reason string) error {
+	return c.DeadLetterDelivered(ctx, seq, reason, 0)
+}
+
+// DeadLetterDelivered is DeadLetter recording how many deliveries the task
+// had (from the max-deliveries advisory) in HeaderDeadDeliveries.
+func (c *Conn) DeadLetterDelivered(ctx context.Context, seq uint64, reason string, deliveries uint64) error {
 	op := "dead letter seq " + strconv.FormatUint(seq, 10)
 	stream, err := c.js.Stream(ctx, StreamTasks)
 	if err != nil {
@@ -78,6 +87,9 @@ func (c *Conn) DeadLetter(ctx context.Context, seq uint64, reason string) error 
 	h.Set(HeaderDeadReason, reason)
 	h.Set(HeaderDeadSubject, raw.Subject)
 	h.Set(HeaderDeadSeq, strconv.FormatUint(seq, 10))
+	if deliveries > 0 {
+		h.Set(HeaderDeadDeliveries, strconv.FormatUint(deliveries, 10))
+	}
 	if _, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Header: h, Data: raw.Data}); err != nil {
 		return wrap(op, err)
 	}

@@ -25,14 +25,24 @@
 //	ymera.tasks.<task_type>.<priority>   YMERA_TASKS   work queue  Nats-Msg-Id = task id
 //	ymera.events.task.<task_id>          YMERA_EVENTS  limits      max age 24h (SetupOptions)
 //	ymera.events.agent.<agent_id>        YMERA_EVENTS  limits      presence, status
+//	ymera.events.project.<project_id>    YMERA_EVENTS  limits      project events
 //	ymera.dlq.<task_type>                YMERA_DLQ     limits      kept until replayed
 //
 //	bucket            key          value
 //	ymera_task_types  task type    {"v":1,"kind":...,"registered_at":...}
 //	ymera_heartbeats  agent id     Heartbeat; TTL three intervals (30 s)
+//	ymera_revoked     jti.<jti>,   {"v":1,"revoked_at":...,"until":...}; per-key TTL
+//	                  user.<id>    until the tokens it refuses expire (Conn.Revoke)
+//	ymera_ratelimit   <scope>.<window>.<base64url id>  decimal count of one rate-limit
+//	                  window, shared by gateway replicas (Conn.AddRate); TTL 2 min
 //
 //	consumer          on           filter
-//	agent_<kind>      YMERA_TASKS  ymera.tasks.<type>.* for each of the kind's types
+//	agent_<kind>_<priority>  YMERA_TASKS  ymera.tasks.<type>.<priority> for each of the kind's types
+//	dead_letter_watcher      YMERA_DEAD_ADVISORIES  max-deliveries advisories of the task consumers
+//
+// Core subjects: ymera.ring.tasks.<type>.<priority> (YMERA_TASKS republishes
+// every stored task there, headers only: the idle pools' doorbell) and
+// ymera.control.task.<task_id>.cancel (cancel a running task).
 //
 // One durable pull consumer per agent kind, shared by every node running
 // the kind, so JetStream spreads the kind's tasks over the nodes. On a work

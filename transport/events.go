@@ -39,6 +39,12 @@ type Event struct {
 	// AgentID is the agent concerned; alone (no TaskID) it makes an agent
 	// event, on ymera.events.agent.<id>.
 	AgentID string `json:"agent_id,omitempty"`
+	// UserID owns the task or agent concerned; the gateway shows an event
+	// only to its owner (and admins). Empty means no user owns it.
+	UserID string `json:"user_id,omitempty"`
+	// ProjectID is the project concerned; alone (no TaskID, no AgentID) it
+	// makes a project event, on ymera.events.project.<id>.
+	ProjectID string `json:"project_id,omitempty"`
 	// Status is the task's or agent's status after the event, if it has one.
 	Status string `json:"status,omitempty"`
 	// Time is when it happened; PublishEvent sets it to now when zero.
@@ -48,15 +54,17 @@ type Event struct {
 }
 
 // EventSubject returns the subject ev is published on: its task's subject
-// when TaskID is set, else its agent's.
+// when TaskID is set, else its agent's, else its project's.
 func EventSubject(ev Event) (string, error) {
 	switch {
 	case ev.TaskID != "":
 		return TaskEventSubject(ev.TaskID)
 	case ev.AgentID != "":
 		return AgentEventSubject(ev.AgentID)
+	case ev.ProjectID != "":
+		return ProjectEventSubject(ev.ProjectID)
 	}
-	return "", fmt.Errorf("%w: event %q has neither task id nor agent id", ErrInvalid, ev.Type)
+	return "", fmt.Errorf("%w: event %q has no task, agent or project id", ErrInvalid, ev.Type)
 }
 
 // PublishEvent publishes ev with a core NATS publish and returns without

@@ -77,6 +77,19 @@ func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
 			Discard:     jetstream.DiscardOld,
 			Replicas:    o.Replicas,
 			Duplicates:  o.DuplicateWindow,
+			// The doorbell: every stored task is announced, headers only,
+			// on ymera.ring.tasks.<type>.<priority>, so an idle pool wakes
+			// the moment work arrives, whoever published it.
+			RePublish: &jetstream.RePublish{Source: subjectAllTasks, Destination: prefixDoorbell + ">", HeadersOnly: true},
+		},
+		{
+			Name:        StreamDeadAdvisories,
+			Description: "YMERA max-deliveries advisories of task consumers, until the task is dead-lettered",
+			Subjects:    []string{MaxDeliveriesAdvisoryWildcard()},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Discard:     jetstream.DiscardOld,
+			Replicas:    o.Replicas,
 		},
 		{
 			Name:        StreamEvents,
@@ -125,6 +138,26 @@ func bucketConfigs(o SetupOptions) []jetstream.KeyValueConfig {
 			History:     1,
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
+		},
+		{
+			Bucket:      BucketRevoked,
+			Description: "YMERA revoked access tokens and users; each key expires with the tokens it refuses",
+			History:     1,
+			// File: a restart must not bring revoked tokens back to life.
+			Storage:  jetstream.FileStorage,
+			Replicas: o.Replicas,
+			// Enables per-key TTLs (Revoke sets one per key); the marker an
+			// expiry leaves is kept only briefly.
+			LimitMarkerTTL: time.Minute,
+		},
+		{
+			Bucket:      BucketRateLimits,
+			Description: "YMERA gateway request counters shared by the replicas",
+			History:     1,
+			TTL:         RateLimitTTL,
+			// Memory: a lost counter only forgives one window's requests.
+			Storage:  jetstream.MemoryStorage,
+			Replicas: o.Replicas,
 		},
 	}
 }

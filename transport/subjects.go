@@ -35,6 +35,12 @@ const (
 	// BucketTaskTypes maps each registered task type to the agent kind that
 	// processes it.
 	BucketTaskTypes = "ymera_task_types"
+	// BucketRevoked is the access-token denylist: one key per revoked token
+	// (its jti) or user, each living as long as the tokens it refuses.
+	BucketRevoked = "ymera_revoked"
+	// BucketRateLimits holds the gateway replicas' shared request counters,
+	// one key per limited identity and window (see [Conn.AddRate]).
+	BucketRateLimits = "ymera_ratelimit"
 )
 
 // Subjects the streams capture.
@@ -48,6 +54,7 @@ const (
 	prefixTasks       = "ymera.tasks."
 	prefixTaskEvents  = "ymera.events.task."
 	prefixAgentEvents = "ymera.events.agent."
+	prefixProjEvents  = "ymera.events.project."
 	prefixDeadLetters = "ymera.dlq."
 	prefixConsumer    = "agent_"
 
@@ -106,6 +113,16 @@ func AgentEventSubject(agentID string) (string, error) {
 	return prefixAgentEvents + agentID, nil
 }
 
+// ProjectEventSubject returns the subject of one project's own events (not
+// its tasks'): ymera.events.project.<project_id>. The id must be a canonical
+// lowercase UUID.
+func ProjectEventSubject(projectID string) (string, error) {
+	if !ValidTaskID(projectID) {
+		return "", fmt.Errorf("%w: project id %q must be a lowercase UUID", ErrInvalid, projectID)
+	}
+	return prefixProjEvents + projectID, nil
+}
+
 // DeadLetterSubject returns the subject a dead task of the given type is
 // copied to: ymera.dlq.<task_type>.
 func DeadLetterSubject(taskType string) (string, error) {
@@ -135,6 +152,30 @@ func MaxDeliveriesAdvisorySubject(kind string) (string, error) {
 		return "", err
 	}
 	return advisoryMaxDeliveries + StreamTasks + "." + name, nil
+}
+
+// revokedKeySubject is the subject a value of key in [BucketRevoked] is
+// published on: what jetstream's KeyValue.Put uses, written out so that
+// Revoke can attach a per-message TTL, which Put cannot.
+func revokedKeySubject(key string) (string, error) {
+	if err := checkRevokedKey(key); err != nil {
+		return "", err
+	}
+	return "$KV." + BucketRevoked + "." + key, nil
+}
+
+// checkRevokedKey accepts 1 to 128 characters of [A-Za-z0-9_=.-], with no
+// empty dot-separated token: a valid KV key and a valid subject tail.
+func checkRevokedKey(key string) error {
+	ok := len(key) > 0 && len(key) <= 128 && key[0] != '.' && key[len(key)-1] != '.' && !strings.Contains(key, "..")
+	for i := 0; ok && i < len(key); i++ {
+		c := key[i]
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '=' || c == '-' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("%w: revocation key %q must be 1-128 characters of [A-Za-z0-9_=.-]", ErrInvalid, key)
+	}
+	return nil
 }
 
 // ValidTaskID reports whether id is a task id: a canonical lowercase UUID
@@ -215,4 +256,77 @@ func TaskTypeOfSubject(subject string) (string, error) {
 // stored at seq in YMERA_TASKS, so that moving it twice stores it once.
 func deadLetterMsgID(seq uint64) string {
 	return StreamTasks + "." + strconv.FormatUint(seq, 10)
+}
+
+// Names of the task runtime's priority queues, doorbell, control subjects
+// and dead-letter machinery.
+const (
+	// StreamDeadAdvisories keeps the server's max-deliveries advisories of
+	// the task consumers until a node has dead-lettered the task they name,
+	// so an advisory sent while no node listens is not lost. Work queue.
+	StreamDeadAdvisories = "YMERA_DEAD_ADVISORIES"
+	// DeadAdvisoryConsumer is the durable consumer every node's dead-letter
+	// watcher shares on StreamDeadAdvisories.
+	DeadAdvisoryConsumer = "dead_letter_watcher"
+
+	prefixDoorbell    = "ymera.ring.tasks."
+	prefixTaskControl = "ymera.control.task."
+	suffixCancel      = ".cancel"
+)
+
+// PriorityConsumerName returns the durable consumer of one agent kind and
+// one priority: agent_<kind>_<priority>. No two (kind, priority) pairs give
+// the same name, because a priority never ends with "_<priority>".
+func PriorityConsumerName(kind string, p actors.Priority) (string, error) {
+	name, err := ConsumerName(kind)
+	if err != nil {
+		return "", err
+	}
+	p, err = actors.ParsePriority(string(p))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return name + "_" + string(p), nil
+}
+
+// DoorbellFilter matches the headers-only copies YMERA_TASKS republishes for
+// every stored task of one type: ymera.ring.tasks.<task_type>.*. An idle
+// pool waits on it instead of polling its four priority consumers.
+func DoorbellFilter(taskType string) (string, error) {
+	if err := checkTaskType(taskType); err != nil {
+		return "", err
+	}
+	return prefixDoorbell + taskType + ".*", nil
+}
+
+// TaskCancelSubject returns the core NATS subject on which a request to
+// cancel a running task is announced to every node:
+// ymera.control.task.<task_id>.cancel.
+func TaskCancelSubject(taskID string) (string, error) {
+	if err := checkTaskID(taskID); err != nil {
+		return "", err
+	}
+	return prefixTaskControl + taskID + suffixCancel, nil
+}
+
+// TaskCancelWildcard matches every cancel request:
+// ymera.control.task.*.cancel.
+func TaskCancelWildcard() string { return prefixTaskControl + "*" + suffixCancel }
+
+// TaskIDOfCancelSubject returns the task id of a cancel subject.
+func TaskIDOfCancelSubject(subject string) (string, error) {
+	rest, ok := strings.CutPrefix(subject, prefixTaskControl)
+	if ok {
+		rest, ok = strings.CutSuffix(rest, suffixCancel)
+	}
+	if !ok || !ValidTaskID(rest) {
+		return "", fmt.Errorf("%w: %q is not a task cancel subject", ErrInvalid, subject)
+	}
+	return rest, nil
+}
+
+// MaxDeliveriesAdvisoryWildcard matches the max-deliveries advisories of
+// every consumer on [StreamTasks]; StreamDeadAdvisories captures it.
+func MaxDeliveriesAdvisoryWildcard() string {
+	return advisoryMaxDeliveries + StreamTasks + ".*"
 }

@@ -3,7 +3,9 @@
 //	ymera serve            everything in one process: embedded NATS with
 //	                       JetStream, the store, the gateway and every agent
 //	ymera migrate up|down|status
+//	ymera user create      make an account, e.g. the first admin
 //	ymera bench            submit tasks through the full path and measure
+//	ymera dlq list|replay  the dead-letter queue of a running gateway (admin)
 //	ymera version
 //
 // Configuration comes from flags, the environment, a .env file and defaults,
@@ -58,7 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 	root.AddCommand(
 		serveCmd(e),
 		migrateCmd(e),
+		userCmd(e),
 		benchCmd(e),
+		dlqCmd(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -69,7 +69,7 @@ func startSystem(ctx context.Context, cfg Config, log *slog.Logger, kinds []acto
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return s, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
-	secret, err := jwtSecret(cfg, log)
+	auth, err := authConfig(cfg, log)
 	if err != nil {
 		return s, err
 	}
@@ -79,6 +79,9 @@ func startSystem(ctx context.Context, cfg Config, log *slog.Logger, kinds []acto
 	}
 	if err := migrator(s.store).MigrateUp(ctx); err != nil {
 		return s, fmt.Errorf("migrate %s store: %w", s.store.Backend(), err)
+	}
+	if err := ensureAdmin(ctx, s.store.Users(), cfg.Admin, log); err != nil {
+		return s, err
 	}
 
 	s.conn, err = transport.Connect(ctx, transport.Options{
@@ -103,6 +106,10 @@ func startSystem(ctx context.Context, cfg Config, log *slog.Logger, kinds []acto
 		return s, fmt.Errorf("nats setup: %w", err)
 	}
 
+	reg, taskMetrics, err := newRegistry()
+	if err != nil {
+		return s, err
+	}
 	s.sup = supervisor.New(log)
 	s.node, err = runner.StartNode(ctx, runner.NodeConfig{
 		Conn:        s.conn,
@@ -115,6 +122,7 @@ func startSystem(ctx context.Context, cfg Config, log *slog.Logger, kinds []acto
 		MaxDeliver:  cfg.Agent.MaxDeliver,
 		RetryBase:   cfg.Agent.RetryBackoff,
 		Logger:      log,
+		Observer:    taskMetrics,
 	})
 	if err != nil {
 		return s, err
@@ -131,22 +139,34 @@ func startSystem(ctx context.Context, cfg Config, log *slog.Logger, kinds []acto
 	s.background.Go(func() { _ = sweeper.Run(bg) })
 
 	s.gw, err = gateway.New(gateway.Options{
-		Users: s.store.Users(),
-		Tasks: s.store.Tasks(),
+		Users:      s.store.Users(),
+		Tasks:      s.store.Tasks(),
+		Agents:     s.store.Agents(),
+		Heartbeats: heartbeats{s.conn},
+		Projects:   s.store.Projects(),
 		Submitter: &runner.Submitter{
 			Tasks: s.store.Tasks(), Queue: queue{s.conn}, Events: s.conn, Logger: log,
 		},
-		TaskTypes: s.types,
+		TaskTypes:   s.types,
+		Canceller:   &runner.Canceller{Tasks: s.store.Tasks(), Nodes: s.conn, Events: s.conn, Logger: log},
+		DeadLetters: deadLetters{&runner.DeadLetters{Conn: s.conn, Tasks: s.store.Tasks(), Events: s.conn, Logger: log}},
+		WebSocket:   gateway.WebSocketOptions{Events: s.conn},
+		CORSOrigins: cfg.HTTP.CORSOrigins,
+		RateLimit: gateway.RateLimit{
+			Enabled:           cfg.HTTP.RateLimit.Enabled,
+			RequestsPerMinute: cfg.HTTP.RateLimit.RequestsPerMinute,
+			LoginPerMinute:    cfg.HTTP.RateLimit.LoginPerMinute,
+			Store:             s.conn,
+		},
+		Registry:  reg,
+		PoolStats: poolStats(s.node),
 		Checks: []gateway.HealthCheck{
 			{Name: "database", Check: s.store.Ping},
 			{Name: "nats", Check: s.conn.Ping},
 		},
-		Auth: gateway.AuthConfig{
-			Secret:   secret,
-			Issuer:   cfg.JWT.Issuer,
-			Audience: cfg.JWT.Audience,
-			Expiry:   cfg.JWT.Expiry,
-		},
+		Auth:               auth,
+		Denylist:           s.conn,
+		ServiceKeys:        s.store.ServiceKeys(),
 		DefaultMaxAttempts: cfg.Agent.MaxAttempts,
 		Version:            version,
 		Logger:             log,

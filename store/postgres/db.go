@@ -182,6 +182,9 @@ func (db *DB) Submissions() store.Submissions { return submissions{db} }
 // Files returns the file repository.
 func (db *DB) Files() store.Files { return files{db} }
 
+// ServiceKeys reaches service keys.
+func (db *DB) ServiceKeys() store.ServiceKeys { return serviceKeys{db} }
+
 // Ping checks that the server answers; store.ErrUnavailable when it does not.
 func (db *DB) Ping(ctx context.Context) error {
 	c, err := db.acquire(ctx)

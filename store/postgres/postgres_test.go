@@ -73,8 +73,15 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("up: %v", err)
 	}
 	status(true)
-	if err := db.MigrateDown(ctx); err != nil {
-		t.Fatalf("down: %v", err)
+	// MigrateDown is one step: roll back every migration, newest first.
+	all, err := db.MigrateStatus(ctx)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	for range all {
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatalf("down: %v", err)
+		}
 	}
 	status(false)
 	if err := db.MigrateDown(ctx); err == nil {

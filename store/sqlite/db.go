@@ -146,6 +146,9 @@ func (db *DB) Submissions() store.Submissions { return submissions{db} }
 // Files returns the file repository.
 func (db *DB) Files() store.Files { return files{db} }
 
+// ServiceKeys reaches service keys.
+func (db *DB) ServiceKeys() store.ServiceKeys { return serviceKeys{db} }
+
 // Ping checks that both pools can reach the file.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.write.PingContext(ctx); err != nil {

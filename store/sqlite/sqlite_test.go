@@ -75,8 +75,15 @@ func TestMigrations(t *testing.T) {
 	if err := db.MigrateUp(ctx); err != nil {
 		t.Fatalf("up when up to date: %v", err)
 	}
-	if err := db.MigrateDown(ctx); err != nil {
-		t.Fatalf("down: %v", err)
+	// MigrateDown is one step: roll back every migration, newest first.
+	all, err := db.MigrateStatus(ctx)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	for range all {
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatalf("down: %v", err)
+		}
 	}
 	status(false)
 	if _, err := db.Users().Count(ctx); err == nil {

@@ -45,9 +45,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Agents", testAgents},
 		{"Tasks", testTasks},
 		{"Transitions", testTransitions},
+		{"TaskControl", testTaskControl},
 		{"Projects", testProjects},
 		{"Submissions", testSubmissions},
 		{"Files", testFiles},
+		{"ServiceKeys", testServiceKeys},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, s) })

@@ -1,0 +1,72 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ymera/ymera/gateway"
+	"github.com/ymera/ymera/transport"
+)
+
+// natsDenylist starts an embedded NATS server with the YMERA buckets and
+// returns its connection, the production Denylist.
+func natsDenylist(t testing.TB) *transport.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := transport.Connect(ctx, transport.Options{DataDir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatalf("nats: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
+	if err := c.Setup(ctx, transport.SetupOptions{}); err != nil {
+		t.Fatalf("nats setup: %v", err)
+	}
+	return c
+}
+
+// withNATSDenylist makes the gateway keep revocations in NATS.
+func withNATSDenylist(c *transport.Conn) func(*gateway.Options) {
+	return func(o *gateway.Options) { o.Denylist = c }
+}
+
+// clock is a test clock that only moves when told to.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// advance moves the clock on, e.g. past the second of a revocation.
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// withClock makes the gateway read time from c.
+func withClock(c *clock) func(*gateway.Options) {
+	return func(o *gateway.Options) { o.Now = c.Now }
+}
+
+// decodeJSON decodes body into v or fails the test.
+func decodeJSON(t testing.TB, body []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+}

@@ -1,0 +1,55 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/transport"
+)
+
+// prioritySource declares the kind's four priority consumers (dropping its
+// consumer from before priorities) and its doorbell, and returns the
+// source that feeds its pool. The doorbell stops with the node.
+func (n *Node) prioritySource(ctx context.Context, cfg NodeConfig, kind actors.Kind, workers int) (*prioritySource, error) {
+	cons, err := cfg.Conn.EnsurePriorityConsumers(ctx, transport.ConsumerOptions{
+		Kind:       kind.Name,
+		TaskTypes:  kind.TaskTypes,
+		AckWait:    orDefault(cfg.AckWait, 30*time.Second),
+		MaxDeliver: cfg.MaxDeliver,
+		PoolSize:   workers,
+	})
+	if err != nil {
+		return nil, err
+	}
+	bell, err := cfg.Conn.SubscribeDoorbell(kind.TaskTypes)
+	if err != nil {
+		return nil, err
+	}
+	n.stops = append(n.stops, bell.Stop)
+	return newPrioritySource(cons, bell, orDefault(cfg.FetchWait, transport.DefaultFetchWait)), nil
+}
+
+// startControl starts what every node runs beside its pools: the cancel
+// subscription, which cancels the context of a task running here, and the
+// dead-letter watcher. Both stop with the node, after its pools.
+func (n *Node) startControl(ctx context.Context, cfg NodeConfig, rt *runtime) error {
+	stopCancels, err := cfg.Conn.SubscribeCancels(rt.cancels.cancel)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	n.stops = append(n.stops, stopCancels)
+
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w := &DeadLetterWatcher{Conn: cfg.Conn, Tasks: cfg.Tasks, Events: cfg.Conn, Logger: cfg.Logger}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(wctx); err != nil && wctx.Err() == nil {
+			cfg.Logger.ErrorContext(wctx, "dead-letter watcher stopped", "error", err)
+		}
+	}()
+	n.stops = append(n.stops, func() { stop(); <-done })
+	return nil
+}

@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+)
+
+// The transitions that end a task from outside its attempt (cancel, dead
+// letter, replay) and the attempt history. task_attempts is written by the
+// triggers of migration 00003, in the same statement as each transition.
+
+// Attempts returns the task's attempts in order.
+func (r tasks) Attempts(ctx context.Context, taskID string) ([]store.Attempt, error) {
+	if !validID(taskID) {
+		return []store.Attempt{}, nil
+	}
+	rows, err := r.db.query(ctx, `SELECT attempt, lease, status, COALESCE(error, ''),
+		started_at, finished_at FROM task_attempts WHERE task_id = $1 ORDER BY attempt`, taskID)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
+	}
+	list, err := collect(rows, func(row pgx.Row) (store.Attempt, error) {
+		var a store.Attempt
+		err := row.Scan(&a.Attempt, &a.Lease, &a.Status, &a.Error, &a.StartedAt, &a.FinishedAt)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
+	}
+	return list, nil
+}
+
+// Cancel cancels a pending or queued task; see store.Tasks.
+func (r tasks) Cancel(ctx context.Context, id string, now time.Time) (store.Task, error) {
+	if !validID(id) {
+		return store.Task{}, fmt.Errorf("store: cancel task %s: %w", id, store.ErrNotFound)
+	}
+	t, err := scanTask(r.db.queryRow(ctx, `UPDATE tasks
+		SET status = 'cancelled', error_message = 'cancelled before it started',
+			completed_at = $2, updated_at = $2
+		WHERE id = $1 AND status IN ('pending', 'queued')
+		RETURNING `+taskColumns, id, now))
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return store.Task{}, fmt.Errorf("store: cancel task %s: %w", id, translate(err))
+	}
+	// Not cancellable here: running (the caller cancels it where it runs),
+	// final, or missing.
+	cur, err := r.Get(ctx, id)
+	if err != nil {
+		return store.Task{}, fmt.Errorf("store: cancel task %s: %w", id, err)
+	}
+	if cur.Status.Final() {
+		return cur, fmt.Errorf("store: cancel task %s: %w: task is %s", id, store.ErrConflict, cur.Status)
+	}
+	return cur, nil
+}
+
+// DeadLetter moves any non-final task to dead_letter; see store.Tasks.
+func (r tasks) DeadLetter(ctx context.Context, id string, reason string, now time.Time) error {
+	if !validID(id) {
+		return fmt.Errorf("store: dead-letter task %s: %w", id, store.ErrNotFound)
+	}
+	tag, err := r.db.exec(ctx, `UPDATE tasks
+		SET status = 'dead_letter', error_message = $2, completed_at = $3, updated_at = $3
+		WHERE id = $1 AND status IN ('pending', 'queued', 'running')`,
+		id, nullable(reason), now)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = r.miss(ctx, id)
+	}
+	if err != nil {
+		return fmt.Errorf("store: dead-letter task %s: %w", id, translate(err))
+	}
+	return nil
+}
+
+// Revive takes a dead_letter task back to pending for a replay; see
+// store.Tasks.
+func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
+	if !validID(id) {
+		return fmt.Errorf("store: revive task %s: %w", id, store.ErrNotFound)
+	}
+	tag, err := r.db.exec(ctx, `UPDATE tasks
+		SET status = 'pending', completed_at = NULL, updated_at = $2
+		WHERE id = $1 AND status = $3`,
+		id, now, string(actors.StatusDeadLetter))
+	if err == nil && tag.RowsAffected() == 0 {
+		err = r.miss(ctx, id)
+	}
+	if err != nil {
+		return fmt.Errorf("store: revive task %s: %w", id, translate(err))
+	}
+	return nil
+}

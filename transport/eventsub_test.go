@@ -1,0 +1,125 @@
+package transport
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// collect returns a deliver function feeding a channel, and a receive that
+// waits (bounded) for the next delivered event.
+func collect(t *testing.T) (func(EventMessage), func() EventMessage) {
+	ch := make(chan EventMessage, 64)
+	return func(m EventMessage) { ch <- m }, func() EventMessage {
+		t.Helper()
+		select {
+		case m := <-ch:
+			return m
+		case <-time.After(testTimeout):
+			t.Fatal("no event delivered in time")
+			return EventMessage{}
+		}
+	}
+}
+
+func TestWatchEventsFollowsAndResumes(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := testCtx(t)
+	a, b := newID(), newID()
+	subjectA, _ := TaskEventSubject(a)
+
+	deliver, next := collect(t)
+	stop, err := c.WatchEvents(ctx, subjectA, 0, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(ev Event) {
+		t.Helper()
+		if err := c.PublishEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(Event{Type: EventTaskQueued, TaskID: a, UserID: "u1"})
+	publish(Event{Type: EventTaskQueued, TaskID: b, UserID: "u2"})
+	publish(Event{Type: EventTaskStarted, TaskID: a, UserID: "u1"})
+	publish(Event{Type: EventTaskCompleted, TaskID: a, UserID: "u1"})
+
+	var got []EventMessage
+	for range 3 {
+		got = append(got, next())
+	}
+	stop()
+	stop() // a second stop is harmless
+	for i, want := range []string{EventTaskQueued, EventTaskStarted, EventTaskCompleted} {
+		m := got[i]
+		if m.Event.Type != want || m.Event.TaskID != a || m.Event.UserID != "u1" || m.Subject != subjectA {
+			t.Fatalf("event %d = %+v, want %s of task %s", i, m, want, a)
+		}
+		if i > 0 && m.Seq <= got[i-1].Seq {
+			t.Fatalf("sequences not increasing: %d after %d", m.Seq, got[i-1].Seq)
+		}
+	}
+
+	// Resume after the first event, over every task: the rest come back in
+	// stream order, other tasks' events included, nothing before since.
+	deliver, next = collect(t)
+	stop, err = c.WatchEvents(ctx, TaskEventsWildcard(), got[0].Seq, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	want := []struct {
+		typ, task string
+	}{{EventTaskQueued, b}, {EventTaskStarted, a}, {EventTaskCompleted, a}}
+	for i, w := range want {
+		m := next()
+		if m.Event.Type != w.typ || m.Event.TaskID != w.task || m.Seq <= got[0].Seq {
+			t.Fatalf("resumed event %d = %+v, want %s of %s after seq %d", i, m, w.typ, w.task, got[0].Seq)
+		}
+	}
+	// A project event does not match a task filter; the next task event does.
+	p := newID()
+	publish(Event{Type: "project.updated", ProjectID: p, UserID: "u1"})
+	publish(Event{Type: EventTaskFailed, TaskID: b})
+	if m := next(); m.Event.Type != EventTaskFailed || m.Event.TaskID != b {
+		t.Fatalf("after the project event got %+v", m)
+	}
+}
+
+func TestWatchProjectEvents(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := testCtx(t)
+	p := newID()
+	subject, err := ProjectEventSubject(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver, next := collect(t)
+	stop, err := c.WatchEvents(ctx, subject, 0, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if err := c.PublishEvent(ctx, Event{Type: "project.updated", ProjectID: p, UserID: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(); m.Subject != subject || m.Event.ProjectID != p || m.Event.UserID != "u1" {
+		t.Fatalf("got %+v", m)
+	}
+}
+
+func TestWatchEventsRejects(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	if _, err := c.WatchEvents(testCtx(t), "", 0, func(EventMessage) {}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty filter: %v", err)
+	}
+	if _, err := c.WatchEvents(testCtx(t), TaskEventsWildcard(), 0, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("nil deliver: %v", err)
+	}
+	if _, err := ProjectEventSubject("p.*"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad project id: %v", err)
+	}
+}
