@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -67,6 +68,10 @@ type Kind struct {
 	TaskTypes []string
 	// New returns a new agent instance.
 	New func() Agent
+	// ParamsSchema, when set, is the JSON Schema of the task parameters the
+	// kind accepts. It is published in the metadata of the kind's NATS micro
+	// service endpoints ($SRV.INFO), so that other parties can discover it.
+	ParamsSchema json.RawMessage
 }
 
 // Validate reports whether the kind is usable.

@@ -111,7 +111,7 @@ type createAgentRequest struct {
 	Name         string     `json:"name" minLength:"1" maxLength:"100" example:"My Coding Agent"`
 	Description  string     `json:"description,omitempty" maxLength:"10000" example:"Custom coding agent"`
 	Capabilities []string   `json:"capabilities,omitempty" maxItems:"64" example:"[\"python\",\"javascript\"]" doc:"Tokens: lowercase letters, digits, '_' and '-'"`
-	Config       jsonObject `json:"config,omitempty" doc:"The agent's settings, e.g. {\"model\": \"gpt-4\"}"`
+	Config       jsonObject `json:"config,omitempty" example:"{\"model\": \"gpt-4\"}" doc:"The agent's settings, e.g. {\"model\": \"gpt-4\"}"`
 }
 
 type createAgentInput struct {
@@ -119,8 +119,8 @@ type createAgentInput struct {
 }
 
 type createAgentResponse struct {
-	AgentID string `json:"agent_id" format:"uuid"`
-	Status  string `json:"status" enum:"created"`
+	AgentID string `json:"agent_id" format:"uuid" example:"0190a7e4-5b6c-7d8e-9f00-0123456789ab"`
+	Status  string `json:"status" enum:"created" example:"created"`
 }
 
 type createAgentOutput struct {
@@ -330,7 +330,7 @@ type heartbeatInput struct {
 }
 
 type heartbeatResponse struct {
-	Status string `json:"status" enum:"heartbeat_received"`
+	Status string `json:"status" enum:"heartbeat_received" example:"heartbeat_received"`
 }
 
 type heartbeatOutput struct {

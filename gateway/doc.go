@@ -64,8 +64,10 @@
 // request never waits for NATS; the price is that replicas may together
 // admit somewhat more than the limit, as RateLimit's documentation works
 // out. The limiter verifies the token itself, since huma's authenticate
-// runs after the Fiber chain: one extra HMAC per authenticated request
-// buys a limit that covers every route, /ws and unknown paths included.
+// runs after the Fiber chain, so the limit covers every route, /ws and
+// unknown paths included; it leaves the verified principal in the request
+// context (verified.go) and authenticate then only consults the denylist,
+// so an authenticated request costs one signature verification.
 //
 // # Decisions worth knowing
 //

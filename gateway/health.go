@@ -20,20 +20,21 @@ const healthCheckTimeout = 2 * time.Second
 const (
 	statusHealthy   = "healthy"
 	statusUnhealthy = "unhealthy"
+	statusDegraded  = "degraded"
 )
 
 // componentHealth is one dependency in the report.
 type componentHealth struct {
-	Status  string `json:"status" enum:"healthy,unhealthy"`
-	Message string `json:"message"`
+	Status  string `json:"status" enum:"healthy,unhealthy,degraded" example:"healthy"`
+	Message string `json:"message" example:"database check passed"`
 }
 
 // healthReport is the seed's /health shape.
 type healthReport struct {
-	Status     string                     `json:"status" enum:"healthy,unhealthy"`
-	Timestamp  time.Time                  `json:"timestamp"`
-	Version    string                     `json:"version"`
-	Components map[string]componentHealth `json:"components"`
+	Status     string                     `json:"status" enum:"healthy,unhealthy,degraded" example:"healthy"`
+	Timestamp  time.Time                  `json:"timestamp" example:"2024-01-16T12:00:00Z"`
+	Version    string                     `json:"version" example:"1.0.0"`
+	Components map[string]componentHealth `json:"components" example:"{\"database\": {\"status\": \"healthy\", \"message\": \"database check passed\"}, \"nats\": {\"status\": \"healthy\", \"message\": \"nats check passed\"}}"`
 }
 
 type healthOutput struct {
@@ -76,7 +77,25 @@ func handleHealth(log *slog.Logger, checks []HealthCheck, version string, now fu
 				out.Status, out.Body.Status = http.StatusServiceUnavailable, statusUnhealthy
 			}
 		}
+		addDegraded(out, checks)
 		return out, nil
+	}
+}
+
+// addDegraded adds each check's degraded parts to the report. They turn a
+// healthy report "degraded" but never fail it: an open circuit breaker means
+// one dependency fails fast, not that this process cannot take work.
+func addDegraded(out *healthOutput, checks []HealthCheck) {
+	for _, c := range checks {
+		if c.Degraded == nil {
+			continue
+		}
+		for _, d := range c.Degraded() {
+			out.Body.Components[d.Name] = componentHealth{Status: statusDegraded, Message: d.Message}
+			if out.Body.Status == statusHealthy {
+				out.Body.Status = statusDegraded
+			}
+		}
 	}
 }
 

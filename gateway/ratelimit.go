@@ -228,14 +228,20 @@ func (l *rateLimiter) limitRequests() fiber.Handler {
 	}
 }
 
-// principalOf verifies the request's bearer token, if any.
+// principalOf verifies the request's bearer token, if any, and leaves the
+// result in the request's context for authenticate (verified.go).
 func (l *rateLimiter) principalOf(c *fiber.Ctx) (principal, bool) {
 	raw, ok := bearerToken(c.Get(fiber.HeaderAuthorization))
-	if !ok {
+	if !ok || strings.HasPrefix(raw, serviceKeyPrefix) {
 		return principal{}, false
 	}
 	p, err := l.tokens.verify(raw)
-	return p, err == nil
+	if err != nil {
+		return principal{}, false
+	}
+	// Fiber's strings point into a buffer reused after the request: copy.
+	c.SetUserContext(withVerifiedToken(c.UserContext(), strings.Clone(raw), p))
+	return p, true
 }
 
 // limitLogins limits POST /auth/login per address and per account, so that

@@ -71,6 +71,18 @@ type HealthCheck struct {
 	// Check returns nil when the component works. It is given at most
 	// healthCheckTimeout.
 	Check func(ctx context.Context) error
+	// Degraded, when set, lists parts of the component that work only in
+	// part (open circuit breakers): each shows as its own component with
+	// status "degraded", the report's status becomes "degraded" and the
+	// HTTP status stays 200, since the process still takes work.
+	Degraded func() []Degradation
+}
+
+// Degradation is one degraded part of a component: Name is its key in the
+// report, Message says what is wrong in words safe for a public endpoint.
+type Degradation struct {
+	Name    string
+	Message string
 }
 
 // Options are the gateway's dependencies and settings. Users, Tasks,

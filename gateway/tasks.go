@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -58,8 +59,38 @@ type submitTaskRequest struct {
 	Name        string          `json:"name" minLength:"1" maxLength:"200" example:"Generate API"`
 	Description string          `json:"description,omitempty" maxLength:"10000" example:"Generate REST API for user management"`
 	TaskType    string          `json:"task_type" minLength:"1" maxLength:"64" example:"security_scan" doc:"One of the task types the running agents offer"`
-	Parameters  jsonObject      `json:"parameters,omitempty" doc:"Input of the task; its shape depends on task_type"`
-	Priority    actors.Priority `json:"priority,omitempty" enum:"low,normal,high,critical" default:"normal"`
+	Parameters  jsonObject      `json:"parameters,omitempty" example:"{\"language\": \"python\", \"framework\": \"fastapi\"}" doc:"Input of the task; its shape depends on task_type"`
+	Priority    actors.Priority `json:"priority,omitempty" enum:"low,normal,high,critical" default:"normal" example:"high"`
+	AgentID     string          `json:"agent_id,omitempty" format:"uuid" doc:"Run the task on this agent only; it must be yours (or any, for an admin) and offer task_type"`
+}
+
+// agentGetter finds the agent a task is routed to; store.Agents satisfies it.
+type agentGetter interface {
+	Get(ctx context.Context, id string) (store.Agent, error)
+}
+
+// routeTo checks an explicit agent_id: the agent exists, the caller may use
+// it (the same 404 as a missing one otherwise) and it offers the task type.
+func routeTo(ctx context.Context, log *slog.Logger, agents agentGetter, who principal, id, taskType string) *Problem {
+	notFound := &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
+		Detail: fmt.Sprintf("no agent %q", truncate(id, 64))}
+	if agents == nil {
+		return notFound
+	}
+	a, err := agents.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !who.mayAccess(a.OwnerID)) {
+		return notFound
+	}
+	if err != nil {
+		return problemFor(ctx, log, err, details{})
+	}
+	if !slices.Contains(a.Capabilities, taskType) {
+		return &Problem{Type: ProblemUnknownTaskType, Title: "Agent does not offer this task type",
+			Status: http.StatusUnprocessableEntity,
+			Detail: fmt.Sprintf("agent %s does not offer task_type %q; it offers: %s", a.ID, truncate(taskType, 64), strings.Join(a.Capabilities, ", ")),
+			Errors: []ProblemError{{Location: "body.agent_id", Message: "the agent does not offer task_type", Value: a.ID}}}
+	}
+	return nil
 }
 
 type submitTaskInput struct {
@@ -67,8 +98,8 @@ type submitTaskInput struct {
 }
 
 type submitTaskResponse struct {
-	TaskID string `json:"task_id" format:"uuid"`
-	Status string `json:"status" enum:"created"`
+	TaskID string `json:"task_id" format:"uuid" example:"0190a7e4-5b6c-7d8e-9f00-0123456789ab"`
+	Status string `json:"status" enum:"created" example:"created"`
 }
 
 type submitTaskOutput struct {
@@ -77,7 +108,7 @@ type submitTaskOutput struct {
 
 // handleSubmitTask checks the task type, makes the task and hands it to the
 // submitter, which stores and queues it; 201 means it will not be lost.
-func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, maxAttempts int, now func() time.Time) func(context.Context, *submitTaskInput) (*submitTaskOutput, error) {
+func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, agents agentGetter, maxAttempts int, now func() time.Time) func(context.Context, *submitTaskInput) (*submitTaskOutput, error) {
 	return func(ctx context.Context, in *submitTaskInput) (*submitTaskOutput, error) {
 		who, err := currentUser(ctx)
 		if err != nil {
@@ -86,6 +117,11 @@ func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, maxAttem
 		r := in.Body
 		if !types.Known(r.TaskType) {
 			return nil, unknownTaskType(r.TaskType, types.List())
+		}
+		if r.AgentID != "" {
+			if p := routeTo(ctx, log, agents, who, r.AgentID, r.TaskType); p != nil {
+				return nil, p
+			}
 		}
 		var params json.RawMessage
 		if len(r.Parameters) > 0 {
@@ -108,6 +144,7 @@ func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, maxAttem
 			Parameters:  params,
 			Priority:    r.Priority,
 			UserID:      who.UserID,
+			AgentID:     r.AgentID,
 			MaxAttempts: maxAttempts,
 			CreatedAt:   now().UTC(),
 		}
@@ -137,16 +174,16 @@ func unknownTaskType(name string, known []string) *Problem {
 // taskDetail is one task as GET /tasks/{task_id} shows it: the seed's
 // fields, then the lifecycle fields the seed did not have.
 type taskDetail struct {
-	ID          string          `json:"id" format:"uuid"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	TaskType    string          `json:"task_type"`
-	Parameters  jsonObject      `json:"parameters"`
-	Priority    actors.Priority `json:"priority"`
-	Status      actors.Status   `json:"status"`
-	Result      jsonObject      `json:"result" doc:"The agent's output; null until the task completes"`
-	CreatedAt   time.Time       `json:"created_at"`
-	CompletedAt *time.Time      `json:"completed_at" doc:"When the task reached a final status"`
+	ID          string          `json:"id" format:"uuid" example:"0190a7e4-5b6c-7d8e-9f00-0123456789ab"`
+	Name        string          `json:"name" example:"Generate API"`
+	Description string          `json:"description" example:"Generate REST API for user management"`
+	TaskType    string          `json:"task_type" example:"security_scan"`
+	Parameters  jsonObject      `json:"parameters" example:"{\"language\": \"python\", \"framework\": \"fastapi\"}"`
+	Priority    actors.Priority `json:"priority" example:"high"`
+	Status      actors.Status   `json:"status" example:"completed"`
+	Result      jsonObject      `json:"result" example:"{\"code\": \"...\", \"files\": []}" doc:"The agent's output; null until the task completes"`
+	CreatedAt   time.Time       `json:"created_at" example:"2024-01-16T12:00:00Z"`
+	CompletedAt *time.Time      `json:"completed_at" example:"2024-01-16T12:05:00Z" doc:"When the task reached a final status"`
 
 	ErrorMessage *string    `json:"error_message" doc:"Why the last attempt failed"`
 	Attempts     int        `json:"attempts"`
@@ -160,14 +197,14 @@ type taskDetail struct {
 
 // taskSummary is one task in GET /tasks (the seed's shape).
 type taskSummary struct {
-	ID          string          `json:"id" format:"uuid"`
-	Name        string          `json:"name"`
-	TaskType    string          `json:"task_type"`
-	Priority    actors.Priority `json:"priority"`
-	Status      actors.Status   `json:"status"`
-	Result      jsonObject      `json:"result"`
-	CreatedAt   time.Time       `json:"created_at"`
-	CompletedAt *time.Time      `json:"completed_at"`
+	ID          string          `json:"id" format:"uuid" example:"0190a7e4-5b6c-7d8e-9f00-0123456789ab"`
+	Name        string          `json:"name" example:"Generate API"`
+	TaskType    string          `json:"task_type" example:"security_scan"`
+	Priority    actors.Priority `json:"priority" example:"high"`
+	Status      actors.Status   `json:"status" example:"completed"`
+	Result      jsonObject      `json:"result" example:"{\"code\": \"...\", \"files\": []}"`
+	CreatedAt   time.Time       `json:"created_at" example:"2024-01-16T12:00:00Z"`
+	CompletedAt *time.Time      `json:"completed_at" example:"2024-01-16T12:05:00Z"`
 }
 
 func detailOf(t store.Task) taskDetail {

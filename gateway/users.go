@@ -27,9 +27,9 @@ type userLogin interface {
 
 // tokenResponse answers a registration or a login (the seed's shape).
 type tokenResponse struct {
-	AccessToken string `json:"access_token" doc:"JWT to send as 'Authorization: Bearer <token>'"`
-	TokenType   string `json:"token_type" enum:"bearer" doc:"Always 'bearer'"`
-	UserID      string `json:"user_id" format:"uuid"`
+	AccessToken string `json:"access_token" example:"eyJhbGc..." doc:"JWT to send as 'Authorization: Bearer <token>'"`
+	TokenType   string `json:"token_type" enum:"bearer" example:"bearer" doc:"Always 'bearer'"`
+	UserID      string `json:"user_id" format:"uuid" example:"0190a7e4-5b6c-7d8e-9f00-0123456789ab"`
 }
 
 type tokenOutput struct {

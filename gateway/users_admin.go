@@ -14,14 +14,14 @@ import (
 // userView is an account as the API shows it: the seed's GET /users/me
 // shape plus the role. The password hash never leaves the store.
 type userView struct {
-	ID        string    `json:"id" format:"uuid"`
+	ID        string    `json:"id" format:"uuid" example:"0190a7e4-5b6c-7d8e-9f00-0123456789ab"`
 	Username  string    `json:"username" example:"john_doe"`
 	Email     string    `json:"email" example:"john@example.com"`
 	FirstName string    `json:"first_name" example:"John"`
 	LastName  string    `json:"last_name" example:"Doe"`
 	IsActive  bool      `json:"is_active" example:"true"`
-	CreatedAt time.Time `json:"created_at"`
-	Role      string    `json:"role" enum:"user,admin,service"`
+	CreatedAt time.Time `json:"created_at" example:"2024-01-16T12:00:00Z"`
+	Role      string    `json:"role" enum:"user,admin,service" example:"user"`
 }
 
 func viewOf(u store.User) userView {

@@ -11,7 +11,9 @@
 //  2. Call the agent with a context bounded by the task timeout, telling
 //     JetStream the work is in progress while it runs.
 //  3. Commit the outcome (completed, failed, timeout) or hand the task back
-//     for a retry with exponential backoff.
+//     for a retry with exponential backoff. Final outcomes of all workers
+//     of a node are committed together by one result writer (group commit,
+//     resultwriter.go); each worker still waits for its own item's commit.
 //  4. Acknowledge the message only after that commit, then publish the
 //     lifecycle event without waiting for it.
 //

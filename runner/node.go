@@ -40,6 +40,16 @@ type NodeConfig struct {
 	// Observer is told of every task that reaches a final status (e.g.
 	// TaskMetrics); nil means nobody.
 	Observer Observer
+	// Caller, when set, is put in every task's context for agent-to-agent
+	// calls (actors.CallerFrom); see caller.go.
+	Caller *Caller
+	// Agents, when set, makes each kind's pool a registered agent (id
+	// BuiltinAgentID(NodeName, kind)) that heartbeats every
+	// HeartbeatInterval (default 10 s) and also takes the tasks routed to
+	// it (builtin.go, routing.go). NodeName must then be stable per node.
+	Agents            AgentStore
+	NodeName          string
+	HeartbeatInterval time.Duration
 }
 
 // Node runs one supervised pool per agent kind, each fed by the kind's
@@ -50,6 +60,8 @@ type Node struct {
 	// stops end what the pools need while they run (doorbells, the cancel
 	// subscription, the dead-letter watcher), after the pools.
 	stops []func()
+	// agents are the pools as registered agents (builtin.go).
+	agents []*builtinAgent
 }
 
 // StartNode registers every kind's task types, ensures its consumer and
@@ -74,6 +86,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		retryBase:   cfg.RetryBase,
 		now:         time.Now,
 		observer:    cfg.Observer,
+		caller:      cfg.Caller,
 	}
 	if rt.observer == nil {
 		rt.observer = noObserver{}
@@ -83,6 +96,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err := n.startControl(ctx, cfg, rt); err != nil {
 		return nil, err
 	}
+	rt.tasks = n.groupCommit(rt.tasks, cfg.Logger) // resultwriter.go: outcomes committed in batches
 	for _, kind := range cfg.Kinds {
 		if err := kind.Validate(); err != nil {
 			n.Stop(ctx)
@@ -92,7 +106,12 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			n.Stop(ctx)
 			return nil, fmt.Errorf("runner: register %s: %w", kind.Name, err)
 		}
-		src, err := n.prioritySource(ctx, cfg, kind, workers)
+		self, err := n.registerAgent(ctx, cfg, kind) // nil without cfg.Agents
+		if err != nil {
+			n.Stop(ctx)
+			return nil, err
+		}
+		src, err := n.prioritySource(ctx, cfg, kind, workers, self)
 		if err != nil {
 			n.Stop(ctx)
 			return nil, fmt.Errorf("runner: consumers for %s: %w", kind.Name, err)
@@ -101,7 +120,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			Name:        kind.Name,
 			Size:        workers,
 			Source:      src,
-			NewWorker:   func() supervisor.Worker { return &worker{kind: kind, rt: rt} },
+			NewWorker:   func() supervisor.Worker { return &worker{kind: kind, rt: rt, self: self} },
 			Backoff:     cfg.Backoff,
 			MaxRestarts: cfg.MaxRestarts,
 			Window:      cfg.Window,
@@ -112,8 +131,16 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			return nil, fmt.Errorf("runner: pool for %s: %w", kind.Name, err)
 		}
 		n.pools = append(n.pools, pool)
+		if err := n.startKindService(cfg, kind); err != nil { // $SRV discovery (microsvc.go)
+			n.Stop(ctx)
+			return nil, err
+		}
+		if self != nil {
+			self.pool = pool
+		}
 		cfg.Logger.InfoContext(ctx, "agent pool started", "kind", kind.Name, "task_types", kind.TaskTypes, "workers", workers)
 	}
+	n.startHeartbeats(ctx, cfg)
 	return n, nil
 }
 

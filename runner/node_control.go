@@ -12,7 +12,7 @@ import (
 // prioritySource declares the kind's four priority consumers (dropping its
 // consumer from before priorities) and its doorbell, and returns the
 // source that feeds its pool. The doorbell stops with the node.
-func (n *Node) prioritySource(ctx context.Context, cfg NodeConfig, kind actors.Kind, workers int) (*prioritySource, error) {
+func (n *Node) prioritySource(ctx context.Context, cfg NodeConfig, kind actors.Kind, workers int, self *builtinAgent) (*prioritySource, error) {
 	cons, err := cfg.Conn.EnsurePriorityConsumers(ctx, transport.ConsumerOptions{
 		Kind:       kind.Name,
 		TaskTypes:  kind.TaskTypes,
@@ -28,7 +28,11 @@ func (n *Node) prioritySource(ctx context.Context, cfg NodeConfig, kind actors.K
 		return nil, err
 	}
 	n.stops = append(n.stops, bell.Stop)
-	return newPrioritySource(cons, bell, orDefault(cfg.FetchWait, transport.DefaultFetchWait)), nil
+	lanes, err := n.routedLanes(ctx, cfg, kind, workers, self, cons, bell)
+	if err != nil {
+		return nil, err
+	}
+	return newPrioritySource(lanes, bell, orDefault(cfg.FetchWait, transport.DefaultFetchWait)), nil
 }
 
 // startControl starts what every node runs beside its pools: the cancel

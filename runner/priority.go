@@ -36,7 +36,7 @@ const idleRecheck = time.Second
 // transport.Doorbell) rather than long-polling four consumers, and looks
 // again every idleRecheck in case a ring was lost.
 type prioritySource struct {
-	cons   []*transport.TaskConsumer // in actors.Priorities order
+	cons   []readyFetcher // in actors.Priorities order (routing.go's lanes)
 	bell   *transport.Doorbell
 	wait   time.Duration // how long one Fetch may wait for a first task
 	shares []int         // guaranteed slots per window, same order as cons
@@ -45,7 +45,7 @@ type prioritySource struct {
 	credit []float64
 }
 
-func newPrioritySource(cons []*transport.TaskConsumer, bell *transport.Doorbell, wait time.Duration) *prioritySource {
+func newPrioritySource(cons []readyFetcher, bell *transport.Doorbell, wait time.Duration) *prioritySource {
 	// Same order as actors.Priorities: critical, high, normal, low.
 	shares := []int{0, 4, 2, 1}
 	return &prioritySource{cons: cons, bell: bell, wait: wait, shares: shares, credit: make([]float64, len(cons))}

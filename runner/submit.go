@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,16 @@ type Submitter struct {
 	Queue  Queue
 	Events EventPublisher
 	Logger *slog.Logger
+	// PublishTimeout bounds the wait for the queue to confirm a message
+	// (default 5 s). While NATS is unreachable the client would otherwise
+	// hold the request until the caller's deadline (the gateway's 30 s, then
+	// an ambiguous 504); bounded, the task is taken back and the caller gets
+	// a prompt, honest ErrQueueUnavailable (503 with Retry-After).
+	PublishTimeout time.Duration
+	// beforePublish, a test failpoint, runs between the commit and the
+	// publish; an error makes Submit return it at once, as if the process
+	// had died there (see export_test.go).
+	beforePublish func() error
 }
 
 // Submit commits t as pending and publishes its message. It returns nil only
@@ -62,7 +73,15 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 	// task.started can only follow the message, so watchers always see
 	// queued before started. A queue failure is followed by task.failed.
 	publishEvent(ctx, s.Events, s.Logger, taskEvent("task.queued", t, actors.StatusQueued, nil))
-	if err := s.Queue.PublishTask(ctx, t); err != nil {
+	if s.beforePublish != nil {
+		if err := s.beforePublish(); err != nil {
+			return err
+		}
+	}
+	pubCtx, cancelPub := context.WithTimeout(ctx, cmp.Or(s.PublishTimeout, 5*time.Second))
+	err := s.Queue.PublishTask(pubCtx, t)
+	cancelPub()
+	if err != nil {
 		// Answering with an error promises the caller the task will not run,
 		// so take it back. If the message was stored after all (its ack was
 		// lost), the worker finds the task final and drops it.

@@ -36,6 +36,7 @@ type worker struct {
 	kind  actors.Kind
 	rt    *runtime
 	agent actors.Agent
+	self  *builtinAgent // the pool as a registered agent; nil when unregistered (builtin.go)
 }
 
 var _ supervisor.Worker = (*worker)(nil)
@@ -78,8 +79,11 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		lease = int64(l.Seq())
 	}
 	log := rt.log.With("task_id", msg.ID, "task_type", msg.Type, "lease", lease)
+	if w.self != nil {
+		ctx = withAttempt(ctx, w.self.id, w.self.stats) // settle teaches the agent's stats
+	}
 
-	st, err := rt.start(ctx, msg, lease)
+	st, err := rt.startHeld(ctx, d, log, msg, lease) // outage.go: waits out a store outage
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Final already, or held by a live delivery: nothing for us to do.
@@ -115,6 +119,9 @@ func (w *worker) process(ctx context.Context, d supervisor.Delivery, t actors.Ta
 	defer cancel()
 	taskCtx, untrack := w.rt.cancels.track(taskCtx, t.ID) // see cancel.go
 	defer untrack()
+	if w.rt.caller != nil {
+		taskCtx = actors.WithCaller(taskCtx, w.rt.caller.For(t))
+	}
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -149,6 +156,7 @@ type runtime struct {
 	cancels     *cancels // running tasks, for cancel requests (cancel.go)
 	noKeepAlive bool     // test hook: never call InProgress
 	observer    Observer
+	caller      *Caller // agent-to-agent calls (caller.go); nil: none
 }
 
 // start moves the task to running under lease. A task published straight to
@@ -168,59 +176,25 @@ func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64) (sto
 	return rt.tasks.Start(ctx, msg.ID, lease, rt.now())
 }
 
-// settle commits the attempt's outcome, then acknowledges the delivery.
+// settle commits the attempt's outcome (commit, in outcome.go, which the
+// results service shares), answers the delivery as the verdict says, then
+// announces the event.
 func (rt *runtime) settle(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
 	res actors.Result, perr error, timedOut bool) {
-	var o store.Outcome
-	switch {
-	case timedOut:
-		o = store.Outcome{Status: actors.StatusTimeout,
-			ErrorMessage: fmt.Sprintf("task timed out after %s", rt.taskTimeout)}
-	case perr == nil:
-		o = store.Outcome{Status: actors.StatusCompleted, Result: res.Output}
-	case errors.Is(perr, ErrCancelled):
-		o = store.Outcome{Status: actors.StatusCancelled, ErrorMessage: "cancelled on request while running"}
-	case !actors.IsPermanent(perr) && st.Attempts < st.MaxAttempts:
-		rt.retry(ctx, log, d, st, perr)
-		return
-	default:
-		o = store.Outcome{Status: actors.StatusFailed, ErrorMessage: perr.Error()}
+	v := rt.commit(ctx, log, st, res, perr, timedOut)
+	if v.event != "" {
+		rt.learn(ctx, st.Type, v.status) // routing learns from the outcome (agentstats.go)
 	}
-
-	err := rt.tasks.Finish(ctx, st.ID, st.Lease, o, rt.now())
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		// Cancelled meanwhile, or a later delivery took the task over: its
-		// holder settles the message.
-		log.InfoContext(ctx, "outcome not recorded: task changed hands", "error", err)
-		return
-	case err != nil:
-		log.WarnContext(ctx, "could not record outcome; handing the task back", "error", err)
-		_ = d.Nak(rt.storeBackoff())
-		return
-	}
-	rt.observer.TaskFinished(st.Type, o.Status)
-	if err := d.Ack(); err != nil {
-		// The outcome is committed; a redelivery finds the task final.
-		log.WarnContext(ctx, "ack after commit failed", "error", err)
-	}
-	publishEvent(ctx, rt.events, log, taskEvent("task."+string(o.Status), st.Task, o.Status, nil))
-}
-
-// retry hands a transiently failed attempt back with exponential backoff.
-func (rt *runtime) retry(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task, perr error) {
-	if err := rt.tasks.Requeue(ctx, st.ID, st.Lease, perr.Error(), rt.now()); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return
+	switch v.answer {
+	case answerAck:
+		if err := d.Ack(); err != nil {
+			// The outcome is committed; a redelivery finds the task final.
+			log.WarnContext(ctx, "ack after commit failed", "error", err)
 		}
-		log.WarnContext(ctx, "could not requeue task", "error", err)
-		_ = d.Nak(rt.storeBackoff())
-		return
+	case answerNak:
+		_ = d.Nak(v.delay)
 	}
-	delay := RetryDelay(rt.retryBase, st.Attempts)
-	log.InfoContext(ctx, "attempt failed; retrying", "attempt", st.Attempts, "delay", delay, "error", perr)
-	_ = d.Nak(delay)
-	publishEvent(ctx, rt.events, log, taskEvent("task.retrying", st.Task, actors.StatusQueued, nil))
+	rt.announce(ctx, log, st, v)
 }
 
 // keepAlive reports progress to JetStream a few times per AckWait until stop

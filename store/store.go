@@ -178,6 +178,12 @@ type Tasks interface {
 	// Finish records the outcome of the attempt holding lease. ErrConflict
 	// unless the task is running under that lease.
 	Finish(ctx context.Context, id string, lease int64, o Outcome, now time.Time) error
+	// FinishBatch is Finish for many attempts in one commit (group commit):
+	// each item applies exactly as Finish would, on its own, and errs[i] is
+	// what Finish would have returned for items[i] (ErrConflict unless the
+	// task is running under that lease). A non-nil err means the batch as a
+	// whole was not recorded (e.g. ErrUnavailable), and errs is then nil.
+	FinishBatch(ctx context.Context, items []Finished) (errs []error, err error)
 	// Requeue hands a failed attempt back for a retry: running under lease
 	// becomes queued again, keeping errMsg as the last error. ErrConflict
 	// unless the task is running under that lease.
@@ -209,6 +215,15 @@ type Tasks interface {
 	// follows, as for a new task), keeping its attempts and last error.
 	// ErrConflict unless the task is dead_letter.
 	Revive(ctx context.Context, id string, now time.Time) error
+}
+
+// Finished is one item of FinishBatch: the outcome of the attempt at task ID
+// that holds Lease, recorded at At.
+type Finished struct {
+	ID      string
+	Lease   int64
+	Outcome Outcome
+	At      time.Time
 }
 
 // Attempt is one attempt at a task.

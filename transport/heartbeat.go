@@ -26,6 +26,18 @@ type Heartbeat struct {
 	Time time.Time `json:"time"`
 	// InFlight is how many tasks the agent is processing.
 	InFlight int `json:"in_flight"`
+	// Capacity is how many tasks the agent processes at once (a pool's
+	// workers); 0 when unknown. Routing reads load as InFlight/Capacity.
+	Capacity int `json:"capacity,omitempty"`
+	// Outcomes is how many finished attempts SuccessRate and LatencyMS
+	// learned from; 0 means no history yet (routing assumes the best).
+	Outcomes int `json:"outcomes,omitempty"`
+	// SuccessRate is an exponentially weighted moving average of attempt
+	// outcomes (1 success, 0 failure or timeout).
+	SuccessRate float64 `json:"success_rate,omitempty"`
+	// LatencyMS is an exponentially weighted moving average of attempt
+	// durations, in milliseconds.
+	LatencyMS float64 `json:"latency_ms,omitempty"`
 }
 
 // PutHeartbeat stores hb as agentID's current heartbeat, renewing its TTL.

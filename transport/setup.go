@@ -129,8 +129,9 @@ func bucketConfigs(o SetupOptions) []jetstream.KeyValueConfig {
 			Storage:  jetstream.MemoryStorage,
 			Replicas: o.Replicas,
 			// Expiry leaves a delete marker, so that watchers see an agent
-			// go offline instead of having to poll.
-			LimitMarkerTTL: o.HeartbeatTTL,
+			// go offline instead of having to poll. The server keeps a
+			// marker at least a second.
+			LimitMarkerTTL: max(o.HeartbeatTTL, time.Second),
 		},
 		{
 			Bucket:      BucketTaskTypes,

@@ -330,3 +330,109 @@ func TaskIDOfCancelSubject(subject string) (string, error) {
 func MaxDeliveriesAdvisoryWildcard() string {
 	return advisoryMaxDeliveries + StreamTasks + ".*"
 }
+
+// Names of presence and per-agent routing (see the "Heartbeats and
+// presence" and "Routing and selection" sections of docs/architecture.md).
+const (
+	prefixHeartbeatKV   = "$KV." + BucketHeartbeats + "."
+	prefixAgentConsumer = "direct_"
+)
+
+// HeartbeatSubject returns the subject an agent speaking NATS publishes its
+// heartbeat on: $KV.ymera_heartbeats.<agent_id>. It is the key's own
+// subject in the presence bucket, so a plain publish (core or JetStream) of
+// a [Heartbeat] body there is a key-value put: it renews the key's TTL and
+// reaches every presence watcher, with no relay in between. nats.conf can
+// allow each agent user exactly its own key.
+func HeartbeatSubject(agentID string) (string, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return "", err
+	}
+	return prefixHeartbeatKV + agentID, nil
+}
+
+// AgentTaskSubject returns the subject of a task routed to one agent:
+// ymera.tasks.<task_type>.<priority>.<agent_id>. It has one token more
+// than [TaskSubject], so the kind's consumers (filtered on four tokens)
+// never see it and only the agent's own consumers take it.
+func AgentTaskSubject(taskType string, p actors.Priority, agentID string) (string, error) {
+	s, err := TaskSubject(taskType, p)
+	if err != nil {
+		return "", err
+	}
+	if err := checkAgentID(agentID); err != nil {
+		return "", err
+	}
+	return s + "." + agentID, nil
+}
+
+// AgentTaskFilter matches the tasks of one priority routed to one agent,
+// whatever their type: ymera.tasks.*.<priority>.<agent_id>.
+func AgentTaskFilter(agentID string, p actors.Priority) (string, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return "", err
+	}
+	p, err := actors.ParsePriority(string(p))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return prefixTasks + "*." + string(p) + "." + agentID, nil
+}
+
+// AgentConsumerName returns the durable consumer of the tasks of one
+// priority routed to one agent: direct_<agent_id>_<priority>. The prefix
+// keeps it apart from the kinds' agent_<kind>_<priority>.
+func AgentConsumerName(agentID string, p actors.Priority) (string, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return "", err
+	}
+	p, err := actors.ParsePriority(string(p))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return prefixAgentConsumer + agentID + "_" + string(p), nil
+}
+
+// AgentDoorbellFilter matches the doorbell copies of every task routed to
+// one agent: ymera.ring.tasks.*.*.<agent_id>.
+func AgentDoorbellFilter(agentID string) (string, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return "", err
+	}
+	return prefixDoorbell + "*.*." + agentID, nil
+}
+
+// Subjects of the results service ("ymera-results", a NATS micro service
+// every process with the store runs): an agent outside the platform, which
+// has no database, reports through them the start and the outcome of the
+// task it holds. See transport/report.go and docs/protocol.md.
+const (
+	// ReportStartSubject takes a ReportStart request.
+	ReportStartSubject = "ymera.agent.report.start"
+	// ReportResultSubject takes a ReportResult request.
+	ReportResultSubject = "ymera.agent.report.result"
+)
+
+// AgentServiceName returns the NATS micro service name of an agent kind:
+// ymera-agent-<kind>. Every process running the kind, built in or external,
+// registers under it, so $SRV.PING.ymera-agent-<kind> finds them all.
+func AgentServiceName(kind string) (string, error) {
+	if _, err := ConsumerName(kind); err != nil {
+		return "", err
+	}
+	return "ymera-agent-" + kind, nil
+}
+
+// AgentTaskTypeSubject returns the subject of the micro service endpoint
+// describing one task type of a kind: ymera.agent.kind.<kind>.<task_type>.
+// A request on it is answered with the kind, the task type and its
+// parameter JSON Schema.
+func AgentTaskTypeSubject(kind, taskType string) (string, error) {
+	if _, err := ConsumerName(kind); err != nil {
+		return "", err
+	}
+	if err := checkTaskType(taskType); err != nil {
+		return "", err
+	}
+	return "ymera.agent.kind." + kind + "." + taskType, nil
+}

@@ -91,6 +91,10 @@ func taskMsg(ctx context.Context, t actors.Task) (*nats.Msg, error) {
 		return nil, err
 	}
 	subject, err := TaskSubject(t.Type, t.Priority)
+	if t.AgentID != "" {
+		// Routed: only the named agent's consumers take it.
+		subject, err = AgentTaskSubject(t.Type, t.Priority, t.AgentID)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,8 @@ type NATSConfig struct {
 	TLSCAFile      string // NATS_TLS_CA
 	TLSCertFile    string // NATS_TLS_CERT
 	TLSKeyFile     string // NATS_TLS_KEY
+	User           string // NATS_USER, for a nats.conf with users (roles.go)
+	Password       string // NATS_PASSWORD
 	StreamReplicas int    // YMERA_STREAM_REPLICAS, 1..5
 }
 

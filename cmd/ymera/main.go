@@ -2,6 +2,8 @@
 //
 //	ymera serve            everything in one process: embedded NATS with
 //	                       JetStream, the store, the gateway and every agent
+//	ymera gateway          HTTP/WebSocket API only, on an external NATS
+//	ymera node             agent pools only (--kinds, --workers), on an external NATS
 //	ymera migrate up|down|status
 //	ymera user create      make an account, e.g. the first admin
 //	ymera bench            submit tasks through the full path and measure
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 	root.SetArgs(args)
 	root.AddCommand(
 		serveCmd(e),
+		gatewayCmd(e),
+		nodeCmd(e),
 		migrateCmd(e),
 		userCmd(e),
 		benchCmd(e),

@@ -47,138 +47,24 @@ type system struct {
 	types *transport.TaskTypes
 	sup   *supervisor.Supervisor
 	node  *runner.Node
-	gw    *gateway.Server
-	ln    net.Listener
+	// results records the reports of agents outside the platform
+	// (runner/report.go, docs/protocol.md).
+	results *runner.ReportService
+	gw      *gateway.Server
+	ln      net.Listener
+	parts   parts // roles.go
 
 	stopBackground context.CancelFunc
 	background     sync.WaitGroup
 	serveErr       chan error
 }
 
-// startSystem opens the store (migrating it), connects to NATS (embedded by
-// default), starts the agent pools, the sweeper and the gateway. On error
-// everything already started is closed again.
-func startSystem(ctx context.Context, cfg Config, log *slog.Logger, kinds []actors.Kind) (s *system, err error) {
-	s = &system{cfg: cfg, log: log, serveErr: make(chan error, 1)}
-	defer func() {
-		if err != nil {
-			s.close(context.Background())
-			s = nil
-		}
-	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return s, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
-	}
-	auth, err := authConfig(cfg, log)
-	if err != nil {
-		return s, err
-	}
-
-	if s.store, err = openStore(ctx, cfg, log); err != nil {
-		return s, err
-	}
-	if err := migrator(s.store).MigrateUp(ctx); err != nil {
-		return s, fmt.Errorf("migrate %s store: %w", s.store.Backend(), err)
-	}
-	if err := ensureAdmin(ctx, s.store.Users(), cfg.Admin, log); err != nil {
-		return s, err
-	}
-
-	s.conn, err = transport.Connect(ctx, transport.Options{
-		URL:        cfg.NATS.URL,
-		DataDir:    filepath.Join(cfg.DataDir, "nats"),
-		Listen:     cfg.NATS.Listen,
-		ConfigFile: cfg.NATS.ConfigFile,
-		Creds:      cfg.NATS.CredsFile,
-		NKeySeed:   cfg.NATS.NKeySeedFile,
-		TLSCA:      cfg.NATS.TLSCAFile,
-		TLSCert:    cfg.NATS.TLSCertFile,
-		TLSKey:     cfg.NATS.TLSKeyFile,
-		Name:       "ymera-serve",
-	}, log)
-	if err != nil {
-		return s, fmt.Errorf("nats: %w", err)
-	}
-	if err := s.conn.Setup(ctx, transport.SetupOptions{
-		Replicas:     cfg.NATS.StreamReplicas,
-		HeartbeatTTL: 3 * cfg.Agent.HeartbeatInterval,
-	}); err != nil {
-		return s, fmt.Errorf("nats setup: %w", err)
-	}
-
-	reg, taskMetrics, err := newRegistry()
-	if err != nil {
-		return s, err
-	}
-	s.sup = supervisor.New(log)
-	s.node, err = runner.StartNode(ctx, runner.NodeConfig{
-		Conn:        s.conn,
-		Tasks:       s.store.Tasks(),
-		Supervisor:  s.sup,
-		Kinds:       kinds,
-		Workers:     cfg.Agent.Workers,
-		TaskTimeout: cfg.Agent.TaskTimeout,
-		AckWait:     cfg.Agent.AckWait,
-		MaxDeliver:  cfg.Agent.MaxDeliver,
-		RetryBase:   cfg.Agent.RetryBackoff,
-		Logger:      log,
-		Observer:    taskMetrics,
-	})
-	if err != nil {
-		return s, err
-	}
-	// The type registry is read after the node registered its kinds, so the
-	// gateway knows them from its first request.
-	if s.types, err = s.conn.WatchTaskTypes(ctx); err != nil {
-		return s, fmt.Errorf("nats task types: %w", err)
-	}
-
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	s.stopBackground = stop
-	sweeper := &runner.Sweeper{Tasks: s.store.Tasks(), Queue: queue{s.conn}, Logger: log}
-	s.background.Go(func() { _ = sweeper.Run(bg) })
-
-	s.gw, err = gateway.New(gateway.Options{
-		Users:      s.store.Users(),
-		Tasks:      s.store.Tasks(),
-		Agents:     s.store.Agents(),
-		Heartbeats: heartbeats{s.conn},
-		Projects:   s.store.Projects(),
-		Submitter: &runner.Submitter{
-			Tasks: s.store.Tasks(), Queue: queue{s.conn}, Events: s.conn, Logger: log,
-		},
-		TaskTypes:   s.types,
-		Canceller:   &runner.Canceller{Tasks: s.store.Tasks(), Nodes: s.conn, Events: s.conn, Logger: log},
-		DeadLetters: deadLetters{&runner.DeadLetters{Conn: s.conn, Tasks: s.store.Tasks(), Events: s.conn, Logger: log}},
-		WebSocket:   gateway.WebSocketOptions{Events: s.conn},
-		CORSOrigins: cfg.HTTP.CORSOrigins,
-		RateLimit: gateway.RateLimit{
-			Enabled:           cfg.HTTP.RateLimit.Enabled,
-			RequestsPerMinute: cfg.HTTP.RateLimit.RequestsPerMinute,
-			LoginPerMinute:    cfg.HTTP.RateLimit.LoginPerMinute,
-			Store:             s.conn,
-		},
-		Registry:  reg,
-		PoolStats: poolStats(s.node),
-		Checks: []gateway.HealthCheck{
-			{Name: "database", Check: s.store.Ping},
-			{Name: "nats", Check: s.conn.Ping},
-		},
-		Auth:               auth,
-		Denylist:           s.conn,
-		ServiceKeys:        s.store.ServiceKeys(),
-		DefaultMaxAttempts: cfg.Agent.MaxAttempts,
-		Version:            version,
-		Logger:             log,
-	})
-	if err != nil {
-		return s, fmt.Errorf("gateway: %w", err)
-	}
-	if s.ln, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
-		return s, fmt.Errorf("listen on HTTP_ADDR=%s: %w", cfg.HTTP.Addr, err)
-	}
-	go func() { s.serveErr <- s.gw.Listener(s.ln) }()
-	return s, nil
+// startSystem is `ymera serve`: every part in one process (roles.go). It
+// opens the store (migrating it), connects to NATS (embedded by default),
+// starts the agent pools, the sweeper and the gateway. On error everything
+// already started is closed again.
+func startSystem(ctx context.Context, cfg Config, log *slog.Logger, kinds []actors.Kind) (*system, error) {
+	return startRoles(ctx, cfg, log, kinds, roles{gateway: true, node: true})
 }
 
 // addr is the gateway's bound address.
@@ -194,6 +80,10 @@ func (s *system) close(ctx context.Context) {
 	}
 	if s.node != nil {
 		s.node.Stop(ctx)
+	}
+	s.parts.intake.Stop()
+	if s.results != nil {
+		s.results.Stop()
 	}
 	if s.stopBackground != nil {
 		s.stopBackground()

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Agents", testAgents},
 		{"Tasks", testTasks},
 		{"Transitions", testTransitions},
+		{"FinishBatch", testFinishBatch},
 		{"TaskControl", testTaskControl},
 		{"Projects", testProjects},
 		{"Submissions", testSubmissions},

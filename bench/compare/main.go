@@ -1,0 +1,313 @@
+// Command compare runs `make bench-compare`: YMERA (`ymera serve` on
+// PostgreSQL) and the River server of bench/river side by side, each a
+// process of its own on a free port with a fresh database on the same
+// PostgreSQL server, driven alternately by `ymera bench --url` at each
+// concurrency for several rounds. It prints the median of each side and the
+// ratio ours/River, then stops both servers and drops both databases.
+//
+// Alternating, rather than running one side's rounds back to back, spreads
+// whatever else the machine is doing over both sides.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+type options struct {
+	ymera       string
+	river       string
+	server      string
+	rounds      int
+	concurrency []int
+	duration    time.Duration
+	workers     int
+}
+
+func main() {
+	var o options
+	var conc string
+	flag.StringVar(&o.ymera, "ymera", "bin/ymera", "the ymera binary")
+	flag.StringVar(&o.river, "river", "bin/river-bench", "the River server binary (bench/river)")
+	flag.StringVar(&o.server, "server", serverDefault(), "PostgreSQL server; both databases are created on it and dropped")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs both sides at each concurrency")
+	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each run")
+	flag.IntVar(&o.workers, "workers", 64, "YMERA's AGENT_WORKERS for bench_noop")
+	flag.Parse()
+	for f := range strings.SplitSeq(conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "compare: -concurrency=%q: expected positive integers\n", conc)
+			os.Exit(2)
+		}
+		o.concurrency = append(o.concurrency, n)
+	}
+	// The servers run in a temporary directory: resolve the binaries first.
+	for _, p := range []*string{&o.ymera, &o.river} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "compare:", err)
+			os.Exit(2)
+		}
+		*p = abs
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func serverDefault() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// side is one system under test.
+type side struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+	// completed/s and HTTP p99 per concurrency, one entry per round.
+	perSec map[int][]float64
+	p99    map[int][]float64
+}
+
+func run(ctx context.Context, o options) (err error) {
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+	db := func(prefix string) (string, error) {
+		dsn, drop, err := createDatabase(ctx, o.server, prefix)
+		if err == nil {
+			cleanups = append(cleanups, drop)
+		}
+		return dsn, err
+	}
+	ourDB, err := db("ymera_cmp_")
+	if err != nil {
+		return err
+	}
+	riverDB, err := db("river_cmp_")
+	if err != nil {
+		return err
+	}
+	dataDir, err := os.MkdirTemp("", "ymera-compare-")
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(dataDir) })
+
+	ours := &side{name: "ymera"}
+	river := &side{name: "river"}
+	ourPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	riverPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	ours.url, river.url = "http://127.0.0.1:"+ourPort, "http://127.0.0.1:"+riverPort
+	ours.cmd = exec.Command(o.ymera, "serve")
+	ours.cmd.Dir = dataDir // no stray .env is read
+	ours.cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+ourDB, "DATA_DIR="+dataDir, "HTTP_ADDR=127.0.0.1:"+ourPort,
+		"AGENT_KINDS=bench_noop", "AGENT_WORKERS="+strconv.Itoa(o.workers), "RATE_LIMIT_ENABLED=false",
+		"JWT_SECRET_KEY="+randomHex(32), "LOG_LEVEL=WARNING", "NATS_URL=", "NATS_LISTEN=",
+	)
+	river.cmd = exec.Command(o.river)
+	river.cmd.Env = append(os.Environ(), "DATABASE_URL="+riverDB, "ADDR=127.0.0.1:"+riverPort, "JWT_SECRET_KEY="+randomHex(32))
+	for _, s := range []*side{ours, river} {
+		s.perSec, s.p99 = map[int][]float64{}, map[int][]float64{}
+		s.cmd.Stderr = os.Stderr
+		if err := s.cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", s.name, err)
+		}
+		cleanups = append(cleanups, func() { stopProcess(s.cmd) })
+		if err := waitReady(ctx, s.url+"/health", time.Minute); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+
+	fmt.Printf("machine: %d CPUs (shared); each run %s; rounds %d\n", runtime.NumCPU(), o.duration, o.rounds)
+	for round := range o.rounds {
+		order := []*side{ours, river}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, c := range o.concurrency {
+			for _, s := range order {
+				rep, err := bench(ctx, o, s.url, c)
+				if err != nil {
+					return fmt.Errorf("round %d, %s, concurrency %d: %w", round+1, s.name, c, err)
+				}
+				s.perSec[c] = append(s.perSec[c], rep.CompletedPerSec)
+				s.p99[c] = append(s.p99[c], rep.P99ms)
+				fmt.Printf("round %d  %-6s c=%-4d completed %8.0f/s  accepted %8.0f/s  p99 %7.1f ms  errors %d\n",
+					round+1, s.name, c, rep.CompletedPerSec, rep.AcceptedPerSec, rep.P99ms, rep.Errors)
+			}
+		}
+	}
+	fmt.Println()
+	fmt.Printf("%-12s %14s %14s %10s %12s %12s\n", "concurrency", "ymera /s", "river /s", "ratio", "ymera p99", "river p99")
+	for _, c := range o.concurrency {
+		a, b := median(ours.perSec[c]), median(river.perSec[c])
+		ratio := 0.0
+		if b > 0 {
+			ratio = a / b
+		}
+		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms\n", c, a, b, ratio, median(ours.p99[c]), median(river.p99[c]))
+	}
+	return nil
+}
+
+// report is the part of `ymera bench --json` compared here.
+type report struct {
+	CompletedPerSec float64 `json:"completed_per_sec"`
+	AcceptedPerSec  float64 `json:"accepted_per_sec"`
+	P99ms           float64 `json:"p99_ms"`
+	Errors          int     `json:"errors"`
+}
+
+func bench(ctx context.Context, o options, url string, c int) (report, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.duration+5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, o.ymera, "bench", "--url", url, "--concurrency", strconv.Itoa(c),
+		"--duration", o.duration.String(), "--json")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return report{}, fmt.Errorf("%w: %s", err, bytes.TrimSpace(errb.Bytes()))
+	}
+	var r report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return r, fmt.Errorf("bench output: %w", err)
+	}
+	return r, nil
+}
+
+// createDatabase makes an empty database and returns its URL and a drop.
+func createDatabase(ctx context.Context, server, prefix string) (string, func(), error) {
+	base, err := url.Parse(server)
+	if err != nil {
+		return "", nil, fmt.Errorf("-server: %w", err)
+	}
+	name := prefix + randomHex(6)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(cctx, server)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect %s: %w", base.Redacted(), err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, server)
+		if err == nil {
+			defer admin.Close(context.Background())
+			_, err = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "compare: database %s left behind: %v\n", name, err)
+		}
+	}
+	u := *base
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
+// waitReady polls url until it answers 200, for at most limit.
+func waitReady(ctx context.Context, url string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready at %s within %s", url, limit)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stopProcess asks the process to stop, then kills it after 15 s.
+func stopProcess(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("no free port: %w", err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// api is the HTTP face of the River side: the subset of YMERA's task API
+// that `ymera bench` uses, with the same JSON shapes.
+type api struct {
+	client *river.Client[pgx.Tx]
+	secret []byte
+	parser *jwt.Parser
+}
+
+func newAPI(client *river.Client[pgx.Tx], secret []byte) http.Handler {
+	a := &api{
+		client: client,
+		secret: secret,
+		// The same checks YMERA's gateway makes on every request: a fixed
+		// algorithm, a signature, expiry and a subject.
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired()),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /auth/register", a.register)
+	mux.HandleFunc("POST /tasks", a.createTask)
+	mux.HandleFunc("GET /tasks/{id}", a.getTask)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	return mux
+}
+
+// register accepts any body and issues a signed token for a new user id:
+// the bench registers once, so there is nothing to store.
+func (a *api) register(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		problem(w, http.StatusBadRequest, "body is not JSON")
+		return
+	}
+	userID := randomID()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Subject:   userID,
+		IssuedAt:  jwt.NewNumericDate(time.Now()),
+		ExpiresAt: jwt.NewNumericDate(time.Now().Add(24 * time.Hour)),
+	}).SignedString(a.secret)
+	if err != nil {
+		problem(w, http.StatusInternalServerError, "cannot sign token")
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"access_token": tok, "token_type": "bearer", "user_id": userID})
+}
+
+// authorize verifies the bearer token; it returns the user id.
+func (a *api) authorize(r *http.Request) (string, bool) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", false
+	}
+	var claims jwt.RegisteredClaims
+	if _, err := a.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil }); err != nil {
+		return "", false
+	}
+	return claims.Subject, claims.Subject != ""
+}
+
+// taskRequest is YMERA's POST /tasks body, the fields the bench sends.
+type taskRequest struct {
+	Name       string          `json:"name"`
+	TaskType   string          `json:"task_type"`
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+}
+
+// createTask inserts one River job in the request, as YMERA commits one task
+// row per request, and answers once it is committed.
+func (a *api) createTask(w http.ResponseWriter, r *http.Request) {
+	userID, ok := a.authorize(r)
+	if !ok {
+		problem(w, http.StatusUnauthorized, "missing or invalid bearer token")
+		return
+	}
+	var req taskRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Name == "" || req.TaskType == "" {
+		problem(w, http.StatusUnprocessableEntity, "expected {name, task_type, parameters}")
+		return
+	}
+	res, err := a.client.Insert(r.Context(), noopArgs{Name: req.Name, TaskType: req.TaskType, UserID: userID, Parameters: req.Parameters}, nil)
+	if err != nil {
+		problem(w, http.StatusServiceUnavailable, "insert failed")
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"task_id": strconv.FormatInt(res.Job.ID, 10), "status": "created"})
+}
+
+// getTask reports a job's state in YMERA's task vocabulary.
+func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.authorize(r); !ok {
+		problem(w, http.StatusUnauthorized, "missing or invalid bearer token")
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		problem(w, http.StatusBadRequest, "task id must be an integer")
+		return
+	}
+	job, err := a.client.JobGet(r.Context(), id)
+	if errors.Is(err, river.ErrNotFound) {
+		problem(w, http.StatusNotFound, "no such task")
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusServiceUnavailable, "lookup failed")
+		return
+	}
+	out := map[string]any{"id": r.PathValue("id"), "status": taskStatus(job.State)}
+	if o := job.Output(); o != nil {
+		out["result"] = json.RawMessage(o)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// taskStatus maps River's job states onto YMERA's task statuses.
+func taskStatus(s rivertype.JobState) string {
+	switch s {
+	case rivertype.JobStateCompleted:
+		return "completed"
+	case rivertype.JobStateCancelled:
+		return "cancelled"
+	case rivertype.JobStateDiscarded:
+		return "failed"
+	case rivertype.JobStateRunning:
+		return "running"
+	case rivertype.JobStatePending:
+		return "pending"
+	default: // available, scheduled, retryable
+		return "queued"
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// problem answers with an RFC 9457 body, as YMERA does.
+func problem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail,
+	})
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchModes runs tiny in-process benches through each submission path
+// and checks every accepted task is counted completed exactly once. Figures
+// are not asserted: they belong to `ymera bench`, not to tests.
+func TestBenchModes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts whole systems")
+	}
+	cases := []struct {
+		name string
+		o    benchOptions
+	}{
+		{"http_tasks", benchOptions{via: "http", store: "sqlite", tasks: 40, concurrency: 4}},
+		{"nats_tasks", benchOptions{via: "nats", store: "sqlite", tasks: 50, concurrency: 2, batch: 8}},
+		{"http_duration", benchOptions{via: "http", store: "sqlite", duration: 200 * time.Millisecond, concurrency: 2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.o
+			o.taskType, o.timeout, o.workers = "bench_noop", time.Minute, 4
+			o.batch = max(o.batch, 1)
+			if tc.name == "http_tasks" {
+				dir := t.TempDir()
+				o.cpuprofile, o.memprofile = filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+			}
+			if err := o.validate(); err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			rep, err := runBench(context.Background(), testConfig(t, nil), o, mapEnv(nil), &log)
+			if err != nil {
+				t.Fatalf("runBench: %v\nlog:\n%s", err, log.String())
+			}
+			if rep.Errors != 0 || rep.Accepted == 0 || rep.Completed != rep.Accepted {
+				t.Fatalf("accepted %d, completed %d, errors %d (%s)", rep.Accepted, rep.Completed, rep.Errors, rep.FirstError)
+			}
+			if o.duration == 0 && rep.Accepted != o.tasks {
+				t.Errorf("accepted %d, want --tasks=%d", rep.Accepted, o.tasks)
+			}
+			if rep.Store != "sqlite" || rep.Via != o.via || rep.ReadyMS <= 0 || rep.P99ms < rep.P50ms {
+				t.Errorf("report %+v", rep)
+			}
+			for _, p := range []string{o.cpuprofile, o.memprofile} {
+				if p == "" {
+					continue
+				}
+				if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+					t.Errorf("profile %s not written: %v", p, err)
+				}
+			}
+		})
+	}
+}
+
+// TestBenchOptionsRejected checks that bad flags are refused with the value
+// named, before anything starts.
+func TestBenchOptionsRejected(t *testing.T) {
+	ok := benchOptions{via: "http", store: "sqlite", tasks: 1, concurrency: 1, batch: 1}
+	for _, tc := range []struct {
+		change func(*benchOptions)
+		want   string
+	}{
+		{func(o *benchOptions) { o.via = "grpc" }, `--via="grpc"`},
+		{func(o *benchOptions) { o.store = "mysql" }, `--store="mysql"`},
+		{func(o *benchOptions) { o.tasks = 0 }, "--tasks=0"},
+		{func(o *benchOptions) { o.concurrency = 0 }, "--concurrency=0"},
+		{func(o *benchOptions) { o.duration = -time.Second }, "--duration=-1s"},
+		{func(o *benchOptions) { o.url, o.via = "http://x", "nats" }, "--via=nats"},
+		{func(o *benchOptions) { o.url, o.cpuprofile = "http://x", "cpu.prof" }, "--cpuprofile"},
+	} {
+		o := ok
+		tc.change(&o)
+		err := o.validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("validate(%+v) = %v, want an error naming %s", o, err, tc.want)
+		}
+	}
+	if err := ok.validate(); err != nil {
+		t.Errorf("valid options rejected: %v", err)
+	}
+}
+
+// TestBenchTrackerEarlyCompletion covers a completion seen before its
+// submission is known (the event beat the 201).
+func TestBenchTrackerEarlyCompletion(t *testing.T) {
+	tr := newBenchTracker(2)
+	t0 := time.Now()
+	tr.finish("a", t0.Add(3*time.Millisecond))
+	tr.submit("a", t0)
+	tr.submit("b", t0)
+	tr.seal(2)
+	select {
+	case <-tr.done:
+		t.Fatal("done with one of two completed")
+	default:
+	}
+	tr.finish("b", t0.Add(5*time.Millisecond))
+	tr.finish("b", t0.Add(9*time.Millisecond)) // a duplicate event counts once
+	<-tr.done
+	n, last, p := tr.results()
+	if n != 2 || !last.Equal(t0.Add(5*time.Millisecond)) || p[0] != 3*time.Millisecond {
+		t.Errorf("results = %d, %v, %v", n, last.Sub(t0), p)
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ymera/ymera/actors"
+)
+
+// benchParams are the parameters of every bench task: none for bench_noop,
+// a small file for agents that want one.
+func benchParams(taskType string) json.RawMessage {
+	if taskType == "bench_noop" {
+		return json.RawMessage(`{}`)
+	}
+	b, _ := json.Marshal(map[string]any{
+		"files": []map[string]string{{"path": "main.py", "content": "import os\nprint(os.getenv('HOME'))\n"}},
+	})
+	return b
+}
+
+// benchBody is the request every HTTP bench submission sends.
+func benchBody(taskType string) []byte {
+	b, _ := json.Marshal(map[string]any{"name": "bench", "task_type": taskType, "parameters": benchParams(taskType)})
+	return b
+}
+
+// benchUser registers a throwaway user and returns its token and id.
+func benchUser(ctx context.Context, c *http.Client, base string) (token, userID string, err error) {
+	name := "bench_" + strings.ReplaceAll(uuid.NewString()[:12], "-", "")
+	body, _ := json.Marshal(map[string]string{
+		"username": name, "email": name + "@bench.invalid", "password": "bench-" + uuid.NewString(),
+	})
+	var out struct {
+		AccessToken string `json:"access_token"`
+		UserID      string `json:"user_id"`
+	}
+	if err := doJSON(ctx, c, http.MethodPost, base+"/auth/register", "", body, http.StatusCreated, &out); err != nil {
+		return "", "", fmt.Errorf("bench: register: %w", err)
+	}
+	return out.AccessToken, out.UserID, nil
+}
+
+func benchSubmit(ctx context.Context, c *http.Client, base, token string, body []byte) (string, error) {
+	var out struct {
+		TaskID string `json:"task_id"`
+	}
+	if err := doJSON(ctx, c, http.MethodPost, base+"/tasks", token, body, http.StatusCreated, &out); err != nil {
+		return "", err
+	}
+	return out.TaskID, nil
+}
+
+// pollTask waits for a task to become final when no event stream is at hand.
+func pollTask(ctx context.Context, c *http.Client, base, token, id string, done func(string, time.Time)) {
+	delay := 2 * time.Millisecond
+	for ctx.Err() == nil {
+		var t struct {
+			Status string `json:"status"`
+		}
+		if err := doJSON(ctx, c, http.MethodGet, base+"/tasks/"+id, token, nil, http.StatusOK, &t); err == nil &&
+			actors.Status(t.Status).Final() {
+			done(id, time.Now())
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 100*time.Millisecond)
+	}
+}
+
+func doJSON(ctx context.Context, c *http.Client, method, url, token string, body []byte, want int, out any) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d: %s", method, url, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// rssMB reads this process's resident set size (Linux), or 0 elsewhere.
+func rssMB() float64 { return procStatusMB("VmRSS:") }
+
+// peakRSSMB reads this process's peak resident set size (Linux), or 0.
+func peakRSSMB() float64 { return procStatusMB("VmHWM:") }
+
+func procStatusMB(field string) float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}

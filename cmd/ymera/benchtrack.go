@@ -1,0 +1,103 @@
+package main
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// benchTracker pairs submissions with completions and measures the time
+// between them. A completion may be seen before its submission is known (the
+// event can beat the 201 or the PubAck), so those wait in early.
+type benchTracker struct {
+	mu        sync.Mutex
+	submitted map[string]time.Time
+	early     map[string]time.Time
+	latencies []time.Duration
+	lastDone  time.Time
+	// target is how many completions end the run; -1 while submissions are
+	// still going, because a --duration run does not know it in advance.
+	target int
+	done   chan struct{}
+	once   sync.Once
+}
+
+func newBenchTracker(sizeHint int) *benchTracker {
+	return &benchTracker{
+		submitted: make(map[string]time.Time, sizeHint),
+		early:     make(map[string]time.Time),
+		latencies: make([]time.Duration, 0, sizeHint),
+		target:    -1,
+		done:      make(chan struct{}),
+	}
+}
+
+// submitted records that id was accepted after being sent at t0.
+func (b *benchTracker) submit(id string, t0 time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if at, ok := b.early[id]; ok {
+		delete(b.early, id)
+		b.record(at.Sub(t0), at)
+		return
+	}
+	b.submitted[id] = t0
+}
+
+// finish records that id reached a final status at at.
+func (b *benchTracker) finish(id string, at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t0, ok := b.submitted[id]
+	if !ok {
+		b.early[id] = at
+		return
+	}
+	delete(b.submitted, id)
+	b.record(at.Sub(t0), at)
+}
+
+// seal says no more submissions will come: the run ends when n completed.
+func (b *benchTracker) seal(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.target = n
+	b.check()
+}
+
+func (b *benchTracker) record(d time.Duration, at time.Time) {
+	b.latencies = append(b.latencies, d)
+	if at.After(b.lastDone) {
+		b.lastDone = at
+	}
+	b.check()
+}
+
+func (b *benchTracker) check() {
+	if b.target >= 0 && len(b.latencies) >= b.target {
+		b.once.Do(func() { close(b.done) })
+	}
+}
+
+// results returns the number completed, the time of the last completion and
+// the latency percentiles p50, p95 and p99.
+func (b *benchTracker) results() (n int, last time.Time, p [3]time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	sorted := slices.Clone(b.latencies)
+	slices.Sort(sorted)
+	for i, q := range []float64{0.50, 0.95, 0.99} {
+		p[i] = percentile(sorted, q)
+	}
+	return len(sorted), b.lastDone, p
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/ymera/ymera/store/postgres/pgtest"
+)
+
+// TestPostgresOutageUnderLoad cuts the database away (through a TCP proxy
+// the test controls) while a client keeps submitting, then restores it:
+// readiness must turn 503 within 5 s, POST /tasks must answer 503 with
+// Retry-After (never 201 for a task then lost), and after recovery every
+// task answered 201 completes exactly once.
+func TestPostgresOutageUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL and runs for several seconds")
+	}
+	t.Parallel()
+	dbURL, err := url.Parse(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, dbURL.Host)
+	dbURL.Host = proxy.addr
+	natsPort := freePort(t)
+	cfg := testConfig(t, map[string]string{
+		"DATABASE_URL":       dbURL.String(),
+		"NATS_LISTEN":        fmt.Sprintf("127.0.0.1:%d", natsPort),
+		"RATE_LIMIT_ENABLED": "false",
+		"AGENT_WORKERS":      "4",
+		"AGENT_ACK_WAIT":     "2s",
+	})
+	_, a := startTestSystem(t, cfg, benchNoopKind())
+	a.signUp()
+
+	l := startLoad(a.base, a.token, map[string]int{"sleep_ms": 50}, 20*time.Millisecond)
+	time.Sleep(time.Second)
+
+	proxy.Cut()
+	cut := time.Now()
+	waitReady(t, a, http.StatusServiceUnavailable, 5*time.Second)
+	t.Logf("readiness 503 after %v", time.Since(cut))
+
+	// While it is down, a submission is refused honestly.
+	for range 3 {
+		status, body, h := a.do(http.MethodPost, "/tasks", map[string]any{
+			"name": "during outage", "task_type": "bench_noop", "parameters": map[string]int{},
+		})
+		if status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("POST /tasks during the outage: %d, Retry-After %q: %s", status, h.Get("Retry-After"), body)
+		}
+	}
+	// Longer than MaxDeliver (5) hand-backs would take: queued tasks must
+	// wait the outage out, not be dead-lettered.
+	time.Sleep(8 * time.Second)
+
+	proxy.Restore()
+	restored := time.Now()
+	waitReady(t, a, http.StatusOK, 30*time.Second)
+	t.Logf("ready again %v after the restore", time.Since(restored))
+	time.Sleep(time.Second)
+	ids := l.finish()
+	t.Logf("load: %s", l)
+	if l.missing > 0 {
+		t.Errorf("%d answers of 503 without Retry-After", l.missing)
+	}
+	lost, doubled := checkAllOnce(t, a, fmt.Sprintf("nats://127.0.0.1:%d", natsPort), ids, 60*time.Second)
+	t.Logf("database outage: %d accepted, %d lost, %d with two results", len(ids), lost, doubled)
+}
+
+// waitReady polls /health/ready until it answers want, failing after d.
+func waitReady(t *testing.T, a *apiClient, want int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		status, _, _ := a.do(http.MethodGet, "/health/ready", nil)
+		if status == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health/ready still %d after %v, want %d", status, d, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,106 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+)
+
+// Committing an attempt's outcome is one piece of code for both ways of
+// running a task: a worker of this process (worker.go's settle) and an
+// agent outside the platform reporting over NATS (report.go). Both then
+// answer the JetStream delivery as the verdict says, the worker itself and
+// the external agent when the results service tells it to, and only after
+// that is the lifecycle event published.
+
+// answer is what the holder of a delivery does with it once the store has
+// (or has not) recorded the attempt.
+type answer int
+
+const (
+	// answerNone leaves the delivery alone: the task changed hands
+	// (cancelled, or taken over by another delivery), whose holder settles
+	// the message; or the ack deadline will.
+	answerNone answer = iota
+	// answerAck acknowledges: the outcome is committed.
+	answerAck
+	// answerNak hands the task back after delay: a retry, or a store that
+	// did not answer.
+	answerNak
+)
+
+// verdict is the result of commit.
+type verdict struct {
+	answer answer
+	delay  time.Duration // with answerNak
+	// status is the task's status after the commit (final, or queued for a
+	// retry); event the lifecycle event to announce, "" for none.
+	status actors.Status
+	event  string
+	// err is why nothing was recorded: wraps store.ErrConflict for a task
+	// that changed hands, anything else for a store that did not answer.
+	err error
+}
+
+// commit records the outcome of the attempt st holds: the final status, or,
+// after a transient failure with attempts left, the task queued again for a
+// retry after an exponential backoff. It neither answers the delivery nor
+// publishes the event; see settle and announce.
+func (rt *runtime) commit(ctx context.Context, log *slog.Logger, st store.Task,
+	res actors.Result, perr error, timedOut bool) verdict {
+	var o store.Outcome
+	switch {
+	case timedOut:
+		o = store.Outcome{Status: actors.StatusTimeout,
+			ErrorMessage: fmt.Sprintf("task timed out after %s", rt.taskTimeout)}
+	case perr == nil:
+		o = store.Outcome{Status: actors.StatusCompleted, Result: res.Output}
+	case errors.Is(perr, ErrCancelled):
+		o = store.Outcome{Status: actors.StatusCancelled, ErrorMessage: "cancelled on request while running"}
+	case !actors.IsPermanent(perr) && st.Attempts < st.MaxAttempts:
+		return rt.requeue(ctx, log, st, perr)
+	default:
+		o = store.Outcome{Status: actors.StatusFailed, ErrorMessage: perr.Error()}
+	}
+
+	err := rt.tasks.Finish(ctx, st.ID, st.Lease, o, rt.now())
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Cancelled meanwhile, or a later delivery took the task over: its
+		// holder settles the message.
+		log.InfoContext(ctx, "outcome not recorded: task changed hands", "error", err)
+		return verdict{answer: answerNone, err: err}
+	case err != nil:
+		log.WarnContext(ctx, "could not record outcome; handing the task back", "error", err)
+		return verdict{answer: answerNak, delay: rt.storeBackoff(), err: err}
+	}
+	rt.observer.TaskFinished(st.Type, o.Status)
+	return verdict{answer: answerAck, status: o.Status, event: "task." + string(o.Status)}
+}
+
+// requeue hands a transiently failed attempt back with exponential backoff.
+func (rt *runtime) requeue(ctx context.Context, log *slog.Logger, st store.Task, perr error) verdict {
+	if err := rt.tasks.Requeue(ctx, st.ID, st.Lease, perr.Error(), rt.now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return verdict{answer: answerNone, err: err}
+		}
+		log.WarnContext(ctx, "could not requeue task", "error", err)
+		return verdict{answer: answerNak, delay: rt.storeBackoff(), err: err}
+	}
+	delay := RetryDelay(rt.retryBase, st.Attempts)
+	log.InfoContext(ctx, "attempt failed; retrying", "attempt", st.Attempts, "delay", delay, "error", perr)
+	return verdict{answer: answerNak, delay: delay, status: actors.StatusQueued, event: "task.retrying"}
+}
+
+// announce publishes the verdict's lifecycle event, once the delivery has
+// been answered.
+func (rt *runtime) announce(ctx context.Context, log *slog.Logger, st store.Task, v verdict) {
+	if v.event != "" {
+		publishEvent(ctx, rt.events, log, taskEvent(v.event, st.Task, v.status, nil))
+	}
+}

@@ -1,0 +1,166 @@
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ymera/ymera/store"
+)
+
+// Group commit of results. Every worker of a node records its outcome with
+// Finish, one single-row commit each, and on PostgreSQL that commit (WAL
+// flush, round trip) is most of what a no-op task costs. The result writer
+// is one goroutine per node that takes the Finish calls of all workers and
+// commits them together with FinishBatch; each caller still returns only
+// once its own item is committed, so a worker acknowledges its message only
+// after commit, as before, and learns its own per-item verdict (ErrConflict
+// for a task that changed hands) exactly as Finish would have told it.
+//
+// There is no timer: when the writer is idle, a Finish is flushed at once
+// (a batch of one, the same latency as before); while a flush is in flight,
+// the calls that arrive wait for it and go together in the next one. The
+// batch size thus follows the load with no added delay at low load.
+
+// BatchFinisher is the store side of group commit (store.Tasks has it). A
+// node whose task store lacks it commits each outcome on its own.
+type BatchFinisher interface {
+	FinishBatch(ctx context.Context, items []store.Finished) ([]error, error)
+}
+
+// maxResultBatch caps a batch: past a few hundred rows a bigger batch saves
+// little and holds the first callers longer.
+const maxResultBatch = 256
+
+// resultWriter commits Finish calls in batches.
+type resultWriter struct {
+	store resultStore
+	log   *slog.Logger
+	// reqs is unbuffered on purpose: a send succeeds only while run is
+	// there to take it, so after stop no request can be stranded in a
+	// buffer; callers that find the writer gone commit on their own.
+	reqs chan finishReq
+	stop chan struct{}
+	done chan struct{}
+}
+
+// finishReq is one Finish waiting for its batch; the writer answers on done
+// (buffered, so a caller that gave up never blocks the writer).
+type finishReq struct {
+	item store.Finished
+	done chan error
+}
+
+func newResultWriter(s resultStore, log *slog.Logger) *resultWriter {
+	w := &resultWriter{store: s, log: log, reqs: make(chan finishReq),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// Stop ends the writer after the batch in flight; later Finish calls commit
+// on their own.
+func (w *resultWriter) Stop() {
+	close(w.stop)
+	<-w.done
+}
+
+// run is the group-commit loop: wait for one request, take every request
+// already waiting (up to the cap) without waiting for more, commit, answer.
+func (w *resultWriter) run() {
+	defer close(w.done)
+	batch := make([]finishReq, 0, maxResultBatch)
+	for {
+		select {
+		case <-w.stop:
+			return
+		case r := <-w.reqs:
+			batch = append(batch[:0], r)
+		}
+	more:
+		for len(batch) < maxResultBatch {
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		w.flush(batch)
+	}
+}
+
+// flush commits one batch and answers every caller in it. A batch is not
+// tied to any one caller's context (they may have given up); it has the
+// settle bound of its own, so the node's shutdown still keeps finished work.
+func (w *resultWriter) flush(batch []finishReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	items := make([]store.Finished, len(batch))
+	for i, r := range batch {
+		items[i] = r.item
+	}
+	errs, err := w.store.FinishBatch(ctx, items)
+	if err != nil {
+		w.log.WarnContext(ctx, "result batch not committed", "tasks", len(batch), "error", err)
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.done <- err
+		} else {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// Finish queues the outcome for the next batch and returns once that batch
+// is committed, with this item's own error. If ctx ends first it returns
+// ctx's error, and the item may or may not have been recorded: the caller
+// hands the message back, and its redelivery finds the task final or not.
+func (w *resultWriter) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
+	r := finishReq{item: store.Finished{ID: id, Lease: lease, Outcome: o, At: now}, done: make(chan error, 1)}
+	select {
+	case w.reqs <- r:
+	case <-w.done:
+		return w.store.Finish(ctx, id, lease, o, now)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// resultStore has both forms of Finish: the batch, and the single row for
+// the calls that find the writer stopped.
+type resultStore interface {
+	BatchFinisher
+	Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error
+}
+
+// groupTasks is a TaskStore whose Finish goes through the node's result
+// writer; every other method is the store's own.
+type groupTasks struct {
+	TaskStore
+	w *resultWriter
+}
+
+func (g groupTasks) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
+	return g.w.Finish(ctx, id, lease, o, now)
+}
+
+// groupCommit returns tasks with Finish batched by a result writer that
+// stops with the node (after its pools), or tasks itself when the store
+// cannot commit a batch.
+func (n *Node) groupCommit(tasks TaskStore, log *slog.Logger) TaskStore {
+	rs, ok := tasks.(resultStore)
+	if !ok {
+		return tasks
+	}
+	w := newResultWriter(rs, log)
+	n.stops = append(n.stops, w.Stop)
+	return groupTasks{TaskStore: tasks, w: w}
+}

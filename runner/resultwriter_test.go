@@ -1,0 +1,139 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+)
+
+// batchStore is a resultStore that records the batches it is given, fails
+// the items whose id is in conflict, fails whole batches with batchErr, and
+// holds each batch until hold (when set) is closed.
+type batchStore struct {
+	mu       sync.Mutex
+	batches  [][]string
+	singles  []string
+	conflict map[string]bool
+	batchErr error
+	hold     chan struct{}
+}
+
+func (s *batchStore) FinishBatch(ctx context.Context, items []store.Finished) ([]error, error) {
+	if s.hold != nil {
+		<-s.hold
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	errs := make([]error, len(items))
+	for i, it := range items {
+		ids = append(ids, it.ID)
+		if s.conflict[it.ID] {
+			errs[i] = fmt.Errorf("task %s: %w", it.ID, store.ErrConflict)
+		}
+	}
+	s.batches = append(s.batches, ids)
+	if s.batchErr != nil {
+		return nil, s.batchErr
+	}
+	return errs, nil
+}
+
+func (s *batchStore) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.singles = append(s.singles, id)
+	return nil
+}
+
+var completedOutcome = store.Outcome{Status: actors.StatusCompleted}
+
+// While a batch is being committed, the Finish calls that arrive wait and
+// go together in the next batch; each caller gets its own item's error.
+func TestResultWriterGroupsWhileFlushing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &batchStore{hold: make(chan struct{}), conflict: map[string]bool{"t3": true, "t7": true}}
+		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		defer w.Stop()
+
+		errs := make([]error, 11)
+		var wg sync.WaitGroup
+		finish := func(i int) {
+			wg.Go(func() { errs[i] = w.Finish(t.Context(), fmt.Sprintf("t%d", i), 1, completedOutcome, time.Now()) })
+		}
+		finish(0)
+		synctest.Wait() // the first call is being committed, alone: no waiting at low load
+		for i := 1; i < 11; i++ {
+			finish(i)
+		}
+		synctest.Wait() // the others wait for the flush in flight
+		close(s.hold)
+		wg.Wait()
+
+		if len(s.batches) != 2 || len(s.batches[0]) != 1 || len(s.batches[1]) != 10 {
+			t.Fatalf("batches %v, want one of 1 then one of 10", s.batches)
+		}
+		for i, err := range errs {
+			if want := i == 3 || i == 7; errors.Is(err, store.ErrConflict) != want || (!want && err != nil) {
+				t.Errorf("Finish t%d: error %v, conflict expected: %v", i, err, want)
+			}
+		}
+	})
+}
+
+// A batch the store could not commit fails every caller in it.
+func TestResultWriterBatchError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &batchStore{batchErr: fmt.Errorf("down: %w", store.ErrUnavailable)}
+		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		defer w.Stop()
+		if err := w.Finish(t.Context(), "t1", 1, completedOutcome, time.Now()); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("Finish: error %v, want ErrUnavailable", err)
+		}
+	})
+}
+
+// A caller that gives up gets its context's error and does not hold the
+// writer; once stopped, the writer is bypassed, not waited on.
+func TestResultWriterCancelAndStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &batchStore{hold: make(chan struct{})}
+		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		go func() { errc <- w.Finish(ctx, "t1", 1, completedOutcome, time.Now()) }()
+		synctest.Wait()
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Finish after cancel: error %v, want context.Canceled", err)
+		}
+		close(s.hold) // the batch still commits; its answer goes nowhere
+		w.Stop()
+
+		if err := w.Finish(t.Context(), "t2", 1, completedOutcome, time.Now()); err != nil {
+			t.Fatalf("Finish after Stop: %v", err)
+		}
+		if len(s.batches) != 1 || len(s.singles) != 1 || s.singles[0] != "t2" {
+			t.Fatalf("batches %v, singles %v: want t1 batched, t2 alone", s.batches, s.singles)
+		}
+	})
+}
+
+// A task store without FinishBatch is used as it is.
+func TestGroupCommitNeedsBatchStore(t *testing.T) {
+	var n Node
+	var ts TaskStore = singleOnly{}
+	if got := n.groupCommit(ts, slog.New(slog.DiscardHandler)); got != ts || len(n.stops) != 0 {
+		t.Fatalf("groupCommit wrapped a store without FinishBatch: %T", got)
+	}
+}
+
+type singleOnly struct{ TaskStore }

@@ -1,0 +1,22 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/ymera/ymera/store/postgres"
+	"github.com/ymera/ymera/store/postgres/pgtest"
+	"github.com/ymera/ymera/store/storetest"
+)
+
+// BenchmarkFinishBatch compares one FinishBatch with a loop of Finish.
+func BenchmarkFinishBatch(b *testing.B) {
+	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(b.Context()); err != nil {
+		b.Fatalf("migrate up: %v", err)
+	}
+	storetest.BenchFinish(b, db)
+}

@@ -1,0 +1,67 @@
+package storetest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+)
+
+// benchBatch is the batch size of BenchFinish: the result writer's cap.
+const benchBatch = 256
+
+// BenchFinish compares recording benchBatch outcomes one Finish at a time
+// ("Loop") with one FinishBatch ("Batch"), on the store s (migrated). The
+// tasks are created and started outside the timer; the figure to compare
+// is ns/task.
+func BenchFinish(b *testing.B, s store.Store) {
+	tasks := s.Tasks()
+	ctx := b.Context()
+	now := time.Now()
+	var lease int64
+	prepare := func(b *testing.B) []store.Finished { // b: the sub-benchmark, whose timer to stop
+		b.StopTimer()
+		defer b.StartTimer()
+		items := make([]store.Finished, benchBatch)
+		for i := range items {
+			lease++
+			t := actors.Task{ID: newID(), Name: "bench", Type: "bench_noop", Parameters: json.RawMessage(`{}`),
+				Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now}
+			if err := tasks.Create(ctx, t); err != nil {
+				b.Fatalf("create: %v", err)
+			}
+			if _, err := tasks.Start(ctx, t.ID, lease, now); err != nil {
+				b.Fatalf("start: %v", err)
+			}
+			items[i] = store.Finished{ID: t.ID, Lease: lease, At: now,
+				Outcome: store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{"ok":true}`)}}
+		}
+		return items
+	}
+	b.Run("Loop", func(b *testing.B) {
+		for range b.N {
+			for _, it := range prepare(b) {
+				if err := tasks.Finish(ctx, it.ID, it.Lease, it.Outcome, it.At); err != nil {
+					b.Fatalf("finish: %v", err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+	b.Run("Batch", func(b *testing.B) {
+		for range b.N {
+			errs, err := tasks.FinishBatch(ctx, prepare(b))
+			if err != nil {
+				b.Fatalf("finish batch: %v", err)
+			}
+			for _, err := range errs {
+				if err != nil {
+					b.Fatalf("finish batch item: %v", err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+}
