@@ -89,14 +89,19 @@ func (c *wsConn) run() {
 			break
 		}
 		if c.isClosing() {
-			break
+			// Our close frame is on its way: keep reading, and dropping,
+			// until the peer echoes it or the grace deadline passes. Closing
+			// the socket with unread data in it would make the kernel reset
+			// the connection, and the peer would lose the close frame and
+			// its reason (1006 instead of the code we sent).
+			continue
 		}
 		c.extendDeadline()
 		if !c.limiter.Allow() {
 			violations++
 			if violations >= wsMaxRateViolations {
 				c.close(wsClosePolicy, "message rate limit exceeded")
-				break
+				continue
 			}
 			c.reply(serverFrame{Type: wsFrameError, Code: wsErrRateLimited,
 				Message: "too many messages; slow down or the connection is closed"})
