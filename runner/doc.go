@@ -23,6 +23,9 @@
 // committed before its message is published, and a row whose message may
 // never have been stored is published again, with the task id as the
 // JetStream message id so that the server drops a copy it already has.
+// Concurrent submissions are committed, published and marked queued in
+// groups by the Submitter's submit writer (submitwriter.go); each caller
+// still waits for its own row's commit and its own message's PubAck.
 //
 // Around that path: each kind takes work from one consumer per priority,
 // chosen by a weighted drain (priority.go); a Canceller cancels tasks that

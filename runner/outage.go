@@ -47,3 +47,37 @@ func (rt *runtime) startHeld(ctx context.Context, d supervisor.Delivery, log *sl
 		wait = min(2*wait, maxOutageWait, rt.ackWait/3)
 	}
 }
+
+// commitHeld runs commit (an attempt's outcome) and, while the store is
+// unavailable, keeps the delivery and tries again with backoff instead of
+// handing the message back, for the reason startHeld gives: a hand-back per
+// failed commit would burn MaxDeliver during an outage and redo finished
+// work. Each try gets settleTimeout; the hold ends when node does (the node
+// is stopping), and then the last verdict, a hand-back, stands.
+func (rt *runtime) commitHeld(node context.Context, d supervisor.Delivery, log *slog.Logger,
+	commit func(context.Context) verdict) verdict {
+	wait := 250 * time.Millisecond
+	var since time.Time
+	for {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(node), settleTimeout)
+		v := commit(ctx)
+		cancel()
+		if v.answer != answerNak || !errors.Is(v.err, store.ErrUnavailable) || node.Err() != nil {
+			if !since.IsZero() {
+				log.Info("store answers again; outcome settled", "waited", time.Since(since))
+			}
+			return v
+		}
+		if since.IsZero() {
+			since = time.Now()
+			log.Warn("store unavailable; holding the finished task until it answers", "error", v.err)
+		}
+		_ = d.InProgress()
+		select {
+		case <-node.Done():
+			return v
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxOutageWait, rt.ackWait/3)
+	}
+}

@@ -101,6 +101,12 @@ func (rt *runtime) requeue(ctx context.Context, log *slog.Logger, st store.Task,
 // been answered.
 func (rt *runtime) announce(ctx context.Context, log *slog.Logger, st store.Task, v verdict) {
 	if v.event != "" {
-		publishEvent(ctx, rt.events, log, taskEvent(v.event, st.Task, v.status, nil))
+		ev := taskEvent(v.event, st.Task, v.status, nil)
+		// Name the built-in agent that ran the attempt, so that watchers can
+		// tell which node did the work.
+		if a, ok := ctx.Value(attemptKey{}).(attemptInfo); ok {
+			ev.AgentID = a.agentID
+		}
+		publishEvent(ctx, rt.events, log, ev)
 	}
 }

@@ -46,11 +46,16 @@ type PresenceWatcher struct {
 	Agents AgentStore
 	Events EventPublisher
 	Logger *slog.Logger
+	// Rescuer, when set, moves the selector-routed tasks of an agent whose
+	// key is gone back to its kind's shared queue (rescue.go).
+	Rescuer TaskRescuer
 
 	mu     sync.RWMutex
 	live   map[string]transport.Heartbeat // agent id -> latest beat
 	status map[string]string              // agent id -> presence status last recorded
 	known  map[string]bool                // agent id -> has a row in the store
+
+	rescues sync.WaitGroup // rescues running, awaited by Run
 }
 
 // Run watches until ctx ends. Once the current keys are loaded, agents the
@@ -65,6 +70,7 @@ func (w *PresenceWatcher) Run(ctx context.Context) error {
 	w.mu.Unlock()
 	err := w.Source.WatchPresence(ctx, func(u transport.PresenceUpdate) { w.apply(ctx, u) },
 		func() { w.offlineStale(ctx) })
+	w.rescues.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -111,6 +117,9 @@ func (w *PresenceWatcher) apply(ctx context.Context, u transport.PresenceUpdate)
 	w.status[u.AgentID] = status
 	w.mu.Unlock()
 	w.record(ctx, u, status, prev)
+	if u.Gone {
+		w.rescue(ctx, u.AgentID)
+	}
 }
 
 // record writes the row and publishes the change. A row whose status

@@ -105,7 +105,10 @@ func (s *Selector) Pick(taskType string) string {
 // RoutedQueue is a Queue that routes each task not addressed to an agent to
 // the one its Selector picks. The task's row keeps no agent: the choice is
 // a placement, so the Sweeper republishes a task left pending to the
-// kind's shared queue.
+// kind's shared queue. The message is marked as the selector's choice
+// (transport.WithSelectedRoute), so when the agent goes offline the
+// PresenceWatcher moves it back to the shared queue; a task the user
+// addressed to an agent carries no mark and stays with that agent.
 type RoutedQueue struct {
 	Queue    Queue
 	Selector *Selector
@@ -114,7 +117,9 @@ type RoutedQueue struct {
 // PublishTask publishes t, routed.
 func (q RoutedQueue) PublishTask(ctx context.Context, t actors.Task) error {
 	if t.AgentID == "" && q.Selector != nil {
-		t.AgentID = q.Selector.Pick(t.Type)
+		if t.AgentID = q.Selector.Pick(t.Type); t.AgentID != "" {
+			ctx = transport.WithSelectedRoute(ctx)
+		}
 	}
 	return q.Queue.PublishTask(ctx, t)
 }

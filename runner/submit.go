@@ -56,6 +56,9 @@ type Submitter struct {
 	// publish; an error makes Submit return it at once, as if the process
 	// had died there (see export_test.go).
 	beforePublish func() error
+	// group is the submit writer (submitwriter.go), used when Tasks is a
+	// BatchCreator and Queue a BatchQueue.
+	group submitGroup
 }
 
 // Submit commits t as pending and publishes its message. It returns nil only
@@ -65,6 +68,9 @@ type Submitter struct {
 // The pending→queued mark is best effort: a task left pending is republished
 // by the Sweeper, and the server drops the duplicate by its message id.
 func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
+	if bc, bq, ok := s.batched(); ok {
+		return s.submitBatched(ctx, t, bc, bq)
+	}
 	if err := s.Tasks.Create(ctx, t); err != nil {
 		return fmt.Errorf("runner: submit task %s: %w", t.ID, err)
 	}
@@ -82,24 +88,29 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 	err := s.Queue.PublishTask(pubCtx, t)
 	cancelPub()
 	if err != nil {
-		// Answering with an error promises the caller the task will not run,
-		// so take it back. If the message was stored after all (its ack was
-		// lost), the worker finds the task final and drops it.
-		abandonCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if aerr := s.Tasks.Abandon(abandonCtx, t.ID, "the task queue did not confirm the task", time.Now()); aerr != nil {
-			s.Logger.WarnContext(ctx, "task neither queued nor abandoned; the sweeper will queue it", "task_id", t.ID, "error", aerr)
-			// The sweeper will run it: the submission did not fail after all.
-			return nil
-		}
-		publishEvent(ctx, s.Events, s.Logger, taskEvent("task.failed", t, actors.StatusFailed, nil))
-		return fmt.Errorf("runner: submit task %s: %w: %w: %w", t.ID, store.ErrUnavailable, ErrQueueUnavailable, err)
+		return s.takeBack(ctx, t, err)
 	}
 	if err := s.Tasks.MarkQueued(ctx, t.ID); err != nil {
 		s.Logger.WarnContext(ctx, "task published but not marked queued; the sweeper will confirm it",
 			"task_id", t.ID, "error", err)
 	}
 	return nil
+}
+
+// takeBack answers a task whose message the queue did not confirm (err).
+// Answering with an error promises the caller the task will not run, so the
+// task is abandoned first. If the message was stored after all (its ack was
+// lost), the worker finds the task final and drops it.
+func (s *Submitter) takeBack(ctx context.Context, t actors.Task, err error) error {
+	abandonCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if aerr := s.Tasks.Abandon(abandonCtx, t.ID, "the task queue did not confirm the task", time.Now()); aerr != nil {
+		s.Logger.WarnContext(ctx, "task neither queued nor abandoned; the sweeper will queue it", "task_id", t.ID, "error", aerr)
+		// The sweeper will run it: the submission did not fail after all.
+		return nil
+	}
+	publishEvent(ctx, s.Events, s.Logger, taskEvent("task.failed", t, actors.StatusFailed, nil))
+	return fmt.Errorf("runner: submit task %s: %w: %w: %w", t.ID, store.ErrUnavailable, ErrQueueUnavailable, err)
 }
 
 // Sweeper republishes tasks that stayed pending: their row was committed but

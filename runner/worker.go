@@ -107,9 +107,7 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		_ = d.Nak(0)
 		return
 	}
-	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer cancel()
-	rt.settle(settleCtx, log, d, st, res, perr, timedOut)
+	rt.settle(ctx, log, d, st, res, perr, timedOut)
 }
 
 // process calls the agent under the task timeout, telling JetStream the
@@ -178,10 +176,16 @@ func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64) (sto
 
 // settle commits the attempt's outcome (commit, in outcome.go, which the
 // results service shares), answers the delivery as the verdict says, then
-// announces the event.
-func (rt *runtime) settle(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
+// announces the event. node is the worker's context: the commit itself runs
+// even when the node is stopping, so finished work is kept, but holding the
+// delivery through a database outage ends when the node stops.
+func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
 	res actors.Result, perr error, timedOut bool) {
-	v := rt.commit(ctx, log, st, res, perr, timedOut)
+	v := rt.commitHeld(node, d, log, func(ctx context.Context) verdict {
+		return rt.commit(ctx, log, st, res, perr, timedOut)
+	})
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(node), settleTimeout)
+	defer cancel()
 	if v.event != "" {
 		rt.learn(ctx, st.Type, v.status) // routing learns from the outcome (agentstats.go)
 	}

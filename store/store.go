@@ -164,6 +164,12 @@ type Outcome struct {
 type Tasks interface {
 	// Create stores t with status pending. ErrConflict if the id exists.
 	Create(ctx context.Context, t actors.Task) error
+	// CreateBatch is Create for many tasks in one commit (group commit of
+	// submissions): errs[i] is what Create would have returned for ts[i]
+	// called in turn (ErrConflict for an id that exists, also earlier in the
+	// batch). A non-nil err means no task was stored (e.g. ErrUnavailable),
+	// and errs is then nil.
+	CreateBatch(ctx context.Context, ts []actors.Task) (errs []error, err error)
 	Get(ctx context.Context, id string) (Task, error)
 	List(ctx context.Context, f TaskFilter) ([]Task, error)
 	// MarkQueued moves the given tasks from pending to queued once their

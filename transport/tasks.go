@@ -100,6 +100,9 @@ func taskMsg(ctx context.Context, t actors.Task) (*nats.Msg, error) {
 	}
 	h := make(nats.Header, 3)
 	h[jetstream.MsgIDHeader] = []string{t.ID}
+	if t.AgentID != "" && selectedRoute(ctx) {
+		h[HeaderRouted] = []string{RoutedSelected} // movable if the agent dies
+	}
 	InjectTrace(ctx, h)
 	return &nats.Msg{Subject: subject, Data: body, Header: h}, nil
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +20,48 @@ import (
 )
 
 // testCluster is a NATS cluster of nats-servers in the test process, on
-// loopback, each with its own JetStream store.
+// loopback, each with its own JetStream store, each configured from the
+// repository's nats.conf: its accounts and its users' allow-lists are the
+// ones under test.
 type testCluster struct {
 	servers []*server.Server
 }
 
-// startCluster starts n clustered nats-servers with JetStream and waits
-// until every route is up and JetStream has a meta leader.
+// observerUser is the nats.conf user the test itself connects as to read
+// the streams: the all-in-one role, allowed the whole account.
+const observerUser, observerPassword = "ymera", "change-me-ymera"
+
+// clusterNatsConf writes the repository's nats.conf with server name,
+// client port and store dir of one cluster member, and no monitoring port.
+func clusterNatsConf(t *testing.T, name string, port int) string {
+	t.Helper()
+	b, err := os.ReadFile("../../nats.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conf := string(b)
+	for old, repl := range map[string]string{
+		"server_name: ymera-1":     "server_name: " + name,
+		"listen: 127.0.0.1:4222":   "listen: 127.0.0.1:" + strconv.Itoa(port),
+		"http: 127.0.0.1:8222\n":   "",
+		`store_dir: "./data/nats"`: `store_dir: "` + filepath.Join(dir, "js") + `"`,
+	} {
+		if !strings.Contains(conf, old) {
+			t.Fatalf("nats.conf no longer contains %q", old)
+		}
+		conf = strings.Replace(conf, old, repl, 1)
+	}
+	path := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startCluster starts n clustered nats-servers with JetStream, each from
+// the repository's nats.conf plus cluster settings, and waits until every
+// route is up and JetStream has a meta leader.
 func startCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
 	clusterPorts := make([]int, n)
@@ -34,25 +72,18 @@ func startCluster(t *testing.T, n int) *testCluster {
 	}
 	c := &testCluster{}
 	for i := range n {
-		opts := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1),
-			Host:       "127.0.0.1",
-			Port:       freePort(t),
-			JetStream:  true,
-			StoreDir:   t.TempDir(),
-			Cluster: server.ClusterOpts{
-				Name: "ymera-test",
-				Host: "127.0.0.1",
-				Port: clusterPorts[i],
-			},
-			// Every server lists every server; a route to itself is ignored.
-			Routes: server.RoutesFromStr(strings.Join(routes, ",")),
-			NoLog:  true,
-			NoSigs: true,
+		name := fmt.Sprintf("n%d", i+1)
+		opts, err := server.ProcessConfigFile(clusterNatsConf(t, name, freePort(t)))
+		if err != nil {
+			t.Fatalf("nats server %s: nats.conf: %v", name, err)
 		}
+		opts.Cluster = server.ClusterOpts{Name: "ymera-test", Host: "127.0.0.1", Port: clusterPorts[i]}
+		// Every server lists every server; a route to itself is ignored.
+		opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		opts.NoLog, opts.NoSigs = true, true
 		srv, err := server.NewServer(opts)
 		if err != nil {
-			t.Fatalf("nats server %d: %v", i+1, err)
+			t.Fatalf("nats server %s: %v", name, err)
 		}
 		srv.Start()
 		t.Cleanup(func() {
@@ -60,7 +91,7 @@ func startCluster(t *testing.T, n int) *testCluster {
 			srv.WaitForShutdown()
 		})
 		if !srv.ReadyForConnections(10 * time.Second) {
-			t.Fatalf("nats server %d not ready within 10 s", i+1)
+			t.Fatalf("nats server %s not ready within 10 s", name)
 		}
 		c.servers = append(c.servers, srv)
 	}
@@ -90,12 +121,26 @@ func startCluster(t *testing.T, n int) *testCluster {
 	}
 }
 
-// url lists the client URLs of the servers still running.
-func (c *testCluster) url() string {
+// plainURL lists the client URLs of the servers still running, without
+// credentials: the processes bring their own (NATS_USER, NATS_PASSWORD).
+func (c *testCluster) plainURL() string {
 	var urls []string
 	for _, s := range c.servers {
 		if s.Running() {
 			urls = append(urls, s.ClientURL())
+		}
+	}
+	return strings.Join(urls, ",")
+}
+
+// url lists the client URLs of the servers still running with the test's
+// own credentials (observerUser) in each.
+func (c *testCluster) url() string {
+	var urls []string
+	for _, s := range c.servers {
+		if s.Running() {
+			urls = append(urls, strings.Replace(s.ClientURL(), "nats://",
+				"nats://"+observerUser+":"+observerPassword+"@", 1))
 		}
 	}
 	return strings.Join(urls, ",")
@@ -141,9 +186,9 @@ func (c *testCluster) streamLeader(t *testing.T, stream string) *server.Server {
 	return nil
 }
 
-// completionTimes reads YMERA_EVENTS and returns the time of every
-// task.completed event, in order.
-func completionTimes(t *testing.T, url string) []time.Time {
+// completedEvents reads YMERA_EVENTS and returns every task.completed
+// event, in time order.
+func completedEvents(t *testing.T, url string) []transport.Event {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -162,7 +207,7 @@ func completionTimes(t *testing.T, url string) []time.Time {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var times []time.Time
+	var events []transport.Event
 	for {
 		batch, err := cons.FetchNoWait(500)
 		if err != nil {
@@ -172,15 +217,34 @@ func completionTimes(t *testing.T, url string) []time.Time {
 		for m := range batch.Messages() {
 			got++
 			var ev transport.Event
-			if json.Unmarshal(m.Data(), &ev) == nil && ev.Type == "task.completed" {
-				times = append(times, ev.Time)
+			if json.Unmarshal(m.Data(), &ev) == nil && ev.Type == transport.EventTaskCompleted {
+				events = append(events, ev)
 			}
 		}
 		if got == 0 {
-			sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-			return times
+			sort.Slice(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+			return events
 		}
 	}
+}
+
+// completionTimes returns the times of completed events, in order.
+func completionTimes(events []transport.Event) []time.Time {
+	times := make([]time.Time, len(events))
+	for i, ev := range events {
+		times[i] = ev.Time
+	}
+	return times
+}
+
+// completionsByAgent counts completed events by the agent that ran the
+// task (the event's agent_id).
+func completionsByAgent(events []transport.Event) map[string]int {
+	counts := map[string]int{}
+	for _, ev := range events {
+		counts[ev.AgentID]++
+	}
+	return counts
 }
 
 // longestPause is the longest stretch within [from, to] with no completion:

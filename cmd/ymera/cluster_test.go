@@ -1,25 +1,26 @@
 package main
 
 import (
-	"bufio"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ymera/ymera/runner"
 	"github.com/ymera/ymera/store/postgres/pgtest"
 	"github.com/ymera/ymera/transport"
 )
 
-// TestClusterLosesServerAndNode runs the scale-out shape on one machine:
-// three clustered nats-servers with every stream replicated three times, a
-// gateway process (no agents) and two agent-node processes sharing the
-// bench_noop kind, all on one PostgreSQL database. Under a steady load it
-// shuts down the server leading YMERA_TASKS and SIGKILLs one node. Every
-// task answered 201 must complete exactly once, and completions must not
-// pause for 10 s or more after the kills.
+// TestClusterLosesServerAndNode runs the scale-out shape on one machine
+// with the real roles and the real least-privilege users: three clustered
+// nats-servers configured from the repository's nats.conf, every stream
+// replicated three times, one `ymera gateway` (NATS user gateway) and two
+// `ymera node` processes (NATS user node) sharing the bench_noop kind, all
+// on one PostgreSQL database. Under a steady load it shuts down the server
+// leading YMERA_TASKS and SIGKILLs one node. Every task answered 201 must
+// complete exactly once, completions must not pause for 10 s or more after
+// the kills, and no process may be refused a subject by the server.
 func TestClusterLosesServerAndNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a NATS cluster and three processes")
@@ -28,50 +29,53 @@ func TestClusterLosesServerAndNode(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
 	bin := buildBinary(t)
 	cluster := startCluster(t, 3)
-	natsURL := cluster.url()
 
 	common := []string{
-		"NATS_URL=" + natsURL,
+		"NATS_URL=" + cluster.plainURL(),
 		"YMERA_STREAM_REPLICAS=3",
 		"DATABASE_URL=" + dbURL,
 		"JWT_SECRET_KEY=" + strings.Repeat("cluster-test-secret-", 3),
 		// A killed node's tasks come back to the other one after AckWait.
 		"AGENT_ACK_WAIT=2s",
 		"AGENT_WORKERS=4",
-		"LOG_LEVEL=ERROR",
+		"LOG_LEVEL=WARN",
 	}
-	role := func(kinds string) []string {
-		return append(append([]string(nil), common...),
-			"DATA_DIR="+t.TempDir(), "HTTP_ADDR=127.0.0.1:0", "AGENT_KINDS="+kinds)
+	role := func(user string, extra ...string) []string {
+		env := append(append([]string(nil), common...), "DATA_DIR="+t.TempDir(),
+			"NATS_USER="+user, "NATS_PASSWORD=change-me-"+user)
+		return append(env, extra...)
 	}
-	// One at a time: the first applies the migrations and makes the streams.
-	nodeA, nodeABase := startProcess(t, bin, role("bench_noop"))
-	_, nodeBBase := startProcess(t, bin, role("bench_noop"))
-	_, gwBase := startProcess(t, bin, role(""))
+	// The gateway first: it applies the migrations and makes the streams.
+	gw := startRole(t, bin, "gateway", role("gateway", "HTTP_ADDR=127.0.0.1:0", "AGENT_KINDS="))
+	nodeA := startRole(t, bin, "node", role("node", "NODE_NAME=node-a", "AGENT_KINDS=bench_noop"))
+	nodeB := startRole(t, bin, "node", role("node", "NODE_NAME=node-b", "AGENT_KINDS=bench_noop"))
+	procs := map[string]*roleProcess{"gateway": gw, "node A": nodeA, "node B": nodeB}
+	agentA := runner.BuiltinAgentID("node-a", "bench_noop")
+	agentB := runner.BuiltinAgentID("node-b", "bench_noop")
 
-	a := &apiClient{t: t, base: gwBase, c: &http.Client{Timeout: 10 * time.Second}}
+	a := &apiClient{t: t, base: gw.base, c: &http.Client{Timeout: 10 * time.Second}}
 	a.signUp()
 	// The gateway learns task types from the nodes through a KV watch.
 	waitTaskType(t, a, "bench_noop", 15*time.Second)
 
-	load := startLoad(gwBase, a.token, map[string]int{"sleep_ms": 20}, 20*time.Millisecond)
+	load := startLoad(gw.base, a.token, map[string]int{"sleep_ms": 20}, 20*time.Millisecond)
 	time.Sleep(4 * time.Second)
 
-	// Both nodes take work of the one kind before the kill.
-	doneA := completedOn(t, nodeABase)
-	doneB := completedOn(t, nodeBBase)
-	t.Logf("before the kills: node A completed %d tasks, node B %d", doneA, doneB)
-	if doneA == 0 || doneB == 0 {
-		t.Errorf("the two nodes did not share the work: A %d, B %d", doneA, doneB)
+	// Both nodes take work of the one kind before the kill: the
+	// task.completed events name the built-in agent that ran the task.
+	byAgent := completionsByAgent(completedEvents(t, cluster.url()))
+	t.Logf("before the kills: node A completed %d tasks, node B %d", byAgent[agentA], byAgent[agentB])
+	if byAgent[agentA] == 0 || byAgent[agentB] == 0 {
+		t.Errorf("the two nodes did not share the work: %v (A %s, B %s)", byAgent, agentA, agentB)
 	}
 
 	leader := cluster.streamLeader(t, transport.StreamTasks)
 	killed := time.Now()
 	leader.Shutdown()
-	if err := nodeA.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := nodeA.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = nodeA.Wait()
+	_ = nodeA.cmd.Wait()
 	t.Logf("shut down nats server %s (leader of %s) and SIGKILLed node A", leader.Name(), transport.StreamTasks)
 
 	time.Sleep(5 * time.Second)
@@ -83,13 +87,28 @@ func TestClusterLosesServerAndNode(t *testing.T) {
 	}
 
 	lost, doubled := checkAllOnce(t, a, cluster.url(), ids, 60*time.Second)
-	t.Logf("%d accepted, %d lost, %d duplicated; node B completed %d in all",
-		len(ids), lost, doubled, completedOn(t, nodeBBase))
+	events := completedEvents(t, cluster.url())
+	byAgent = completionsByAgent(events)
+	t.Logf("%d accepted, %d lost, %d duplicated; completed in all: node A %d, node B %d",
+		len(ids), lost, doubled, byAgent[agentA], byAgent[agentB])
 
-	pause := longestPause(completionTimes(t, cluster.url()), killed, stopped)
+	// The events read here in full: no task may have completed twice.
+	perTask := map[string]int{}
+	for _, ev := range events {
+		if perTask[ev.TaskID]++; perTask[ev.TaskID] == 2 {
+			t.Errorf("task %s has two task.completed events", ev.TaskID)
+		}
+	}
+
+	pause := longestPause(completionTimes(events), killed, stopped)
 	t.Logf("longest pause in completions after the kills: %s", pause.Round(time.Millisecond))
 	if pause >= 10*time.Second {
 		t.Errorf("completions paused for %s after the kills, want under 10 s", pause)
+	}
+	for name, p := range procs {
+		if v := p.permissionViolations(); len(v) > 0 {
+			t.Errorf("%s was refused subjects by the server (nats.conf allow-lists):\n%s", name, strings.Join(v, "\n"))
+		}
 	}
 }
 
@@ -110,35 +129,4 @@ func waitTaskType(t *testing.T, a *apiClient, taskType string, d time.Duration) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// completedOn reads tasks_total{status="completed"} from a process's
-// /metrics: the tasks its own workers completed.
-func completedOn(t *testing.T, base string) int {
-	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(base + "/metrics")
-	if err != nil {
-		t.Fatalf("GET %s/metrics: %v", base, err)
-	}
-	defer resp.Body.Close()
-	total := 0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "tasks_total{") || !strings.Contains(line, `status="completed"`) ||
-			!strings.Contains(line, `type="bench_noop"`) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		total += int(v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return total
 }

@@ -127,6 +127,9 @@ type AgentConfig struct {
 	MaxDeliver              int           // AGENT_MAX_DELIVER, JetStream deliveries per message
 	Workers                 int           // AGENT_WORKERS, actors per built-in agent kind
 	Kinds                   []string      // AGENT_KINDS, built-in kinds run by this process
+	// NodeName (NODE_NAME) names this node in its built-in agents' ids; empty
+	// means the host name. Two nodes on one host need distinct names.
+	NodeName string
 }
 
 // QualityConfig configures quality verification of agent output.

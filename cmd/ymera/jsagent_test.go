@@ -4,18 +4,21 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // TestJSAgent runs the Node.js agent of examples/js-agent, which speaks
 // only docs/protocol.md, against a whole system in-process whose embedded
-// NATS listens on a free port: a js_echo task submitted over HTTP is taken
+// NATS runs the repository's nats.conf on a free port, the agent connecting
+// as its least-privilege user `agent`: a js_echo task submitted over HTTP is taken
 // by the JavaScript agent and its result reaches the API. It needs node and
 // the example's node_modules (`npm ci --prefix examples/js-agent`, which
 // `make test` runs when npm is installed); without them it is skipped.
@@ -32,7 +35,13 @@ func TestJSAgent(t *testing.T) {
 		t.Skip("examples/js-agent has no node_modules; run npm ci --prefix examples/js-agent")
 	}
 
-	cfg := testConfig(t, map[string]string{"NATS_LISTEN": "127.0.0.1:0", "RATE_LIMIT_ENABLED": "false"})
+	// The repository's nats.conf: the system connects as its all-in-one
+	// user, the agent as the least-privilege user `agent`.
+	conf, natsURL := repoNatsConf(t)
+	cfg := testConfig(t, map[string]string{
+		"NATS_CONFIG": conf, "NATS_USER": "ymera", "NATS_PASSWORD": "change-me-ymera",
+		"RATE_LIMIT_ENABLED": "false",
+	})
 	// Not startTestSystem: the task-type watch lives as long as the context
 	// startSystem gets, and the agent registers its type after the start.
 	sysCtx, stopSys := context.WithCancel(context.Background())
@@ -47,18 +56,16 @@ func TestJSAgent(t *testing.T) {
 		stopSys()
 	})
 	api := &apiClient{t: t, base: "http://" + s.addr(), c: &http.Client{Timeout: 10 * time.Second}}
-	natsURL := s.conn.ClientURL()
-	if natsURL == "" {
-		t.Fatal("the embedded NATS server does not listen")
-	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, "agent.js")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NATS_URL="+natsURL, "AGENT_ID=js-test-agent")
+	cmd.Env = append(os.Environ(), "NATS_URL="+natsURL, "AGENT_ID=js-test-agent",
+		"NATS_USER=agent", "NATS_PASSWORD=change-me-agent")
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	cmd.Stderr = tWriter{t}
+	stderr := &violationWriter{w: tWriter{t}}
+	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -113,4 +120,28 @@ func TestJSAgent(t *testing.T) {
 	if _, err := s.conn.NC().Request("$SRV.PING.ymera-agent-js_echo", nil, 10*time.Second); err != nil {
 		t.Errorf("$SRV.PING of the JS agent: %v", err)
 	}
+	if stderr.violated() {
+		t.Error("the server refused the agent a subject: fix the agent user's allow-list in nats.conf")
+	}
+}
+
+// violationWriter passes a process's stderr on to w and remembers whether
+// it reported a NATS permissions violation.
+type violationWriter struct {
+	w   io.Writer
+	mu  sync.Mutex
+	hit bool
+}
+
+func (v *violationWriter) Write(p []byte) (int, error) {
+	v.mu.Lock()
+	v.hit = v.hit || strings.Contains(strings.ToLower(string(p)), "permissions violation")
+	v.mu.Unlock()
+	return v.w.Write(p)
+}
+
+func (v *violationWriter) violated() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.hit
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -138,7 +137,10 @@ func TestKillNineAndRestart(t *testing.T) {
 	}
 }
 
-// completionEvents reads the events stream and counts task.completed per task.
+// completionEvents reads the whole events stream, up to the last sequence
+// it holds when the read starts, and counts task.completed per task. It
+// reads to that sequence rather than until a fetch comes back empty: an
+// ordered consumer can answer an empty fetch while it is still catching up.
 func completionEvents(t *testing.T, url string) map[string]int {
 	t.Helper()
 	nc, err := nats.Connect(url)
@@ -150,31 +152,36 @@ func completionEvents(t *testing.T, url string) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	stream, err := js.Stream(ctx, transport.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := stream.CachedInfo().State.LastSeq
 	cons, err := js.OrderedConsumer(ctx, transport.StreamEvents, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	counts := map[string]int{}
-	for {
-		batch, err := cons.FetchNoWait(500)
+	var seen uint64
+	for seen < last {
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d events before the deadline", seen, last)
+		}
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := 0
 		for m := range batch.Messages() {
-			got++
+			if md, err := m.Metadata(); err == nil {
+				seen = md.Sequence.Stream
+			}
 			var ev transport.Event
 			if json.Unmarshal(m.Data(), &ev) == nil && ev.Type == "task.completed" {
 				counts[ev.TaskID]++
 			}
 		}
-		if got == 0 {
-			return counts
-		}
-		if strings.Contains(fmt.Sprint(batch.Error()), "timeout") {
-			return counts
-		}
 	}
+	return counts
 }

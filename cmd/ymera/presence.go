@@ -14,8 +14,12 @@ import (
 // nodeName names this process's node for its built-in agents' ids
 // (runner.BuiltinAgentID): the host name, which is stable across restarts
 // of a machine or a StatefulSet pod, so a restarted node keeps its agent
-// rows and the tasks routed to them.
-func nodeName() string {
+// rows and the tasks routed to them. NODE_NAME, when set, wins: several
+// nodes on one host need distinct names.
+func nodeName(configured string) string {
+	if configured != "" {
+		return configured
+	}
 	if h, err := os.Hostname(); err == nil && h != "" {
 		return h
 	}
@@ -26,7 +30,7 @@ func nodeName() string {
 // returns the selector that routes new tasks by it.
 func startPresence(ctx context.Context, wg *sync.WaitGroup, conn *transport.Conn, agents store.Agents,
 	types *transport.TaskTypes, log *slog.Logger) *runner.Selector {
-	w := &runner.PresenceWatcher{Source: conn, Agents: agents, Events: conn, Logger: log}
+	w := &runner.PresenceWatcher{Source: conn, Agents: agents, Events: conn, Logger: log, Rescuer: conn}
 	wg.Go(func() {
 		if err := w.Run(ctx); err != nil {
 			log.Error("presence watcher stopped", "error", err)

@@ -151,7 +151,7 @@ func (s *system) startNode(ctx context.Context, kinds []actors.Kind) (err error)
 		Logger:      s.log,
 		// Each pool is a registered agent that heartbeats (presence.go).
 		Agents:            s.store.Agents(),
-		NodeName:          nodeName(),
+		NodeName:          nodeName(cfg.Agent.NodeName),
 		HeartbeatInterval: cfg.Agent.HeartbeatInterval,
 		Observer:          s.parts.taskMetrics,
 		Caller:            s.parts.caller,

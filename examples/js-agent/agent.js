@@ -173,7 +173,16 @@ async function microService(nc) {
 }
 
 async function main() {
-  const nc = await connect({ servers: process.env.NATS_URL || "127.0.0.1:4222", name: agentId });
+  // NATS_USER / NATS_PASSWORD: the nats.conf user of the agent role ("agent").
+  const auth = process.env.NATS_USER ? { user: process.env.NATS_USER, pass: process.env.NATS_PASSWORD || "" } : {};
+  const nc = await connect({ servers: process.env.NATS_URL || "127.0.0.1:4222", name: agentId, ...auth });
+  // Asynchronous errors, a permissions violation among them (a subject the
+  // agent's NATS user may not use), come only through the status iterator.
+  (async () => {
+    for await (const st of nc.status()) {
+      if (st.type === "error") console.error(`nats: ${st.data}`);
+    }
+  })().catch(() => {});
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   await registerTaskType(js);

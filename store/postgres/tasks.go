@@ -123,8 +123,13 @@ func (r tasks) MarkQueued(ctx context.Context, ids ...string) error {
 	if len(valid) == 0 {
 		return nil
 	}
+	// SKIP LOCKED: a row another transaction holds is being started (or
+	// taken back) and needs no mark, and never waiting keeps this many-row
+	// update out of lock cycles with FinishBatch and Start. The mark is best
+	// effort anyway: a row left pending is confirmed by the Sweeper.
 	_, err := r.db.exec(ctx, `UPDATE tasks SET status = 'queued', updated_at = $2
-		WHERE id = ANY($1::uuid[]) AND status = 'pending'`, valid, r.db.now())
+		WHERE id IN (SELECT id FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'pending'
+			FOR UPDATE SKIP LOCKED)`, valid, r.db.now())
 	if err != nil {
 		return fmt.Errorf("store: mark %d tasks queued: %w", len(valid), translate(err))
 	}
