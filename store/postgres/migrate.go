@@ -3,9 +3,7 @@ package postgres
 import (
 	"context"
 	"embed"
-	"fmt"
 	"io/fs"
-	"path"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -37,60 +35,18 @@ func (db *DB) provider() (*goose.Provider, error) {
 	)
 }
 
-// MigrateUp applies every pending migration.
-func (db *DB) MigrateUp(ctx context.Context) error {
-	p, err := db.provider()
-	if err != nil {
-		return fmt.Errorf("store: migrate up: %w", err)
-	}
-	results, err := p.Up(ctx)
-	for _, r := range results {
-		db.log.InfoContext(ctx, "migration applied", "backend", "postgres",
-			"version", r.Source.Version, "name", path.Base(r.Source.Path), "duration", r.Duration)
-	}
-	if err != nil {
-		return fmt.Errorf("store: migrate up: %w", translate(err))
-	}
-	return nil
+// migrations runs the embedded migrations through the shared goose runner.
+func (db *DB) migrations() store.GooseMigrations {
+	return store.GooseMigrations{Backend: "postgres", Provider: db.provider, Translate: translate, Log: db.log}
 }
 
+// MigrateUp applies every pending migration.
+func (db *DB) MigrateUp(ctx context.Context) error { return db.migrations().Up(ctx) }
+
 // MigrateDown rolls back the latest applied migration.
-func (db *DB) MigrateDown(ctx context.Context) error {
-	p, err := db.provider()
-	if err != nil {
-		return fmt.Errorf("store: migrate down: %w", err)
-	}
-	r, err := p.Down(ctx)
-	if err != nil {
-		return fmt.Errorf("store: migrate down: %w", translate(err))
-	}
-	db.log.InfoContext(ctx, "migration rolled back", "backend", "postgres",
-		"version", r.Source.Version, "name", path.Base(r.Source.Path), "duration", r.Duration)
-	return nil
-}
+func (db *DB) MigrateDown(ctx context.Context) error { return db.migrations().Down(ctx) }
 
 // MigrateStatus lists every embedded migration, oldest first.
 func (db *DB) MigrateStatus(ctx context.Context) ([]store.MigrationStatus, error) {
-	p, err := db.provider()
-	if err != nil {
-		return nil, fmt.Errorf("store: migrate status: %w", err)
-	}
-	st, err := p.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: migrate status: %w", translate(err))
-	}
-	out := make([]store.MigrationStatus, 0, len(st))
-	for _, s := range st {
-		m := store.MigrationStatus{
-			Version: s.Source.Version,
-			Name:    path.Base(s.Source.Path),
-			Applied: s.State == goose.StateApplied,
-		}
-		if m.Applied {
-			at := s.AppliedAt.UTC()
-			m.AppliedAt = &at
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return db.migrations().Status(ctx)
 }
