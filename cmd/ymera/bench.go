@@ -24,6 +24,7 @@ type benchOptions struct {
 	workers     int
 	cpuprofile  string
 	memprofile  string
+	syncAlways  bool
 }
 
 // benchReport is what a run measured; --json prints it as one object.
@@ -106,6 +107,7 @@ With --url it drives a running gateway over HTTP and polls each task.`,
 	f.IntVar(&o.workers, "bench-workers", 64, "in-process only: actors for the bench_noop kind")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "in-process only: write a CPU profile of the run to this file")
 	f.StringVar(&o.memprofile, "memprofile", "", "in-process only: write an allocation profile of the run to this file")
+	f.BoolVar(&o.syncAlways, "sync-always", false, "in-process only: the embedded JetStream fsyncs every write (sync_interval: always)")
 	addConfigFlags(f)
 	return cmd
 }
@@ -130,6 +132,8 @@ func (o benchOptions) validate() error {
 		switch {
 		case o.via == "nats":
 			return fmt.Errorf("bench: --via=nats needs the in-process system; drop --url=%s", o.url)
+		case o.syncAlways:
+			return fmt.Errorf("bench: --sync-always configures the in-process system's NATS server; drop --url=%s", o.url)
 		case o.cpuprofile != "" || o.memprofile != "":
 			return fmt.Errorf("bench: --cpuprofile and --memprofile profile the in-process system; drop --url=%s", o.url)
 		}

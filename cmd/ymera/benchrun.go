@@ -161,6 +161,11 @@ func startBenchSystem(ctx context.Context, cfg Config, o benchOptions, getenv fu
 	// One user submits and polls everything: a throwaway system measures
 	// throughput, not the per-user limit.
 	cfg.HTTP.RateLimit.Enabled = false
+	if o.syncAlways {
+		if err := useSyncAlways(&cfg, dir); err != nil {
+			return nil, cleanup, err
+		}
+	}
 	if cfg.JWT.SecretKey == "" {
 		cfg.JWT.SecretKey = uuid.NewString() + uuid.NewString() // a throwaway system
 	}
