@@ -191,29 +191,22 @@ func handleListAgents(log *slog.Logger, agents interface {
 		if err != nil {
 			return nil, err
 		}
-		after, p := pageStart(in.Cursor)
-		if p != nil {
-			return nil, p
-		}
-		limit := pageLimit(in.Limit)
 		owner, ok := who.ownerFilter()
 		if !ok {
 			return &listAgentsOutput{Body: []agentView{}}, nil
-		}
-		list, err := agents.List(ctx, store.AgentFilter{OwnerID: owner, Status: in.Status, After: after, Limit: limit + 1})
-		if err != nil {
-			return nil, problemFor(ctx, log, err, details{})
 		}
 		q := url.Values{}
 		if in.Status != "" {
 			q.Set("status", in.Status)
 		}
-		page, cursor, link := pageOf(list, limit, func(a store.Agent) string { return a.ID }, "/agents", q)
-		out := &listAgentsOutput{Link: link, NextCursor: cursor, Body: make([]agentView, 0, len(page))}
-		for _, a := range page {
-			out.Body = append(out.Body, agentViewOf(a))
+		l, err := listPage(ctx, log, in.Cursor, in.Limit, "/agents", q,
+			func(after string, limit int) ([]store.Agent, error) {
+				return agents.List(ctx, store.AgentFilter{OwnerID: owner, Status: in.Status, After: after, Limit: limit})
+			}, func(a store.Agent) string { return a.ID }, agentViewOf)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		return &listAgentsOutput{Link: l.Link, NextCursor: l.Cursor, Body: l.Body}, nil
 	}
 }
 

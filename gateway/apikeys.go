@@ -245,21 +245,13 @@ func handleListServiceKeys(log *slog.Logger, keys store.ServiceKeys) func(contex
 		if p := requireAdmin(who); p != nil {
 			return nil, p
 		}
-		after, p := pageStart(in.Cursor)
-		if p != nil {
-			return nil, p
-		}
-		limit := pageLimit(in.Limit)
-		list, err := keys.List(ctx, after, limit+1)
+		l, err := listPage(ctx, log, in.Cursor, in.Limit, "/admin/service-keys", url.Values{},
+			func(after string, limit int) ([]store.ServiceKey, error) { return keys.List(ctx, after, limit) },
+			func(k store.ServiceKey) string { return k.ID }, keyViewOf)
 		if err != nil {
-			return nil, problemFor(ctx, log, err, details{})
+			return nil, err
 		}
-		page, cursor, link := pageOf(list, limit, func(k store.ServiceKey) string { return k.ID }, "/admin/service-keys", url.Values{})
-		out := &listServiceKeysOutput{NextCursor: cursor, Link: link, Body: make([]serviceKeyView, 0, len(page))}
-		for _, k := range page {
-			out.Body = append(out.Body, keyViewOf(k))
-		}
-		return out, nil
+		return &listServiceKeysOutput{NextCursor: l.Cursor, Link: l.Link, Body: l.Body}, nil
 	}
 }
 

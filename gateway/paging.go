@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 )
@@ -43,4 +45,32 @@ func pageLimit(n int) int {
 		return defaultPageSize
 	}
 	return n
+}
+
+// listing is one page of an id-ordered listing, ready for a list output.
+type listing[V any] struct {
+	Body         []V
+	Cursor, Link string
+}
+
+// listPage runs a paged listing the same way for every resource: it decodes
+// the cursor, fetches one more item than the page holds (to know whether a
+// next page exists), and turns the page into views.
+func listPage[T, V any](ctx context.Context, log *slog.Logger, cursor string, limit int, path string, q url.Values,
+	fetch func(after string, limit int) ([]T, error), id func(T) string, view func(T) V) (listing[V], error) {
+	after, p := pageStart(cursor)
+	if p != nil {
+		return listing[V]{}, p
+	}
+	limit = pageLimit(limit)
+	items, err := fetch(after, limit+1)
+	if err != nil {
+		return listing[V]{}, problemFor(ctx, log, err, details{})
+	}
+	page, next, link := pageOf(items, limit, id, path, q)
+	out := listing[V]{Body: make([]V, 0, len(page)), Cursor: next, Link: link}
+	for _, it := range page {
+		out.Body = append(out.Body, view(it))
+	}
+	return out, nil
 }

@@ -162,29 +162,22 @@ func handleListProjects(log *slog.Logger, projects interface {
 		if err != nil {
 			return nil, err
 		}
-		after, p := pageStart(in.Cursor)
-		if p != nil {
-			return nil, p
-		}
-		limit := pageLimit(in.Limit)
 		owner, ok := who.ownerFilter()
 		if !ok {
 			return &listProjectsOutput{Body: []projectView{}}, nil
-		}
-		list, err := projects.List(ctx, store.ProjectFilter{OwnerID: owner, Search: in.Query, After: after, Limit: limit + 1})
-		if err != nil {
-			return nil, problemFor(ctx, log, err, details{})
 		}
 		q := url.Values{}
 		if in.Query != "" {
 			q.Set("q", in.Query)
 		}
-		page, cursor, link := pageOf(list, limit, func(p store.Project) string { return p.ID }, "/projects", q)
-		out := &listProjectsOutput{Link: link, NextCursor: cursor, Body: make([]projectView, 0, len(page))}
-		for _, pr := range page {
-			out.Body = append(out.Body, projectViewOf(pr))
+		l, err := listPage(ctx, log, in.Cursor, in.Limit, "/projects", q,
+			func(after string, limit int) ([]store.Project, error) {
+				return projects.List(ctx, store.ProjectFilter{OwnerID: owner, Search: in.Query, After: after, Limit: limit})
+			}, func(p store.Project) string { return p.ID }, projectViewOf)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		return &listProjectsOutput{Link: l.Link, NextCursor: l.Cursor, Body: l.Body}, nil
 	}
 }
 

@@ -169,21 +169,13 @@ func handleListUsers(log *slog.Logger, users interface {
 		if p := requireAdmin(who); p != nil {
 			return nil, p
 		}
-		after, p := pageStart(in.Cursor)
-		if p != nil {
-			return nil, p
-		}
-		limit := pageLimit(in.Limit)
-		list, err := users.List(ctx, after, limit+1)
+		l, err := listPage(ctx, log, in.Cursor, in.Limit, "/users", url.Values{},
+			func(after string, limit int) ([]store.User, error) { return users.List(ctx, after, limit) },
+			func(u store.User) string { return u.ID }, viewOf)
 		if err != nil {
-			return nil, problemFor(ctx, log, err, details{})
+			return nil, err
 		}
-		page, cursor, link := pageOf(list, limit, func(u store.User) string { return u.ID }, "/users", url.Values{})
-		out := &listUsersOutput{NextCursor: cursor, Link: link, Body: make([]userView, 0, len(page))}
-		for _, u := range page {
-			out.Body = append(out.Body, viewOf(u))
-		}
-		return out, nil
+		return &listUsersOutput{NextCursor: l.Cursor, Link: l.Link, Body: l.Body}, nil
 	}
 }
 
