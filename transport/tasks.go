@@ -56,7 +56,7 @@ func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
 			errs[i] = fmt.Errorf("transport: publish task %s: %w", t.ID, err)
 			continue
 		}
-		msg, err := taskMsg(ctx, t)
+		msg, err := taskMsg(context.WithValue(ctx, messageIDKey{}, ""), t)
 		if err != nil {
 			errs[i] = fmt.Errorf("transport: publish task %s: %w", t.ID, err)
 			continue
@@ -99,7 +99,7 @@ func taskMsg(ctx context.Context, t actors.Task) (*nats.Msg, error) {
 		return nil, err
 	}
 	h := make(nats.Header, 3)
-	h[jetstream.MsgIDHeader] = []string{t.ID}
+	h[jetstream.MsgIDHeader] = []string{messageID(ctx, t.ID)}
 	if t.AgentID != "" && selectedRoute(ctx) {
 		h[HeaderRouted] = []string{RoutedSelected} // movable if the agent dies
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -53,7 +53,13 @@ func startProcess(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
+	// The process's log goes to a file, shown when the test fails.
+	logPath := filepath.Join(t.TempDir(), "stderr.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +68,27 @@ func startProcess(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
+		_ = logFile.Close()
+		if t.Failed() {
+			logTail(t, logPath, 80)
+		}
 	})
 	return cmd, waitListening(t, stdout)
+}
+
+// logTail logs the last n lines of a process's log.
+func logTail(t *testing.T, path string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Logf("log %s: %v", path, err)
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	t.Logf("last %d lines of %s:\n%s", len(lines), path, strings.Join(lines, "\n"))
 }
 
 // TestKillNineAndRestart stops the whole serve process with SIGKILL while
@@ -84,7 +109,7 @@ func TestKillNineAndRestart(t *testing.T) {
 		"AGENT_KINDS=bench_noop",
 		"AGENT_WORKERS=4",
 		"AGENT_ACK_WAIT=2s",
-		"LOG_LEVEL=ERROR",
+		"LOG_LEVEL=INFO",
 	}
 	proc, base := startProcess(t, bin, env)
 	a := &apiClient{t: t, base: base, c: &http.Client{Timeout: 10 * time.Second}}

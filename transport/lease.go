@@ -1,0 +1,61 @@
+package transport
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A task's lease is the YMERA_TASKS sequence of the message whose delivery
+// started its running attempt. While that message is in the stream,
+// JetStream redelivers it until it is acknowledged or runs out of
+// deliveries, so the attempt either finishes or is dead-lettered. Once the
+// message is gone without the attempt finishing (a rescue moved it while it
+// ran on a node that died, or a crash lost the tail of the stream before it
+// reached the disk), nothing would ever bring the task back: TaskMessageHeld
+// is how the runner tells the two apart.
+
+// TaskMessageHeld reports whether YMERA_TASKS still holds the message at
+// seq and that message carries taskID. A sequence reused by another task's
+// message (after the stream lost its tail) is not held.
+func (c *Conn) TaskMessageHeld(ctx context.Context, seq uint64, taskID string) (bool, error) {
+	if seq == 0 {
+		return false, nil
+	}
+	stream, err := c.js.Stream(ctx, StreamTasks)
+	if err != nil {
+		return false, wrap("look up task message", err)
+	}
+	raw, err := stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("look up task message", err)
+	}
+	t, err := DecodeTask(raw.Data)
+	if err != nil {
+		return false, nil // not a task message at all: it cannot run ours
+	}
+	return t.ID == taskID, nil
+}
+
+type messageIDKey struct{}
+
+// WithMessageID makes PublishTask (and PublishEach, for the task whose
+// context carries it) use id as the message's Nats-Msg-Id instead of the
+// task id; PublishTasks, which has one context for the whole batch,
+// ignores it. A task published again on purpose
+// while its first message may still be in the server's duplicate window
+// (two minutes) needs its own id, or the server would drop it as a repeat.
+func WithMessageID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, messageIDKey{}, id)
+}
+
+func messageID(ctx context.Context, taskID string) string {
+	if id, ok := ctx.Value(messageIDKey{}).(string); ok && id != "" {
+		return id
+	}
+	return taskID
+}
