@@ -375,9 +375,10 @@ func unauthorized(detail string, invalid bool) *Problem {
 
 // checkToken verifies an access token and consults the denylist: the
 // token's own jti (logout) and its user (deactivation, role or password
-// change, which refuse every token issued up to then). It is one KV read per
-// key, two per request; a denylist that cannot be read refuses the request
-// with 503 rather than let a revoked token through.
+// change, which refuse every token issued up to then). It is one lookup per
+// key, two per request (in memory with a transport.DenylistView, a KV read
+// each otherwise); a denylist that cannot be read refuses the request with
+// 503 rather than let a revoked token through.
 func (a *authenticator) checkToken(ctx context.Context, raw string) (principal, *Problem) {
 	p, ok := verifiedTokenFrom(ctx, raw) // the rate limiter's check, when it made one (verified.go)
 	var err error

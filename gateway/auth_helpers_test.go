@@ -32,9 +32,34 @@ func natsDenylist(t testing.TB) *transport.Conn {
 	return c
 }
 
-// withNATSDenylist makes the gateway keep revocations in NATS.
-func withNATSDenylist(c *transport.Conn) func(*gateway.Options) {
-	return func(o *gateway.Options) { o.Denylist = c }
+// withNATSDenylist makes the gateway keep revocations in NATS: d is the
+// connection or a view of it.
+func withNATSDenylist(d gateway.Denylist) func(*gateway.Options) {
+	return func(o *gateway.Options) { o.Denylist = d }
+}
+
+// watchedDenylist returns a view of c's denylist, as "ymera serve" gives its
+// gateway, running until the test ends and loaded.
+func watchedDenylist(t testing.TB, c *transport.Conn) *transport.DenylistView {
+	t.Helper()
+	v := transport.NewDenylistView(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("denylist view: %v", err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !v.Live() {
+		if time.Now().After(deadline) {
+			t.Fatal("the denylist view did not load")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return v
 }
 
 // clock is a test clock that only moves when told to.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ymera/ymera/store"
 )
@@ -74,6 +75,37 @@ func TestLogout(t *testing.T) {
 	b.do(t, req{method: "POST", path: "/auth/logout", token: t1}).wantStatus(t, http.StatusUnauthorized)
 	b.do(t, req{method: "POST", path: "/auth/refresh", token: t1}).wantStatus(t, http.StatusUnauthorized)
 	b.do(t, req{method: "GET", path: "/tasks", token: t2}).wantStatus(t, http.StatusOK)
+}
+
+// TestLogoutWatchedDenylist: gateways that read the denylist from memory
+// (transport.DenylistView, what "ymera serve" runs) refuse a logged-out
+// token at once on the gateway that took the logout, and on another as soon
+// as the watch brings the revocation (a bounded wait, no claim on speed).
+func TestLogoutWatchedDenylist(t *testing.T) {
+	t.Parallel()
+	nc := natsDenylist(t)
+	b := setup(t, withNATSDenylist(watchedDenylist(t, nc)))
+	replica := setup(t, withNATSDenylist(watchedDenylist(t, nc)))
+	tok, _ := b.register(t, "vera")
+	other := b.login(t, "vera", "SecurePass123!")
+	replica.do(t, req{method: "GET", path: "/tasks", token: tok}).wantStatus(t, http.StatusOK)
+
+	b.do(t, req{method: "POST", path: "/auth/logout", token: tok}).wantStatus(t, http.StatusNoContent)
+	b.do(t, req{method: "GET", path: "/tasks", token: tok}).wantStatus(t, http.StatusUnauthorized)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := replica.do(t, req{method: "GET", path: "/tasks", token: tok})
+		if r.status == http.StatusUnauthorized {
+			break
+		}
+		r.wantStatus(t, http.StatusOK) // not yet delivered; never an error
+		if time.Now().After(deadline) {
+			t.Fatal("the replica still accepts the logged-out token")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.do(t, req{method: "GET", path: "/tasks", token: other}).wantStatus(t, http.StatusOK)
+	replica.do(t, req{method: "GET", path: "/tasks", token: other}).wantStatus(t, http.StatusOK)
 }
 
 // TestDenylistUnavailable: when the denylist cannot be read, a token is

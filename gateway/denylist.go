@@ -8,7 +8,9 @@ import (
 
 // Denylist remembers revoked access tokens and users until the tokens they
 // refuse expire. *transport.Conn satisfies it with the ymera_revoked NATS KV
-// bucket, shared by every gateway replica.
+// bucket, shared by every gateway replica; *transport.DenylistView serves
+// the same bucket from memory, kept current by a watch ("ymera serve" uses
+// it).
 //
 // Keys are "jti.<jti>" (one token, revoked by logout) and "user.<id>" (every
 // token of the user issued up to the revocation: deactivation, a role

@@ -7,7 +7,9 @@
 //
 //  1. Start the task in the store under the delivery's lease (its stream
 //     sequence). The transition is conditional, so a task that is already
-//     final, or held by a live delivery, is acknowledged and skipped.
+//     final, or held by a live delivery, is acknowledged and skipped. The
+//     starts of all workers of a node are committed together by one start
+//     writer (group commit, startwriter.go), each with its own verdict.
 //  2. Call the agent with a context bounded by the task timeout, telling
 //     JetStream the work is in progress while it runs.
 //  3. Commit the outcome (completed, failed, timeout) or hand the task back

@@ -88,6 +88,9 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		observer:    cfg.Observer,
 		caller:      cfg.Caller,
 	}
+	if cfg.Conn != nil {
+		rt.leases = cfg.Conn
+	}
 	if rt.observer == nil {
 		rt.observer = noObserver{}
 	}
@@ -96,7 +99,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err := n.startControl(ctx, cfg, rt); err != nil {
 		return nil, err
 	}
-	rt.tasks = n.groupCommit(rt.tasks, cfg.Logger) // resultwriter.go: outcomes committed in batches
+	rt.tasks = n.groupCommit(rt.tasks, cfg.Logger) // starts and outcomes committed in batches (startwriter.go, resultwriter.go)
 	for _, kind := range cfg.Kinds {
 		if err := kind.Validate(); err != nil {
 			n.Stop(ctx)

@@ -60,6 +60,9 @@ func StartReportService(cfg ReportConfig) (*ReportService, error) {
 	}
 	rt := &runtime{tasks: cfg.Tasks, events: cfg.Conn, log: cfg.Logger, retryBase: cfg.RetryBase,
 		now: time.Now, observer: cfg.Observer}
+	if cfg.Conn != nil {
+		rt.leases = cfg.Conn
+	}
 	if rt.observer == nil {
 		rt.observer = noObserver{}
 	}
@@ -136,6 +139,11 @@ func (s *ReportService) start(ctx context.Context, req micro.Request) {
 		case err == nil:
 			st, err = s.rt.start(ctx, msg, lease)
 		}
+	}
+	if errors.Is(err, store.ErrConflict) {
+		st, err = s.rt.takeOver(ctx, log, r.TaskID, lease, func() (store.Task, error) {
+			return s.rt.tasks.Start(ctx, r.TaskID, lease, s.rt.now())
+		})
 	}
 	switch {
 	case errors.Is(err, store.ErrConflict):

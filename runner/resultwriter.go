@@ -142,25 +142,44 @@ type resultStore interface {
 }
 
 // groupTasks is a TaskStore whose Finish goes through the node's result
-// writer; every other method is the store's own.
+// writer and whose Start goes through its start writer (startwriter.go),
+// each when there is one; every other method is the store's own.
 type groupTasks struct {
 	TaskStore
-	w *resultWriter
+	w      *resultWriter // nil: Finish is the store's own
+	starts *startWriter  // nil: Start is the store's own
 }
 
 func (g groupTasks) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
+	if g.w == nil {
+		return g.TaskStore.Finish(ctx, id, lease, o, now)
+	}
 	return g.w.Finish(ctx, id, lease, o, now)
 }
 
-// groupCommit returns tasks with Finish batched by a result writer that
-// stops with the node (after its pools), or tasks itself when the store
-// cannot commit a batch.
+func (g groupTasks) Start(ctx context.Context, id string, lease int64, now time.Time) (store.Task, error) {
+	if g.starts == nil {
+		return g.TaskStore.Start(ctx, id, lease, now)
+	}
+	return g.starts.Start(ctx, id, lease, now)
+}
+
+// groupCommit returns tasks with Finish batched by a result writer and
+// Start by a start writer, each stopping with the node (after its pools),
+// for what the store can commit in batches; tasks itself when it can do
+// neither.
 func (n *Node) groupCommit(tasks TaskStore, log *slog.Logger) TaskStore {
-	rs, ok := tasks.(resultStore)
-	if !ok {
+	g := groupTasks{TaskStore: tasks}
+	if rs, ok := tasks.(resultStore); ok {
+		g.w = newResultWriter(rs, log)
+		n.stops = append(n.stops, g.w.Stop)
+	}
+	if ss, ok := tasks.(startStore); ok {
+		g.starts = newStartWriter(ss, log)
+		n.stops = append(n.stops, g.starts.Stop)
+	}
+	if g.w == nil && g.starts == nil {
 		return tasks
 	}
-	w := newResultWriter(rs, log)
-	n.stops = append(n.stops, w.Stop)
-	return groupTasks{TaskStore: tasks, w: w}
+	return g
 }

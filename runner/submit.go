@@ -10,6 +10,7 @@ import (
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/transport"
 )
 
 // TaskStore is the part of store.Tasks the runtime writes through.
@@ -23,6 +24,8 @@ type TaskStore interface {
 	Pending(ctx context.Context, olderThan time.Time, limit int) ([]store.Task, error)
 	// For the node's dead-letter watcher (deadletter.go).
 	Get(ctx context.Context, id string) (store.Task, error)
+	// For the Sweeper's look at running tasks (sweepOrphans).
+	List(ctx context.Context, f store.TaskFilter) ([]store.Task, error)
 	DeadLetter(ctx context.Context, id string, reason string, now time.Time) error
 }
 
@@ -129,6 +132,15 @@ type Sweeper struct {
 	// Batch is the most tasks republished per sweep (default 1000).
 	Batch int
 	Now   func() time.Time
+	// Leases, when set, lets each sweep also look for running tasks whose
+	// lease's message is gone (see takeover.go): nothing would ever deliver
+	// them again, so the sweep publishes a fresh message, whose delivery
+	// takes the task over. nil skips that look.
+	Leases LeaseProbe
+	// OrphanAge is how long a running task must have gone without a
+	// transition before its lease is looked at (default 1 min): the look
+	// costs a stream read per task, and a live attempt's message is there.
+	OrphanAge time.Duration
 }
 
 // Run sweeps until ctx ends.
@@ -165,9 +177,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if batch <= 0 {
 		batch = 1000
 	}
+	orphans, oerr := s.sweepOrphans(ctx, now())
+	if oerr != nil {
+		s.Logger.WarnContext(ctx, "sweep of running tasks without a message failed", "error", oerr)
+	}
 	pending, err := s.Tasks.Pending(ctx, now().Add(-age), batch)
 	if err != nil {
-		return 0, fmt.Errorf("runner: sweep: %w", err)
+		return orphans, fmt.Errorf("runner: sweep: %w", err)
 	}
 	published := make([]string, 0, len(pending))
 	for _, t := range pending {
@@ -177,13 +193,57 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 			if len(published) > 0 {
 				err = errors.Join(err, s.Tasks.MarkQueued(ctx, published...))
 			}
-			return len(published), err
+			return orphans + len(published), err
 		}
 		published = append(published, t.ID)
 	}
 	if len(published) == 0 {
-		return 0, nil
+		return orphans, nil
 	}
 	s.Logger.InfoContext(ctx, "republished pending tasks", "count", len(published))
-	return len(published), s.Tasks.MarkQueued(ctx, published...)
+	return orphans + len(published), s.Tasks.MarkQueued(ctx, published...)
+}
+
+// sweepOrphans publishes a fresh message for every running task, idle for
+// OrphanAge, whose lease's message is no longer in the stream, and returns
+// how many it published. The message has its own id (task id, ".lost.",
+// the lost lease), so that the server keeps it even inside the duplicate
+// window of the task's first message, and so that two sweeps racing over
+// the same orphan publish it once.
+func (s *Sweeper) sweepOrphans(ctx context.Context, now time.Time) (int, error) {
+	if s.Leases == nil {
+		return 0, nil
+	}
+	age := cmp.Or(s.OrphanAge, time.Minute)
+	published := 0
+	before := ""
+	for {
+		page, err := s.Tasks.List(ctx, store.TaskFilter{Status: actors.StatusRunning, Before: before, Limit: 200})
+		if err != nil {
+			return published, fmt.Errorf("runner: sweep: list running tasks: %w", err)
+		}
+		for _, t := range page {
+			if t.Lease <= 0 || now.Sub(t.UpdatedAt) < age {
+				continue
+			}
+			held, err := s.Leases.TaskMessageHeld(ctx, uint64(t.Lease), t.ID)
+			if err != nil {
+				return published, fmt.Errorf("runner: sweep: task %s: %w", t.ID, err)
+			}
+			if held {
+				continue
+			}
+			mctx := transport.WithMessageID(ctx, fmt.Sprintf("%s.lost.%d", t.ID, t.Lease))
+			if err := s.Queue.PublishTask(mctx, t.Task); err != nil {
+				return published, fmt.Errorf("runner: sweep: republish running task %s: %w", t.ID, err)
+			}
+			s.Logger.WarnContext(ctx, "running task had lost its queue message; published it again",
+				"task_id", t.ID, "lost_lease", t.Lease)
+			published++
+		}
+		if len(page) < 200 {
+			return published, nil
+		}
+		before = page[len(page)-1].ID
+	}
 }

@@ -84,6 +84,9 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 	}
 
 	st, err := rt.startHeld(ctx, d, log, msg, lease) // outage.go: waits out a store outage
+	if errors.Is(err, store.ErrConflict) {
+		st, err = rt.takeOver(ctx, log, msg.ID, lease, func() (store.Task, error) { return rt.start(ctx, msg, lease) })
+	}
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Final already, or held by a live delivery: nothing for us to do.
@@ -154,12 +157,14 @@ type runtime struct {
 	cancels     *cancels // running tasks, for cancel requests (cancel.go)
 	noKeepAlive bool     // test hook: never call InProgress
 	observer    Observer
-	caller      *Caller // agent-to-agent calls (caller.go); nil: none
+	caller      *Caller    // agent-to-agent calls (caller.go); nil: none
+	leases      LeaseProbe // takes over tasks whose lease's message is gone (takeover.go); nil: never
 }
 
 // start moves the task to running under lease. A task published straight to
 // NATS by a service has no row yet: the message is the record, so the row is
-// made from it first.
+// made from it first, and then started on its own rather than waiting for
+// another batch of the start writer.
 func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64) (store.Task, error) {
 	st, err := rt.tasks.Start(ctx, msg.ID, lease, rt.now())
 	if !errors.Is(err, store.ErrNotFound) {
@@ -171,7 +176,7 @@ func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64) (sto
 	if err := rt.tasks.Create(ctx, msg); err != nil && !errors.Is(err, store.ErrConflict) {
 		return store.Task{}, err
 	}
-	return rt.tasks.Start(ctx, msg.ID, lease, rt.now())
+	return startAlone(ctx, rt.tasks, msg.ID, lease, rt.now())
 }
 
 // settle commits the attempt's outcome (commit, in outcome.go, which the

@@ -23,14 +23,16 @@
 // (ymera.control.task.<id>.cancel), reports the outcome (completed; failed
 // and permanent for errors wrapped with [actors.Permanent] and cancelled
 // tasks; retry for any other error or a panic), and only then acks or naks
-// the message exactly as the reply says. Delivery is at least once; the
-// results service makes the recorded outcome exactly once.
+// the message exactly as the reply says. A task interrupted because Run's
+// context ended is handed back (nak) instead of reported. Delivery is at
+// least once; the results service makes the recorded outcome exactly once.
 //
-// The built-in agents of a ymera node implement the same actors.Agent
-// contract but do not use this package: they run in the platform's own
-// processes and commit their starts and outcomes through the store
-// directly, the faster in-process path. The contract is the same; the
-// transport is not.
+// The built-in agents implement the same actors.Agent contract and run
+// either way. A ymera node runs them in the platform's own processes,
+// committing starts and outcomes through the store directly: the faster
+// in-process path. `ymera agent` runs them through this package, as the
+// NATS user "agent" with no database: the reference Go agent. The contract
+// is the same; only the transport differs.
 //
 // Run needs the platform's results service (any gateway process runs it)
 // and a NATS user allowed what docs/protocol.md lists; the repository's

@@ -47,6 +47,12 @@ type Options struct {
 	PollInterval time.Duration
 	// Logger receives the agent's logs; nil discards them.
 	Logger *slog.Logger
+	// Ready, when set, is called once, after the kind's types are
+	// registered, its consumers declared, every worker's instance
+	// initialized and the first heartbeat sent: from then on the platform
+	// knows the agent and can route work to it. It runs on the heartbeat's
+	// goroutine and must not block.
+	Ready func()
 }
 
 func (o Options) withDefaults() Options {
@@ -92,9 +98,12 @@ type agent struct {
 var errCancelled = errors.New("task cancelled")
 
 // Run runs kind as an external agent on nc until ctx ends, then returns
-// nil once the running tasks are reported; it returns an error at once when
-// the agent cannot start (invalid kind or options, a task type owned by
-// another kind, NATS refusing the consumers). Run does not close nc.
+// nil once the running tasks are settled: a task whose Process returns an
+// error because ctx ended is handed back (nak) for another delivery rather
+// than reported as a failure, and one that finishes anyway is reported as
+// usual. It returns an error at once when the agent cannot start (invalid
+// kind or options, a task type owned by another kind, NATS refusing the
+// consumers). Run does not close nc.
 func Run(ctx context.Context, nc *nats.Conn, kind actors.Kind, opts Options) error {
 	if err := kind.Validate(); err != nil {
 		return fmt.Errorf("sdk: %w", err)
@@ -196,6 +205,9 @@ func (a *agent) heartbeat(ctx context.Context, inst actors.Agent) {
 		}
 	}
 	beat()
+	if a.opts.Ready != nil {
+		a.opts.Ready()
+	}
 	t := time.NewTicker(a.opts.HeartbeatInterval)
 	defer t.Stop()
 	for {

@@ -138,6 +138,12 @@ func (a testAgent) Process(ctx context.Context, t actors.Task) (actors.Result, e
 		<-ctx.Done()
 		a.s.cancelled <- ctx.Err()
 		return actors.Result{}, ctx.Err()
+	case "block-once":
+		if n == 1 {
+			a.s.blocked <- t.ID
+			<-ctx.Done()
+			return actors.Result{}, ctx.Err()
+		}
 	}
 	return actors.JSONResult(map[string]any{"mode": p.Mode, "attempt": t.Attempt})
 }
@@ -156,8 +162,10 @@ func TestRun(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	ready := make(chan struct{})
 	go func() {
-		done <- sdk.Run(ctx, nc, kind, sdk.Options{AgentID: "sdk-test-agent", Workers: 2, PollInterval: 20 * time.Millisecond})
+		done <- sdk.Run(ctx, nc, kind, sdk.Options{AgentID: "sdk-test-agent", Workers: 2, PollInterval: 20 * time.Millisecond,
+			Ready: func() { close(ready) }})
 	}()
 	stopped := false
 	stop := func() {
@@ -176,6 +184,21 @@ func TestRun(t *testing.T) {
 		}
 	}
 	t.Cleanup(stop)
+
+	// Ready comes once the agent is known: its type registered, its
+	// heartbeat stored (a second call would panic on the closed channel).
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Run returned %v before it was ready", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run not ready within 30 s")
+	}
+	if kv, err := p.conn.JS().KeyValue(context.Background(), transport.BucketHeartbeats); err != nil {
+		t.Fatal(err)
+	} else if _, err := kv.Get(context.Background(), "sdk-test-agent"); err != nil {
+		t.Errorf("no heartbeat of the agent once it is ready: %v", err)
+	}
 
 	t.Run("completed exactly once", func(t *testing.T) {
 		id := p.submit(t, `{"mode":"ok"}`)
@@ -251,5 +274,59 @@ func TestRun(t *testing.T) {
 	stop()
 	if s.inits.Load() != 2 || s.cleanups.Load() != 2 {
 		t.Errorf("%d initializations and %d cleanups, want 2 and 2", s.inits.Load(), s.cleanups.Load())
+	}
+}
+
+// TestStopHandsTaskBack: a task whose agent gives up because Run is
+// stopping is not reported as failed, even on its last attempt: it is
+// handed back, and the next agent completes it.
+func TestStopHandsTaskBack(t *testing.T) {
+	p := startPlatform(t)
+	nc, err := nats.Connect(p.conn.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	s := &shared{calls: map[string]int{}, blocked: make(chan string, 1), cancelled: make(chan error, 1)}
+	kind := actors.Kind{Name: "sdk_test", TaskTypes: []string{"sdk_job"}, New: func() actors.Agent { return testAgent{s} }}
+	start := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- sdk.Run(ctx, nc, kind, sdk.Options{AgentID: "sdk-stop-agent", Workers: 1, PollInterval: 20 * time.Millisecond})
+		}()
+		return func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("Run did not return within 30 s of its context ending")
+			}
+		}
+	}
+
+	task := actors.Task{
+		ID: uuid.Must(uuid.NewV7()).String(), Name: "sdk stop", Type: "sdk_job", Parameters: json.RawMessage(`{"mode":"block-once"}`),
+		Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: time.Now().UTC(),
+	}
+	if err := p.submitter.Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	stop := start()
+	select {
+	case <-s.blocked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the task did not start within 30 s")
+	}
+	stop()
+	if got, err := p.db.Tasks().Get(t.Context(), task.ID); err != nil || got.Status.Final() {
+		t.Fatalf("after the stop the task is %s (%s, %v), want it left for another delivery", got.Status, got.ErrorMessage, err)
+	}
+	t.Cleanup(start())
+	if got := p.waitFinal(t, task.ID); got.Status != actors.StatusCompleted {
+		t.Fatalf("task is %s (%s), want completed by the next agent", got.Status, got.ErrorMessage)
 	}
 }

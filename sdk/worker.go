@@ -74,6 +74,17 @@ func (a *agent) handle(ctx context.Context, inst actors.Agent, d *transport.Task
 	}
 
 	res, err := a.process(ctx, inst, t, d)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, errCancelled) {
+		// Run is stopping and the agent gave up: hand the task back
+		// untouched, as a node does, rather than report a failure (on the
+		// last attempt, a failed task) for a stop that was not the task's
+		// fault. The redelivery starts it again under the same lease.
+		log.Info("stopping: task handed back for another delivery", "err", err)
+		if nerr := d.Nak(0); nerr != nil {
+			log.Warn("handing the task back failed; it is delivered again after its ack deadline", "err", nerr)
+		}
+		return
+	}
 	report := transport.ReportResult{V: transport.ProtocolVersion, TaskID: t.ID, Lease: d.Seq(), AgentID: a.opts.AgentID}
 	switch {
 	case err == nil:

@@ -181,6 +181,15 @@ type Tasks interface {
 	// task as stored after the change; ErrConflict when the task is final or
 	// running under another lease; ErrNotFound when there is no such task.
 	Start(ctx context.Context, id string, lease int64, now time.Time) (Task, error)
+	// StartBatch is Start for many deliveries in one commit (group commit):
+	// each item applies exactly as Start would, on its own and in turn (an
+	// id repeated in the batch sees what the earlier item did), counting an
+	// attempt and opening its history row as Start does. ts[i] and errs[i]
+	// are what Start would have returned for items[i]: the task as stored
+	// after the change, or ErrConflict (final, or running under another
+	// lease) or ErrNotFound. A non-nil err means no item was recorded (e.g.
+	// ErrUnavailable), and ts and errs are then nil.
+	StartBatch(ctx context.Context, items []Starting) (ts []Task, errs []error, err error)
 	// Finish records the outcome of the attempt holding lease. ErrConflict
 	// unless the task is running under that lease.
 	Finish(ctx context.Context, id string, lease int64, o Outcome, now time.Time) error
@@ -230,6 +239,14 @@ type Finished struct {
 	Lease   int64
 	Outcome Outcome
 	At      time.Time
+}
+
+// Starting is one item of StartBatch: the delivery holding Lease starts
+// task ID at At.
+type Starting struct {
+	ID    string
+	Lease int64
+	At    time.Time
 }
 
 // Attempt is one attempt at a task.

@@ -31,26 +31,35 @@ type revocation struct {
 // The key is a token's jti or any name of the caller's (the gateway uses
 // "jti.<jti>" and "user.<id>"): 1-128 characters of [A-Za-z0-9_=.-].
 func (c *Conn) Revoke(ctx context.Context, key string, until time.Time) error {
+	_, _, err := c.revoke(ctx, key, until)
+	return err
+}
+
+// revoke is Revoke returning what it stored and the key's new revision (the
+// stream sequence), or a zero revision when it stored nothing.
+func (c *Conn) revoke(ctx context.Context, key string, until time.Time) (revocation, uint64, error) {
 	subj, err := revokedKeySubject(key)
 	if err != nil {
-		return err
+		return revocation{}, 0, err
 	}
 	now := time.Now()
 	ttl := until.Sub(now)
 	if ttl <= 0 {
-		return nil
+		return revocation{}, 0, nil
 	}
 	// Per-message TTLs are whole seconds; round up so the key never
 	// expires before the tokens do.
 	ttl = ttl.Truncate(time.Second) + time.Second
-	val, err := json.Marshal(revocation{V: ProtocolVersion, At: now.UTC(), Until: until.UTC()})
+	r := revocation{V: ProtocolVersion, At: now.UTC(), Until: until.UTC()}
+	val, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("transport: revoke %s: %w", key, err)
+		return revocation{}, 0, fmt.Errorf("transport: revoke %s: %w", key, err)
 	}
-	if _, err := c.js.Publish(ctx, subj, val, jetstream.WithMsgTTL(ttl)); err != nil {
-		return wrap("revoke "+key, err)
+	ack, err := c.js.Publish(ctx, subj, val, jetstream.WithMsgTTL(ttl))
+	if err != nil {
+		return revocation{}, 0, wrap("revoke "+key, err)
 	}
-	return nil
+	return r, ack.Sequence, nil
 }
 
 // Revoked reports whether key is on the denylist.
@@ -78,15 +87,24 @@ func (c *Conn) RevokedAt(ctx context.Context, key string) (time.Time, bool, erro
 	if err != nil {
 		return time.Time{}, false, wrap("check revocation of "+key, err)
 	}
-	var r revocation
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return time.Time{}, false, fmt.Errorf("%w: revocation of %s: %w", ErrInvalid, key, err)
-	}
-	if err := checkVersion(r.V); err != nil {
-		return time.Time{}, false, fmt.Errorf("transport: revocation of %s: %w", key, err)
+	r, err := decodeRevocation(key, e.Value())
+	if err != nil {
+		return time.Time{}, false, err
 	}
 	if !time.Now().Before(r.Until) {
 		return time.Time{}, false, nil
 	}
 	return r.At, true, nil
+}
+
+// decodeRevocation decodes the value stored under key.
+func decodeRevocation(key string, val []byte) (revocation, error) {
+	var r revocation
+	if err := json.Unmarshal(val, &r); err != nil {
+		return revocation{}, fmt.Errorf("%w: revocation of %s: %w", ErrInvalid, key, err)
+	}
+	if err := checkVersion(r.V); err != nil {
+		return revocation{}, fmt.Errorf("transport: revocation of %s: %w", key, err)
+	}
+	return r, nil
 }

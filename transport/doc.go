@@ -102,5 +102,6 @@
 //     the hot path: an event can be lost, the task record cannot. The store
 //     is the record; YMERA_EVENTS feeds watchers.
 //   - Keys that expire by TTL leave a delete marker (limit marker TTL), so
-//     a heartbeat watcher sees an agent go offline without polling.
+//     a heartbeat watcher sees an agent go offline without polling, and a
+//     DenylistView forgets a revocation whose tokens have expired.
 package transport

@@ -73,7 +73,9 @@ func run(url string, n int, user, taskType string, pending int) error {
 		m := nats.NewMsg(subject)
 		m.Data = body
 		m.Header.Set(jetstream.MsgIDHeader, id.String())
-		if _, err := js.PublishMsgAsync(m); err != nil {
+		// A server slowed by its own garbage collection (a memory limit) is
+		// waited for, not counted as a failure.
+		if _, err := js.PublishMsgAsync(m, jetstream.WithStallWait(30*time.Second)); err != nil {
 			return fmt.Errorf("publish %d: %w", i, err)
 		}
 		if (i+1)%100_000 == 0 {

@@ -40,6 +40,13 @@ type Config struct {
 	// in-flight requests and tasks (SHUTDOWN_GRACE_PERIOD).
 	ShutdownGracePeriod time.Duration
 
+	// DebugAddr serves runtime profiles (net/http/pprof) when set
+	// (DEBUG_ADDR).
+	DebugAddr string
+	// MemoryLimitMB is the Go runtime's soft memory limit in megabytes
+	// (MEMORY_LIMIT_MB); 0 leaves the runtime's default (none).
+	MemoryLimitMB int
+
 	// EnvFile is the .env file that was read, or "" if none was.
 	EnvFile string
 	// Warnings are problems that do not stop start-up (an ignored

@@ -88,6 +88,7 @@ func TestConfigDefaults(t *testing.T) {
 		Log:                 LogConfig{Level: slog.LevelInfo, Format: "json"},
 		OTel:                OTelConfig{ServiceName: "ymera"},
 		ShutdownGracePeriod: 25 * time.Second,
+		MemoryLimitMB:       256,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)

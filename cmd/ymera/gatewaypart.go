@@ -6,11 +6,12 @@ import (
 
 	"github.com/ymera/ymera/gateway"
 	"github.com/ymera/ymera/runner"
+	"github.com/ymera/ymera/transport"
 )
 
 // startGateway starts the gateway role: the results service for external
 // agents, the task-type watch, the sweeper, the presence watcher, the
-// service intake and the HTTP API.
+// denylist watch, the service intake and the HTTP API.
 func (s *system) startGateway(ctx context.Context) (err error) {
 	cfg, log := s.cfg, s.log
 	auth, err := authConfig(cfg, log)
@@ -33,9 +34,17 @@ func (s *system) startGateway(ctx context.Context) (err error) {
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopBackground = stop
-	sweeper := &runner.Sweeper{Tasks: s.store.Tasks(), Queue: queue{s.conn}, Logger: log}
+	sweeper := &runner.Sweeper{Tasks: s.store.Tasks(), Queue: queue{s.conn}, Logger: log, Leases: s.conn}
 	s.background.Go(func() { _ = sweeper.Run(bg) })
 	selector := startPresence(bg, &s.background, s.conn, s.store.Agents(), s.types, log)
+	// Every authenticated request reads the denylist twice: from memory,
+	// kept current by a watch, rather than by two round trips to NATS.
+	deny := transport.NewDenylistView(s.conn)
+	s.background.Go(func() {
+		if err := deny.Run(bg); err != nil {
+			log.Error("denylist watch stopped; reading the bucket on every request", "error", err)
+		}
+	})
 
 	submitter := &runner.Submitter{
 		Tasks: s.store.Tasks(), Queue: runner.RoutedQueue{Queue: queue{s.conn}, Selector: selector},
@@ -79,7 +88,7 @@ func (s *system) startGateway(ctx context.Context) (err error) {
 			s.parts.breakerCheck,
 		},
 		Auth:               auth,
-		Denylist:           s.conn,
+		Denylist:           deny,
 		ServiceKeys:        s.store.ServiceKeys(),
 		DefaultMaxAttempts: cfg.Agent.MaxAttempts,
 		Version:            version,

@@ -4,6 +4,7 @@
 //	                       JetStream, the store, the gateway and every agent
 //	ymera gateway          HTTP/WebSocket API only, on an external NATS
 //	ymera node             agent pools only (--kinds, --workers), on an external NATS
+//	ymera agent            built-in kinds as external agents (sdk.Run): NATS only
 //	ymera migrate up|down|status
 //	ymera user create      make an account, e.g. the first admin
 //	ymera bench            submit tasks through the full path and measure
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		serveCmd(e),
 		gatewayCmd(e),
 		nodeCmd(e),
+		agentCmd(e),
 		migrateCmd(e),
 		userCmd(e),
 		benchCmd(e),

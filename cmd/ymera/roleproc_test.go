@@ -24,12 +24,12 @@ type roleProcess struct {
 	tail       []string // the last lines of stderr, shown when the test fails
 }
 
-// startRole runs `ymera <role>` (gateway or node) as a child process and
-// waits for its ready line: "ymera gateway: listening on ..." or "ymera
-// node: running agent kinds ...".
-func startRole(t *testing.T, bin, role string, env []string) *roleProcess {
+// startRole runs `ymera <role> [args]` (gateway, node or agent) as a child
+// process and waits for its ready line: "ymera gateway: listening on ..."
+// or "ymera node: running agent kinds ..." (agent likewise).
+func startRole(t *testing.T, bin, role string, env []string, args ...string) *roleProcess {
 	t.Helper()
-	p := &roleProcess{cmd: exec.Command(bin, role)}
+	p := &roleProcess{cmd: exec.Command(bin, append([]string{role}, args...)...)}
 	p.cmd.Env = append(append(os.Environ(), "RATE_LIMIT_ENABLED=false"), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -50,6 +50,12 @@ func startRoles(ctx context.Context, cfg Config, log *slog.Logger, kinds []actor
 			s = nil
 		}
 	}()
+	applyMemoryLimit(cfg.MemoryLimitMB, log)
+	if cfg.DebugAddr != "" {
+		if s.debug, err = startDebug(cfg.DebugAddr, log); err != nil {
+			return s, err
+		}
+	}
 	if err := s.startStore(ctx, r.gateway); err != nil {
 		return s, err
 	}
@@ -92,20 +98,7 @@ func (s *system) startStore(ctx context.Context, ensureAdminUser bool) (err erro
 // there, since its NATS user may not change them (nats.conf).
 func (s *system) startTransport(ctx context.Context, provision bool) (err error) {
 	cfg := s.cfg
-	s.conn, err = transport.Connect(ctx, transport.Options{
-		URL:        cfg.NATS.URL,
-		DataDir:    filepath.Join(cfg.DataDir, "nats"),
-		Listen:     cfg.NATS.Listen,
-		ConfigFile: cfg.NATS.ConfigFile,
-		Creds:      cfg.NATS.CredsFile,
-		NKeySeed:   cfg.NATS.NKeySeedFile,
-		User:       cfg.NATS.User,
-		Password:   cfg.NATS.Password,
-		TLSCA:      cfg.NATS.TLSCAFile,
-		TLSCert:    cfg.NATS.TLSCertFile,
-		TLSKey:     cfg.NATS.TLSKeyFile,
-		Name:       "ymera-" + processRole(provision),
-	}, s.log)
+	s.conn, err = transport.Connect(ctx, natsOptions(cfg, "ymera-"+processRole(provision)), s.log)
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
@@ -125,6 +118,27 @@ func (s *system) startTransport(ctx context.Context, provision bool) (err error)
 	}
 	s.parts.caller, s.parts.breakerCheck, err = agentCalls(cfg, s.parts.reg, s.store.Tasks(), s.conn, s.log) // breakers.go
 	return err
+}
+
+// natsOptions is how every role reaches NATS: NATS_URL (credentials in the
+// URL included), NATS_CREDS, NATS_NKEY_SEED, NATS_USER and NATS_PASSWORD,
+// NATS_TLS_*; or the embedded server when NATS_URL is empty. name shows in
+// the server's monitoring.
+func natsOptions(cfg Config, name string) transport.Options {
+	return transport.Options{
+		URL:        cfg.NATS.URL,
+		DataDir:    filepath.Join(cfg.DataDir, "nats"),
+		Listen:     cfg.NATS.Listen,
+		ConfigFile: cfg.NATS.ConfigFile,
+		Creds:      cfg.NATS.CredsFile,
+		NKeySeed:   cfg.NATS.NKeySeedFile,
+		User:       cfg.NATS.User,
+		Password:   cfg.NATS.Password,
+		TLSCA:      cfg.NATS.TLSCAFile,
+		TLSCert:    cfg.NATS.TLSCertFile,
+		TLSKey:     cfg.NATS.TLSKeyFile,
+		Name:       name,
+	}
 }
 
 func processRole(gateway bool) string {

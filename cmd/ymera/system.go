@@ -53,6 +53,7 @@ type system struct {
 	gw      *gateway.Server
 	ln      net.Listener
 	parts   parts // roles.go
+	debug   *debugServer
 
 	stopBackground context.CancelFunc
 	background     sync.WaitGroup
@@ -73,6 +74,7 @@ func (s *system) addr() string { return s.ln.Addr().String() }
 // close stops taking work, lets in-flight tasks finish within ctx, and closes
 // every part in reverse order of opening.
 func (s *system) close(ctx context.Context) {
+	defer s.debug.stop(ctx)
 	if s.gw != nil {
 		if err := s.gw.Shutdown(ctx); err != nil {
 			s.log.Warn("gateway shutdown", "error", err)

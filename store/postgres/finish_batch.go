@@ -16,13 +16,26 @@ import (
 // finishBatchSQL records many outcomes in one statement: the batch arrives as
 // parallel arrays, and each row applies only where Finish's own condition
 // holds (running under that lease). ORDINALITY says which items applied.
-const finishBatchSQL = `UPDATE tasks
+// The rows are locked first, in id order ($1, see lockedRows).
+const finishBatchSQL = lockedRows + `UPDATE tasks
 	SET status = b.status, result = b.result::jsonb, error_message = b.error_message,
 		completed_at = b.at, updated_at = b.at
-	FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-		WITH ORDINALITY AS b(id, lease, status, result, error_message, at, ord)
+	FROM locked JOIN unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+		WITH ORDINALITY AS b(id, lease, status, result, error_message, at, ord) ON b.id = locked.lid
 	WHERE tasks.id = b.id AND tasks.status = 'running' AND tasks.lease = b.lease
 	RETURNING b.ord`
+
+// lockedRows heads a batched UPDATE: it locks the rows of the ids in $1 in
+// id order before the UPDATE touches any of them (the UPDATE joins locked,
+// so it changes only rows already held). Without it a batch takes its row
+// locks in whatever order the plan visits the rows, and two batches sharing
+// rows (a start and a finish, two nodes' starts of redelivered tasks) can
+// each wait for the other; in one order, the later one just waits. MATERIALIZED
+// keeps the locking query whole rather than folded into the join. FOR NO KEY
+// UPDATE is the lock the UPDATE itself takes.
+const lockedRows = `WITH locked AS MATERIALIZED (
+		SELECT id AS lid FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE)
+	`
 
 // querier is what a round runs on: a pooled connection, or a transaction
 // when the batch needs several rounds.
@@ -41,9 +54,12 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	if len(rounds) == 0 {
 		return errs, nil
 	}
+	// Every round locks every id of the batch: the first takes them all in
+	// id order, the later ones hold them already.
+	lock := roundIDs(rounds, func(i int) string { return items[i].ID })
 	run := func(q querier) error {
 		for _, round := range rounds {
-			if err := r.finishRound(ctx, q, items, round, errs); err != nil {
+			if err := r.finishRound(ctx, q, items, lock, round, errs); err != nil {
 				return err
 			}
 		}
@@ -68,8 +84,7 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 // finishRounds checks each item as Finish would, setting errs for the bad
 // ones, and splits the rest into rounds in which no id repeats.
 func finishRounds(items []store.Finished, errs []error) [][]int {
-	var rounds [][]int
-	var seen []map[string]bool
+	var valid []int
 	for i, it := range items {
 		switch {
 		case !it.Outcome.Status.Final():
@@ -83,21 +98,47 @@ func finishRounds(items []store.Finished, errs []error) [][]int {
 			errs[i] = fmt.Errorf("store: finish task %s: %w", it.ID, store.ErrNotFound)
 			continue
 		}
+		valid = append(valid, i)
+	}
+	return distinctRounds(valid, func(i int) string { return items[i].ID })
+}
+
+// distinctRounds splits the items idx (valid ids, in order) into rounds in
+// which no task repeats: one UPDATE changes a row at most once, so an item
+// whose task is already in a round goes to the next one, where it sees what
+// the earlier item did, as the same calls made in turn would. Ids are
+// compared as UUIDs, so two spellings of one id count as one task.
+func distinctRounds(idx []int, id func(int) string) [][]int {
+	var rounds [][]int
+	var seen []map[uuid.UUID]bool
+	for _, i := range idx {
+		key := uuid.MustParse(id(i)) // validID held
 		k := 0
-		for k < len(seen) && seen[k][it.ID] {
+		for k < len(seen) && seen[k][key] {
 			k++
 		}
 		if k == len(seen) {
-			seen, rounds = append(seen, map[string]bool{}), append(rounds, nil)
+			seen, rounds = append(seen, map[uuid.UUID]bool{}), append(rounds, nil)
 		}
-		seen[k][it.ID] = true
+		seen[k][key] = true
 		rounds[k] = append(rounds[k], i)
 	}
 	return rounds
 }
 
+// roundIDs lists the ids of all the rounds' items, for lockedRows.
+func roundIDs(rounds [][]int, id func(int) string) []string {
+	var ids []string
+	for _, round := range rounds {
+		for _, i := range round {
+			ids = append(ids, id(i))
+		}
+	}
+	return ids
+}
+
 // finishRound applies one round and explains every item that did not apply.
-func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error) error {
+func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, lock []string, round []int, errs []error) error {
 	ids := make([]string, len(round))
 	leases := make([]int64, len(round))
 	statuses := make([]string, len(round))
@@ -116,7 +157,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 			messages[j] = &s
 		}
 	}
-	rows, err := q.Query(ctx, finishBatchSQL, ids, leases, statuses, results, messages, ats)
+	rows, err := q.Query(ctx, finishBatchSQL, lock, ids, leases, statuses, results, messages, ats)
 	if err != nil {
 		return err
 	}
@@ -143,37 +184,58 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 // explainMisses tells a missing task from one in another state, in one
 // query for all the items of a round that did not apply.
 func (r tasks) explainMisses(ctx context.Context, q querier, items []store.Finished, missed []int, errs []error) error {
-	ids := make([]string, len(missed))
-	for j, i := range missed {
-		ids[j] = items[i].ID
-	}
-	rows, err := q.Query(ctx, `SELECT id::text, status, lease FROM tasks WHERE id = ANY($1::uuid[])`, ids)
-	if err != nil {
-		return err
-	}
-	type state struct {
-		status actors.Status
-		lease  int64
-	}
-	found := make(map[string]state, len(ids))
-	var (
-		id string
-		st state
-	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &st.status, &st.lease}, func() error {
-		found[id] = st
-		return nil
-	})
+	found, err := taskStates(ctx, q, missed, func(i int) string { return items[i].ID })
 	if err != nil {
 		return err
 	}
 	for _, i := range missed {
 		it := items[i]
-		cause := store.ErrNotFound
-		if s, ok := found[uuid.MustParse(it.ID).String()]; ok { // validID held
-			cause = fmt.Errorf("%w: task is %s (lease %d)", store.ErrConflict, s.status, s.lease)
-		}
-		errs[i] = fmt.Errorf("store: finish task %s under lease %d: %w", it.ID, it.Lease, cause)
+		errs[i] = fmt.Errorf("store: finish task %s under lease %d: %w", it.ID, it.Lease, found.cause(it.ID))
 	}
 	return nil
+}
+
+// taskState is where a task stands, to explain a transition that missed it.
+type taskState struct {
+	status actors.Status
+	lease  int64
+}
+
+// taskStates maps the tasks of the items idx (valid ids) that exist to
+// their state, in one query.
+func taskStates(ctx context.Context, q querier, idx []int, id func(int) string) (states, error) {
+	ids := make([]string, len(idx))
+	for j, i := range idx {
+		ids[j] = id(i)
+	}
+	rows, err := q.Query(ctx, `SELECT id::text, status, lease FROM tasks WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	found := make(states, len(ids))
+	var (
+		key string
+		st  taskState
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &st.status, &st.lease}, func() error {
+		found[key] = st
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// states is what taskStates found, by task id.
+type states map[string]taskState
+
+// cause is why a conditional transition of task id (a valid id) matched no
+// row, as miss would say: ErrNotFound, or ErrConflict with the task's state.
+func (s states) cause(id string) error {
+	st, ok := s[uuid.MustParse(id).String()]
+	if !ok {
+		return store.ErrNotFound
+	}
+	return fmt.Errorf("%w: task is %s (lease %d)", store.ErrConflict, st.status, st.lease)
 }

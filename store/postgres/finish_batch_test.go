@@ -20,3 +20,16 @@ func BenchmarkFinishBatch(b *testing.B) {
 	}
 	storetest.BenchFinish(b, db)
 }
+
+// BenchmarkStartBatch compares one StartBatch with a loop of Start.
+func BenchmarkStartBatch(b *testing.B) {
+	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(b.Context()); err != nil {
+		b.Fatalf("migrate up: %v", err)
+	}
+	storetest.BenchStart(b, db)
+}

@@ -123,16 +123,19 @@ func (r tasks) MarkQueued(ctx context.Context, ids ...string) error {
 	return nil
 }
 
+// startSQL is Start's conditional UPDATE, which StartBatch prepares too.
+const startSQL = `UPDATE tasks
+	SET status = 'running', lease = $2, attempts = attempts + 1,
+		started_at = COALESCE(started_at, $3), updated_at = $3
+	WHERE id = $1 AND (status IN ('pending', 'queued') OR (status = 'running' AND lease = $2))
+	RETURNING ` + taskColumns
+
 // Start moves a task to running under lease and counts the attempt.
 // started_at records the first start only, so completed_at - started_at is
 // the task's whole time in the hands of agents, retries included;
 // updated_at shows when the latest attempt began.
 func (r tasks) Start(ctx context.Context, id string, lease int64, now time.Time) (store.Task, error) {
-	t, err := scanTask(r.db.write.QueryRowContext(ctx, `UPDATE tasks
-		SET status = 'running', lease = $2, attempts = attempts + 1,
-			started_at = COALESCE(started_at, $3), updated_at = $3
-		WHERE id = $1 AND (status IN ('pending', 'queued') OR (status = 'running' AND lease = $2))
-		RETURNING `+taskColumns, id, lease, timeArg(now)))
+	t, err := scanTask(r.db.write.QueryRowContext(ctx, startSQL, id, lease, timeArg(now)))
 	if err == nil {
 		return t, nil
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 	"github.com/ymera/ymera/store"
 )
 
-// benchBatch is the batch size of BenchFinish: the result writer's cap.
+// benchBatch is the batch size of BenchFinish and BenchStart: the cap of the
+// result and start writers.
 const benchBatch = 256
 
 // BenchFinish compares recording benchBatch outcomes one Finish at a time
@@ -59,6 +61,66 @@ func BenchFinish(b *testing.B, s store.Store) {
 			for _, err := range errs {
 				if err != nil {
 					b.Fatalf("finish batch item: %v", err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+}
+
+// BenchStart compares starting benchBatch queued tasks one Start at a time
+// ("Loop") with one StartBatch ("Batch"), on the store s (migrated). The
+// tasks are created and queued outside the timer; the figure to compare is
+// ns/task.
+func BenchStart(b *testing.B, s store.Store) {
+	tasks := s.Tasks()
+	ctx := b.Context()
+	now := time.Now()
+	var lease int64
+	prepare := func(b *testing.B) []store.Starting { // b: the sub-benchmark, whose timer to stop
+		b.StopTimer()
+		defer b.StartTimer()
+		items := make([]store.Starting, benchBatch)
+		ts := make([]actors.Task, benchBatch)
+		ids := make([]string, benchBatch)
+		for i := range items {
+			lease++
+			ts[i] = actors.Task{ID: newID(), Name: "bench", Type: "bench_noop", Parameters: json.RawMessage(`{}`),
+				Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now}
+			ids[i] = ts[i].ID
+			items[i] = store.Starting{ID: ts[i].ID, Lease: lease, At: now}
+		}
+		errs, err := tasks.CreateBatch(ctx, ts)
+		if err == nil {
+			err = errors.Join(errs...)
+		}
+		if err != nil {
+			b.Fatalf("create: %v", err)
+		}
+		if err := tasks.MarkQueued(ctx, ids...); err != nil {
+			b.Fatalf("mark queued: %v", err)
+		}
+		return items
+	}
+	b.Run("Loop", func(b *testing.B) {
+		for range b.N {
+			for _, it := range prepare(b) {
+				if _, err := tasks.Start(ctx, it.ID, it.Lease, it.At); err != nil {
+					b.Fatalf("start: %v", err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+	b.Run("Batch", func(b *testing.B) {
+		for range b.N {
+			_, errs, err := tasks.StartBatch(ctx, prepare(b))
+			if err != nil {
+				b.Fatalf("start batch: %v", err)
+			}
+			for _, err := range errs {
+				if err != nil {
+					b.Fatalf("start batch item: %v", err)
 				}
 			}
 		}

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tasks", testTasks},
 		{"Transitions", testTransitions},
 		{"FinishBatch", testFinishBatch},
+		{"StartBatch", testStartBatch},
 		{"CreateBatch", testCreateBatch},
 		{"TaskControl", testTaskControl},
 		{"Projects", testProjects},

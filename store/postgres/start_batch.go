@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ymera/ymera/store"
+)
+
+// startBatchSQL starts many tasks in one statement: the batch arrives as
+// parallel arrays, and each row applies only where Start's own condition
+// holds (pending or queued, or running under the same lease). The rows are
+// locked first, in id order ($1, see lockedRows). The unnest columns are
+// named apart from the task's so that RETURNING can list taskColumns as
+// they are; ORDINALITY says which item each returned task answers.
+const startBatchSQL = lockedRows + `UPDATE tasks
+	SET status = 'running', lease = b.blease, attempts = attempts + 1,
+		started_at = COALESCE(started_at, b.bat), updated_at = b.bat
+	FROM locked JOIN unnest($2::uuid[], $3::bigint[], $4::timestamptz[])
+		WITH ORDINALITY AS b(bid, blease, bat, ord) ON b.bid = locked.lid
+	WHERE tasks.id = b.bid AND (status IN ('pending', 'queued') OR (status = 'running' AND lease = b.blease))
+	RETURNING b.ord, ` + taskColumns
+
+// StartBatch starts many tasks with one UPDATE ... FROM unnest(...), the
+// group commit of the start writer; the attempt triggers fire per row as
+// for Start. An id that appears more than once is applied in a later round
+// of the same transaction, as FinishBatch does, so the second item sees the
+// first one's change. An id that is not a UUID is that item's ErrNotFound,
+// as for Start, and costs the others nothing.
+func (r tasks) StartBatch(ctx context.Context, items []store.Starting) ([]store.Task, []error, error) {
+	ts := make([]store.Task, len(items))
+	errs := make([]error, len(items))
+	var valid []int
+	for i, it := range items {
+		if !validID(it.ID) {
+			errs[i] = fmt.Errorf("store: start task %s: %w", it.ID, store.ErrNotFound)
+			continue
+		}
+		valid = append(valid, i)
+	}
+	id := func(i int) string { return items[i].ID }
+	rounds := distinctRounds(valid, id)
+	if len(rounds) == 0 {
+		return ts, errs, nil
+	}
+	lock := roundIDs(rounds, id)
+	run := func(q querier) error {
+		for _, round := range rounds {
+			if err := r.startRound(ctx, q, items, lock, round, ts, errs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	if len(rounds) == 1 {
+		c, aerr := r.db.acquire(ctx)
+		if err = aerr; err == nil {
+			err = run(c)
+			c.Release()
+		}
+	} else {
+		err = r.db.inTx(ctx, func(tx pgx.Tx) error { return run(tx) })
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: start %d tasks: %w", len(items), translate(err))
+	}
+	return ts, errs, nil
+}
+
+// startRound applies one round, keeping the task each applied item returned,
+// and explains every item that did not apply.
+func (r tasks) startRound(ctx context.Context, q querier, items []store.Starting, lock []string, round []int,
+	ts []store.Task, errs []error) error {
+	ids := make([]string, len(round))
+	leases := make([]int64, len(round))
+	ats := make([]time.Time, len(round))
+	for j, i := range round {
+		ids[j], leases[j], ats[j] = items[i].ID, items[i].Lease, items[i].At
+	}
+	rows, err := q.Query(ctx, startBatchSQL, lock, ids, leases, ats)
+	if err != nil {
+		return err
+	}
+	applied := make([]bool, len(round))
+	var ord int64
+	for rows.Next() {
+		t, err := scanTask(ordRow{rows, &ord})
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		applied[ord-1] = true
+		ts[round[ord-1]] = t
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var missed []int
+	for j, i := range round {
+		if !applied[j] {
+			missed = append(missed, i)
+		}
+	}
+	if len(missed) == 0 {
+		return nil
+	}
+	found, err := taskStates(ctx, q, missed, func(i int) string { return items[i].ID })
+	if err != nil {
+		return err
+	}
+	for _, i := range missed {
+		it := items[i]
+		errs[i] = fmt.Errorf("store: start task %s under lease %d: %w", it.ID, it.Lease, found.cause(it.ID))
+	}
+	return nil
+}
+
+// ordRow reads a RETURNING row whose first column is the item's ordinal
+// into ord, and the rest as the row it wraps would.
+type ordRow struct {
+	pgx.Row
+	ord *int64
+}
+
+func (r ordRow) Scan(dest ...any) error {
+	return r.Row.Scan(append([]any{r.ord}, dest...)...)
+}
