@@ -75,6 +75,10 @@ type principal struct {
 	// ServiceKeyID is the service key that authenticated the request, ""
 	// for an access token.
 	ServiceKeyID string
+	// denyToken and denyUser are an access token's denylist keys
+	// (tokenDenyKey, userDenyKey), made once when the token is verified
+	// rather than on every request that presents it.
+	denyToken, denyUser string
 }
 
 // seesAll reports whether p may see every user's resources, not only its own.
@@ -109,8 +113,10 @@ type tokens struct {
 	audience string
 	expiry   time.Duration
 	now      func() time.Time
-	// onVerify, when set (by tests), is called once per verification, to
-	// count them.
+	// cache holds the tokens that verified recently (tokencache.go).
+	cache *tokenCache
+	// onVerify, when set (by tests), is called once per call of verify,
+	// whether the cache answers or not, to count them.
 	onVerify func()
 }
 
@@ -150,6 +156,7 @@ func newTokens(cfg AuthConfig, now func() time.Time) (*tokens, error) {
 		audience: cfg.Audience,
 		expiry:   cfg.Expiry,
 		now:      now,
+		cache:    newTokenCache(tokenCacheGeneration),
 	}, nil
 }
 
@@ -172,36 +179,57 @@ func (t *tokens) issue(userID, role string) (string, error) {
 }
 
 // verify checks raw's signature, algorithm, issuer, audience and times and
-// returns whom it speaks for.
+// returns whom it speaks for. A token that verified before and is inside
+// its nbf-exp window is answered from the cache; the denylist is the
+// caller's to check either way.
 func (t *tokens) verify(raw string) (principal, error) {
 	if t.onVerify != nil {
 		t.onVerify()
 	}
+	if p, ok := t.cache.get(raw, t.now()); ok {
+		return p, nil
+	}
+	p, nbf, err := t.verifyFull(raw)
+	if err != nil {
+		return principal{}, err
+	}
+	t.cache.put(raw, cachedToken{who: p, notBefore: nbf})
+	return p, nil
+}
+
+// verifyFull is verify without the cache; it also returns the token's nbf
+// (zero when it has none).
+func (t *tokens) verifyFull(raw string) (principal, time.Time, error) {
 	var c tokenClaims
 	if _, err := t.parser.ParseWithClaims(raw, &c, t.keys.keyFunc); err != nil {
-		return principal{}, err
+		return principal{}, time.Time{}, err
 	}
 	// Subject and jti become denylist keys: only the characters our own
 	// tokens use (UUIDs, rand.Text) are accepted.
 	if !denylistToken(c.Subject) {
-		return principal{}, errors.New("token has no usable subject")
+		return principal{}, time.Time{}, errors.New("token has no usable subject")
 	}
 	if !denylistToken(c.ID) {
-		return principal{}, errors.New("token has no usable jti")
+		return principal{}, time.Time{}, errors.New("token has no usable jti")
 	}
 	switch c.Role {
 	case store.RoleUser, store.RoleAdmin, store.RoleService:
 	default:
-		return principal{}, fmt.Errorf("token has unknown role %q", c.Role)
+		return principal{}, time.Time{}, fmt.Errorf("token has unknown role %q", c.Role)
 	}
-	p := principal{UserID: c.Subject, Role: c.Role, TokenID: c.ID}
+	p := principal{UserID: c.Subject, Role: c.Role, TokenID: c.ID,
+		denyToken: tokenDenyKey(c.ID), denyUser: userDenyKey(c.Subject)}
 	if c.IssuedAt != nil {
 		p.IssuedAt = c.IssuedAt.Time
 	}
 	if c.ExpiresAt != nil {
 		p.ExpiresAt = c.ExpiresAt.Time
 	}
-	return p, nil
+	var nbf time.Time
+	if c.NotBefore != nil {
+		nbf = c.NotBefore.Time
+	}
+	return p, nbf, nil
 }
 
 // denylistToken reports whether s is 1 to 64 characters of [A-Za-z0-9_-].
@@ -398,12 +426,12 @@ func (a *authenticator) checkToken(ctx context.Context, raw string) (principal, 
 	// 504); bounded, the client gets a prompt 503 with Retry-After.
 	denyCtx, cancel := context.WithTimeout(ctx, denylistTimeout)
 	defer cancel()
-	if _, revoked, err := a.deny.RevokedAt(denyCtx, tokenDenyKey(p.TokenID)); err != nil {
+	if _, revoked, err := a.deny.RevokedAt(denyCtx, p.tokenKey()); err != nil {
 		return principal{}, problemFor(ctx, a.log, fmt.Errorf("gateway: denylist: %w: %w", store.ErrUnavailable, err), details{})
 	} else if revoked {
 		return principal{}, unauthorized("the bearer token has been revoked", true)
 	}
-	at, revoked, err := a.deny.RevokedAt(denyCtx, userDenyKey(p.UserID))
+	at, revoked, err := a.deny.RevokedAt(denyCtx, p.userKey())
 	if err != nil {
 		return principal{}, problemFor(ctx, a.log, fmt.Errorf("gateway: denylist: %w: %w", store.ErrUnavailable, err), details{})
 	}
@@ -422,6 +450,21 @@ const denylistTimeout = 3 * time.Second
 // every token of a user issued before the revocation.
 func tokenDenyKey(jti string) string   { return "jti." + jti }
 func userDenyKey(userID string) string { return "user." + userID }
+
+// tokenKey and userKey are p's denylist keys, as verify made them.
+func (p principal) tokenKey() string {
+	if p.denyToken != "" {
+		return p.denyToken
+	}
+	return tokenDenyKey(p.TokenID)
+}
+
+func (p principal) userKey() string {
+	if p.denyUser != "" {
+		return p.denyUser
+	}
+	return userDenyKey(p.UserID)
+}
 
 // authenticate is the huma middleware that enforces the bearer scheme on
 // the operations that declare it, answering 401 with a WWW-Authenticate

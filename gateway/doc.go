@@ -67,7 +67,11 @@
 // runs after the Fiber chain, so the limit covers every route, /ws and
 // unknown paths included; it leaves the verified principal in the request
 // context (verified.go) and authenticate then only consults the denylist,
-// so an authenticated request costs one signature verification.
+// so an authenticated request costs at most one signature verification.
+// Tokens that verified are remembered, bounded, until their exp
+// (tokencache.go), so a client polling with the same token has it checked
+// in full once; the denylist is still read on every request, and logout
+// and revocation take effect at once.
 //
 // # Decisions worth knowing
 //

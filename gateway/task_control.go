@@ -39,18 +39,29 @@ type attemptView struct {
 	FinishedAt *time.Time `json:"finished_at"`
 }
 
+// detailReader is the optional part of a TaskReader that reads a task and
+// its attempts in one go (store.Tasks has it).
+type detailReader interface {
+	GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error)
+}
+
 // attemptHistory returns the attempts of task id when tasks keeps them,
 // and an empty list otherwise.
 func attemptHistory(ctx context.Context, tasks any, id string) ([]attemptView, error) {
-	out := []attemptView{}
 	ar, ok := tasks.(attemptReader)
 	if !ok {
-		return out, nil
+		return []attemptView{}, nil
 	}
 	list, err := ar.Attempts(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	return attemptViews(list), nil
+}
+
+// attemptViews is the API's view of attempts.
+func attemptViews(list []store.Attempt) []attemptView {
+	out := make([]attemptView, 0, len(list))
 	for _, a := range list {
 		v := attemptView{Attempt: a.Attempt, Status: a.Status, StartedAt: a.StartedAt.UTC(), FinishedAt: utcPtr(a.FinishedAt)}
 		if a.Error != "" {
@@ -58,7 +69,7 @@ func attemptHistory(ctx context.Context, tasks any, id string) ([]attemptView, e
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	return out
 }
 
 // taskControlRoutes registers the task runtime's operations that are

@@ -6,8 +6,10 @@ import "context"
 // and must verify the bearer token to count the request against its user.
 // It leaves what it verified in the request's context so that authenticate
 // (and the /ws handshake) only consult the denylist instead of checking the
-// signature and claims a second time: an authenticated request costs one
-// signature verification whether or not rate limiting is on.
+// signature and claims a second time: an authenticated request costs at
+// most one signature verification whether or not rate limiting is on. Both
+// go through tokens.verify, so both use the cache of verified tokens
+// (tokencache.go) and see the same answer for the same token.
 //
 // The token is kept with its principal, and a later step reuses the
 // principal only for that exact token, so a context that somehow carries

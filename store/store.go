@@ -216,6 +216,10 @@ type Tasks interface {
 	// closes it, in the same statement. Empty (not ErrNotFound) for a task
 	// never started or not there.
 	Attempts(ctx context.Context, taskID string) ([]Attempt, error)
+	// GetWithAttempts is Get and Attempts together, as of one moment, in
+	// one round trip where the backend allows (the read GET /tasks/{id}
+	// makes). ErrNotFound when there is no such task.
+	GetWithAttempts(ctx context.Context, id string) (Task, []Attempt, error)
 	// Cancel cancels a task that has not started: pending or queued becomes
 	// cancelled. A running task is left alone and returned with a nil error,
 	// so the caller knows to cancel it where it runs. A final task is

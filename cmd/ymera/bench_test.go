@@ -108,8 +108,11 @@ func TestBenchTrackerEarlyCompletion(t *testing.T) {
 	tr.finish("b", t0.Add(5*time.Millisecond))
 	tr.finish("b", t0.Add(9*time.Millisecond)) // a duplicate event counts once
 	<-tr.done
-	n, last, p := tr.results()
+	n, last, p, req := tr.results()
 	if n != 2 || !last.Equal(t0.Add(5*time.Millisecond)) || p[0] != 3*time.Millisecond {
 		t.Errorf("results = %d, %v, %v", n, last.Sub(t0), p)
+	}
+	if req[2] <= 0 {
+		t.Errorf("request p99 %v, want the submissions' durations", req[2])
 	}
 }

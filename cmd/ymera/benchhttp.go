@@ -63,7 +63,7 @@ func benchSubmit(ctx context.Context, c *http.Client, base, token string, body [
 
 // pollTask waits for a task to become final when no event stream is at hand.
 func pollTask(ctx context.Context, c *http.Client, base, token, id string, done func(string, time.Time)) {
-	delay := 2 * time.Millisecond
+	delay := time.Millisecond
 	for ctx.Err() == nil {
 		var t struct {
 			Status string `json:"status"`
@@ -77,7 +77,7 @@ func pollTask(ctx context.Context, c *http.Client, base, token, id string, done 
 		case <-ctx.Done():
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, 100*time.Millisecond)
+		delay = min(delay*2, 20*time.Millisecond)
 	}
 }
 

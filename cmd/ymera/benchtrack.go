@@ -14,7 +14,10 @@ type benchTracker struct {
 	submitted map[string]time.Time
 	early     map[string]time.Time
 	latencies []time.Duration
-	lastDone  time.Time
+	// requests are the submissions' own durations (POST /tasks to its
+	// 201, or publish to PubAck), the "HTTP p99" of issue 6's targets.
+	requests []time.Duration
+	lastDone time.Time
 	// target is how many completions end the run; -1 while submissions are
 	// still going, because a --duration run does not know it in advance.
 	target int
@@ -34,8 +37,10 @@ func newBenchTracker(sizeHint int) *benchTracker {
 
 // submitted records that id was accepted after being sent at t0.
 func (b *benchTracker) submit(id string, t0 time.Time) {
+	took := time.Since(t0)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.requests = append(b.requests, took)
 	if at, ok := b.early[id]; ok {
 		delete(b.early, id)
 		b.record(at.Sub(t0), at)
@@ -79,17 +84,22 @@ func (b *benchTracker) check() {
 	}
 }
 
-// results returns the number completed, the time of the last completion and
-// the latency percentiles p50, p95 and p99.
-func (b *benchTracker) results() (n int, last time.Time, p [3]time.Duration) {
+// results returns the number completed, the time of the last completion,
+// the latency percentiles p50, p95 and p99 (submit to completed), and the
+// same percentiles of the submissions' own durations.
+func (b *benchTracker) results() (n int, last time.Time, p, req [3]time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	sorted := slices.Clone(b.latencies)
+	return len(b.latencies), b.lastDone, percentiles(b.latencies), percentiles(b.requests)
+}
+
+func percentiles(d []time.Duration) (p [3]time.Duration) {
+	sorted := slices.Clone(d)
 	slices.Sort(sorted)
 	for i, q := range []float64{0.50, 0.95, 0.99} {
 		p[i] = percentile(sorted, q)
 	}
-	return len(sorted), b.lastDone, p
+	return p
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

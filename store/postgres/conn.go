@@ -43,6 +43,15 @@ func (db *DB) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return connRow{row: c.QueryRow(ctx, sql, args...), conn: c}
 }
 
+// pointLookup, passed as a statement's first argument, runs it as a
+// prepared statement cached per connection (pgx.QueryExecModeCacheStatement)
+// instead of the pool's default, which parses and plans at every execution
+// (see Open). It is for the statements polled hardest (a task by id, its
+// attempts): a lookup by primary key has one sensible plan whatever the
+// table's size, and skipping parse and plan halves what PostgreSQL spends
+// on it.
+const pointLookup = pgx.QueryExecModeCacheStatement
+
 // query runs a query. The connection goes back to the pool when the rows are
 // closed (pgx.CollectRows and AppendRows close them).
 func (db *DB) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {

@@ -14,7 +14,11 @@
 // Statements run in pgx's QueryExecModeCacheDescribe: described once per
 // connection, planned at each execution. The default mode's cached prepared
 // statements kept plans made while tables were small and made batched
-// updates take ~15 ms each once they had grown.
+// updates take ~15 ms each once they had grown. The exceptions are the
+// lookups by primary key that clients poll (a task, its attempts: see
+// pointLookup), which run as cached prepared statements: they have one
+// sensible plan at any size, and parsing and planning them at every
+// execution cost PostgreSQL more than running them.
 //
 // Every method is one statement, or one short transaction where two tables
 // change together (a file and its version). Task transitions are conditional

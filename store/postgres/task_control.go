@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -22,7 +23,7 @@ func (r tasks) Attempts(ctx context.Context, taskID string) ([]store.Attempt, er
 		return []store.Attempt{}, nil
 	}
 	rows, err := r.db.query(ctx, `SELECT attempt, lease, status, COALESCE(error, ''),
-		started_at, finished_at FROM task_attempts WHERE task_id = $1 ORDER BY attempt`, taskID)
+		started_at, finished_at FROM task_attempts WHERE task_id = $1 ORDER BY attempt`, pointLookup, taskID)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
 	}
@@ -100,4 +101,54 @@ func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
 		return fmt.Errorf("store: revive task %s: %w", id, translate(err))
 	}
 	return nil
+}
+
+// GetWithAttempts returns the task and its attempts in one round trip: the
+// attempts come as one JSON array aggregated beside the row. It is what
+// GET /tasks/{task_id} reads, the request clients poll hardest.
+func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
+	if !validID(id) {
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, store.ErrNotFound)
+	}
+	var (
+		t               store.Task
+		parameters, res []byte
+		attempts        []byte
+	)
+	dest := append(taskDest(&t, &parameters, &res), &attempts)
+	err := r.db.queryRow(ctx, `SELECT `+taskColumns+`, (
+			SELECT COALESCE(json_agg(json_build_object(
+				'attempt', a.attempt, 'lease', a.lease, 'status', a.status, 'error', COALESCE(a.error, ''),
+				'started_at', a.started_at, 'finished_at', a.finished_at) ORDER BY a.attempt), '[]')
+			FROM task_attempts a WHERE a.task_id = tasks.id)
+		FROM tasks WHERE id = $1`, pointLookup, id).Scan(dest...)
+	if err != nil {
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, translate(err))
+	}
+	finishScan(&t, parameters, res)
+	var rows []struct {
+		Attempt    int        `json:"attempt"`
+		Lease      int64      `json:"lease"`
+		Status     string     `json:"status"`
+		Error      string     `json:"error"`
+		StartedAt  time.Time  `json:"started_at"`
+		FinishedAt *time.Time `json:"finished_at"`
+	}
+	if err := json.Unmarshal(attempts, &rows); err != nil {
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: decode attempts: %w", id, err)
+	}
+	list := make([]store.Attempt, len(rows))
+	for i, a := range rows {
+		list[i] = store.Attempt{Attempt: a.Attempt, Lease: a.Lease, Status: a.Status, Error: a.Error,
+			StartedAt: a.StartedAt.UTC(), FinishedAt: utc(a.FinishedAt)}
+	}
+	return t, list, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

@@ -27,17 +27,25 @@ const taskColumns = `id, name, COALESCE(description, ''), task_type, parameters,
 func scanTask(row pgx.Row) (store.Task, error) {
 	var t store.Task
 	var parameters, result []byte
-	err := row.Scan(&t.ID, &t.Name, &t.Description, &t.Type, &parameters, &t.Priority,
-		&t.UserID, &t.AgentID, &t.MaxAttempts, &t.CreatedAt,
-		&t.Status, &result, &t.ErrorMessage, &t.Attempts, &t.Lease, &t.StartedAt, &t.CompletedAt,
-		&t.UpdatedAt)
-	if err != nil {
+	if err := row.Scan(taskDest(&t, &parameters, &result)...); err != nil {
 		return store.Task{}, err
 	}
+	finishScan(&t, parameters, result)
+	return t, nil
+}
+
+// taskDest is the scan destination of taskColumns, in order.
+func taskDest(t *store.Task, parameters, result *[]byte) []any {
+	return []any{&t.ID, &t.Name, &t.Description, &t.Type, parameters, &t.Priority,
+		&t.UserID, &t.AgentID, &t.MaxAttempts, &t.CreatedAt,
+		&t.Status, result, &t.ErrorMessage, &t.Attempts, &t.Lease, &t.StartedAt, &t.CompletedAt,
+		&t.UpdatedAt}
+}
+
+func finishScan(t *store.Task, parameters, result []byte) {
 	t.Parameters = jsonValue(parameters)
 	t.Result = jsonValue(result)
 	t.Attempt = t.Attempts // the attempt a Start just counted is the one to run
-	return t, nil
 }
 
 // Create stores t as pending. An empty priority is normal; a zero CreatedAt
@@ -66,7 +74,7 @@ func (r tasks) Get(ctx context.Context, id string) (store.Task, error) {
 	if !validID(id) {
 		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, store.ErrNotFound)
 	}
-	t, err := scanTask(r.db.queryRow(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = $1`, id))
+	t, err := scanTask(r.db.queryRow(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = $1`, pointLookup, id))
 	if err != nil {
 		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, translate(err))
 	}

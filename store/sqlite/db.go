@@ -64,6 +64,7 @@ func (o Options) withDefaults() Options {
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	stmts stmtCache // prepared reads (stmt.go)
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -168,7 +169,7 @@ func (db *DB) Backend() string { return "sqlite" }
 // long-lived connection closes; that is bounded and usually a no-op.
 func (db *DB) Close() error {
 	_, _ = db.write.Exec("PRAGMA analysis_limit = 400; PRAGMA optimize")
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.stmts.close(), db.read.Close(), db.write.Close())
 }
 
 // inTx runs f in a transaction on the write connection, committing when f

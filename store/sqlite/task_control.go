@@ -17,8 +17,17 @@ import (
 
 // Attempts returns the task's attempts in order.
 func (r tasks) Attempts(ctx context.Context, taskID string) ([]store.Attempt, error) {
-	rows, err := r.db.read.QueryContext(ctx, `SELECT attempt, lease, status, COALESCE(error, ''),
-		started_at, finished_at FROM task_attempts WHERE task_id = $1 ORDER BY attempt`, taskID)
+	st, err := r.db.stmts.stmt(ctx, r.db.read, attemptsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
+	}
+	return attemptsOf(ctx, st, taskID)
+}
+
+// attemptsOf reads the attempts of taskID with st, the prepared attemptsSQL
+// (or the same statement within a read transaction).
+func attemptsOf(ctx context.Context, st *sql.Stmt, taskID string) ([]store.Attempt, error) {
+	rows, err := st.QueryContext(ctx, taskID)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
 	}
@@ -91,4 +100,31 @@ func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
 		return fmt.Errorf("store: revive task %s: %w", id, translate(err))
 	}
 	return nil
+}
+
+// GetWithAttempts returns the task and its attempts, read in one read
+// transaction so that both come from the same snapshot.
+func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
+	getTask, err := r.db.stmts.stmt(ctx, r.db.read, getTaskSQL)
+	if err != nil {
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, translate(err))
+	}
+	attempts, err := r.db.stmts.stmt(ctx, r.db.read, attemptsSQL)
+	if err != nil {
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, translate(err))
+	}
+	tx, err := r.db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, translate(err))
+	}
+	defer func() { _ = tx.Rollback() }()
+	t, err := scanTask(tx.StmtContext(ctx, getTask).QueryRowContext(ctx, id))
+	if err != nil {
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, translate(err))
+	}
+	list, err := attemptsOf(ctx, tx.StmtContext(ctx, attempts), id)
+	if err != nil {
+		return store.Task{}, nil, err
+	}
+	return t, list, nil
 }

@@ -60,12 +60,23 @@ func (r tasks) Create(ctx context.Context, t actors.Task) error {
 
 // Get returns the task with id.
 func (r tasks) Get(ctx context.Context, id string) (store.Task, error) {
-	t, err := scanTask(r.db.read.QueryRowContext(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = $1`, id))
+	st, err := r.db.stmts.stmt(ctx, r.db.read, getTaskSQL)
+	if err != nil {
+		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, translate(err))
+	}
+	t, err := scanTask(st.QueryRowContext(ctx, id))
 	if err != nil {
 		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, translate(err))
 	}
 	return t, nil
 }
+
+// getTaskSQL reads a task by id; attemptsSQL its attempts in order.
+const (
+	getTaskSQL  = `SELECT ` + taskColumns + ` FROM tasks WHERE id = $1`
+	attemptsSQL = `SELECT attempt, lease, status, COALESCE(error, ''),
+		started_at, finished_at FROM task_attempts WHERE task_id = $1 ORDER BY attempt`
+)
 
 // List returns the tasks f selects, newest first. The filters line up with
 // the (user_id, status, id DESC), (user_id, id DESC) and (status, id DESC)

@@ -55,6 +55,37 @@ func testTaskControl(t *testing.T, s store.Store) {
 		equal(t, "attempts of nothing", len(list), 0)
 	})
 
+	t.Run("GetWithAttempts", func(t *testing.T) {
+		t.Parallel()
+		task := newTask(t, s, "")
+		got, list, err := tasks.GetWithAttempts(t.Context(), task.ID)
+		ok(t, "get with attempts", err)
+		want, err := tasks.Get(t.Context(), task.ID)
+		ok(t, "get", err)
+		equal(t, "task before a start", got, want)
+		equal(t, "attempts before a start", len(list), 0)
+
+		_, err = tasks.Start(t.Context(), task.ID, 9, at(1))
+		ok(t, "start", err)
+		ok(t, "requeue", tasks.Requeue(t.Context(), task.ID, 9, "flaky", at(2)))
+		_, err = tasks.Start(t.Context(), task.ID, 10, at(3))
+		ok(t, "start again", err)
+		got, list, err = tasks.GetWithAttempts(t.Context(), task.ID)
+		ok(t, "get with attempts", err)
+		want, err = tasks.Get(t.Context(), task.ID)
+		ok(t, "get", err)
+		wantList, err := tasks.Attempts(t.Context(), task.ID)
+		ok(t, "attempts", err)
+		equal(t, "task", got, want)
+		equal(t, "attempts", list, wantList)
+		equal(t, "attempts", len(list), 2)
+
+		_, _, err = tasks.GetWithAttempts(t.Context(), newID())
+		isErr(t, "get with attempts of nothing", err, store.ErrNotFound)
+		_, _, err = tasks.GetWithAttempts(t.Context(), "not-a-uuid")
+		isErr(t, "get with attempts of a malformed id", err, store.ErrNotFound)
+	})
+
 	t.Run("Cancel", func(t *testing.T) {
 		t.Parallel()
 		pending := newTask(t, s, "")
