@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
 )
 
@@ -46,9 +48,13 @@ type startWriter struct {
 }
 
 // startReq is one Start waiting for its batch; the writer answers on done
-// (buffered, so a caller that gave up never blocks the writer).
+// (buffered, so a caller that gave up never blocks the writer). msg, when
+// set, is the delivery's task message: a task published straight to NATS
+// has no row until its first delivery makes one from the message, and the
+// writer makes those rows in a batch too (createMissing).
 type startReq struct {
 	item store.Starting
+	msg  *actors.Task
 	done chan startAnswer
 }
 
@@ -142,6 +148,8 @@ func (w *startWriter) flush(batch []startReq) {
 	ts, errs, err := w.store.StartBatch(ctx, items)
 	if err != nil {
 		w.log.WarnContext(ctx, "start batch not committed", "tasks", len(batch), "error", err)
+	} else {
+		w.createMissing(ctx, batch, ts, errs)
 	}
 	for i, r := range batch {
 		if err != nil {
@@ -152,17 +160,83 @@ func (w *startWriter) flush(batch []startReq) {
 	}
 }
 
+// createMissing makes the rows of the batch's tasks that had none (ErrNotFound)
+// and came with their message, with one CreateBatch, then starts them with
+// one more StartBatch, updating ts and errs in place. A row another delivery
+// made meanwhile (ErrConflict from the create) is simply started. Without
+// CreateBatch in the store, or without a message, ErrNotFound stands and the
+// caller makes the row on its own.
+func (w *startWriter) createMissing(ctx context.Context, batch []startReq, ts []store.Task, errs []error) {
+	bc, ok := w.store.(BatchCreator)
+	if !ok {
+		return
+	}
+	var idx []int
+	var msgs []actors.Task
+	for i, r := range batch {
+		if r.msg != nil && errors.Is(errs[i], store.ErrNotFound) {
+			m := *r.msg
+			if m.MaxAttempts <= 0 {
+				m.MaxAttempts = 1
+			}
+			idx, msgs = append(idx, i), append(msgs, m)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	cerrs, err := bc.CreateBatch(ctx, msgs)
+	if err != nil {
+		for _, i := range idx {
+			errs[i] = err
+		}
+		return
+	}
+	var again []int
+	var items []store.Starting
+	for j, i := range idx {
+		if cerrs[j] != nil && !errors.Is(cerrs[j], store.ErrConflict) {
+			errs[i] = cerrs[j]
+			continue
+		}
+		again, items = append(again, i), append(items, batch[i].item)
+	}
+	if len(items) == 0 {
+		return
+	}
+	sts, serrs, err := w.store.StartBatch(ctx, items)
+	for j, i := range again {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ts[i], errs[i] = sts[j], serrs[j]
+	}
+}
+
 // Start queues the start for the next batch and returns once that batch is
 // committed, with this item's own task and error. If ctx ends first it
 // returns ctx's error, and the task may or may not have been started: the
 // caller hands the message back, and its redelivery, under the same lease,
 // starts it again or finds it final.
 func (w *startWriter) Start(ctx context.Context, id string, lease int64, now time.Time) (store.Task, error) {
-	r := startReq{item: store.Starting{ID: id, Lease: lease, At: now}, done: make(chan startAnswer, 1)}
+	return w.start(ctx, startReq{item: store.Starting{ID: id, Lease: lease, At: now}, done: make(chan startAnswer, 1)})
+}
+
+// StartFrom is Start for a delivery of msg: a task with no row yet (one
+// published straight to NATS) gets its row from msg in the same batch.
+// ErrNotFound can still come back (the writer is gone, or the store cannot
+// create in batches): the caller then makes the row itself.
+func (w *startWriter) StartFrom(ctx context.Context, msg actors.Task, lease int64, now time.Time) (store.Task, error) {
+	return w.start(ctx, startReq{item: store.Starting{ID: msg.ID, Lease: lease, At: now}, msg: &msg,
+		done: make(chan startAnswer, 1)})
+}
+
+func (w *startWriter) start(ctx context.Context, r startReq) (store.Task, error) {
 	select {
 	case w.reqs <- r:
 	case <-w.done:
-		return w.store.Start(ctx, id, lease, now)
+		return w.store.Start(ctx, r.item.ID, r.item.Lease, r.item.At)
 	case <-ctx.Done():
 		return store.Task{}, ctx.Err()
 	}

@@ -240,7 +240,8 @@ func TestStartWriterCancelAndStop(t *testing.T) {
 }
 
 // A task with no row yet (published straight to NATS) is created from its
-// message and then started alone, not through another batch.
+// message and then started alone, not through another batch, when the
+// store cannot create rows in batches.
 func TestStartCreatesAndStartsAlone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStartBatchStore()
@@ -254,6 +255,67 @@ func TestStartCreatesAndStartsAlone(t *testing.T) {
 		}
 		if fmt.Sprint(s.batches) != "[[direct]]" || fmt.Sprint(s.singles) != "[direct]" {
 			t.Fatalf("batches %v, singles %v: want one batch that missed, then one start alone", s.batches, s.singles)
+		}
+	})
+}
+
+// createBatchStore is a startBatchStore that can also create rows in a
+// batch, as the real stores can.
+type createBatchStore struct {
+	*startBatchStore
+	creates [][]string
+}
+
+func (s *createBatchStore) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, len(ts))
+	errs := make([]error, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+		if _, ok := s.rows[t.ID]; ok {
+			errs[i] = store.ErrConflict
+			continue
+		}
+		s.rows[t.ID] = 0
+	}
+	s.creates = append(s.creates, ids)
+	return errs, nil
+}
+
+// Tasks with no row yet (published straight to NATS) that arrive together
+// get their rows in one CreateBatch and start in one more StartBatch, not
+// one row and one start each; a task that has a row is started as usual.
+func TestStartWriterCreatesMissingRowsInBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &createBatchStore{startBatchStore: newStartBatchStore("known")}
+		s.hold = make(chan struct{})
+		var n Node
+		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler)), now: time.Now}
+		defer n.Stop(t.Context())
+
+		ids := []string{"known", "new1", "new2", "new3"}
+		got, errs := make([]store.Task, len(ids)), make([]error, len(ids))
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = rt.start(t.Context(), actors.Task{ID: "first"}, 1) })
+		synctest.Wait() // "first" is being committed alone; the rest queue behind it
+		for i, id := range ids {
+			wg.Go(func() { got[i], errs[i] = rt.start(t.Context(), actors.Task{ID: id}, int64(10+i)) })
+		}
+		synctest.Wait()
+		close(s.hold)
+		wg.Wait()
+
+		for i, id := range ids {
+			if errs[i] != nil || got[i].ID != id || got[i].Lease != int64(10+i) || got[i].Attempts != 1 {
+				t.Errorf("start %s: %+v, %v; want it running under lease %d", id, got[i], errs[i], 10+i)
+			}
+		}
+		if len(s.singles) != 0 {
+			t.Errorf("started alone: %v; want every start batched", s.singles)
+		}
+		if len(s.creates) != 2 || len(s.creates[1]) != 3 {
+			t.Errorf("creates %v; want [first] then the three new tasks in one batch", s.creates)
 		}
 	})
 }

@@ -166,7 +166,15 @@ type runtime struct {
 // made from it first, and then started on its own rather than waiting for
 // another batch of the start writer.
 func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64) (store.Task, error) {
-	st, err := rt.tasks.Start(ctx, msg.ID, lease, rt.now())
+	var (
+		st  store.Task
+		err error
+	)
+	if g, ok := rt.tasks.(groupTasks); ok && g.starts != nil {
+		st, err = g.starts.StartFrom(ctx, msg, lease, rt.now()) // rows from messages in batches too
+	} else {
+		st, err = rt.tasks.Start(ctx, msg.ID, lease, rt.now())
+	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return st, err
 	}

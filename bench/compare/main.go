@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs both sides at each concurrency")
 	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each run")
-	flag.IntVar(&o.workers, "workers", 64, "YMERA's AGENT_WORKERS for bench_noop")
+	flag.IntVar(&o.workers, "workers", 128, "YMERA's AGENT_WORKERS for bench_noop (River's server runs 128 workers)")
 	flag.Parse()
 	for f := range strings.SplitSeq(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
