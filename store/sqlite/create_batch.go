@@ -23,14 +23,12 @@ func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, erro
 		return errs, nil
 	}
 	now := r.db.now()
-	err := r.db.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO tasks (id, name, description, task_type, parameters,
-			priority, user_id, agent_id, max_attempts, created_at, updated_at, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 'pending')`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+	prepared, err := r.db.writeStmt(ctx, insertTaskSQL)
+	if err != nil {
+		return nil, fmt.Errorf("store: create %d tasks: %w", len(ts), translate(err))
+	}
+	err = r.db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, prepared)
 		for i, t := range ts {
 			if t.Priority == "" {
 				t.Priority = actors.PriorityNormal
@@ -56,3 +54,8 @@ func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, erro
 	}
 	return errs, nil
 }
+
+// insertTaskSQL stores a new task as pending.
+const insertTaskSQL = `INSERT INTO tasks (id, name, description, task_type, parameters,
+	priority, user_id, agent_id, max_attempts, created_at, updated_at, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 'pending')`

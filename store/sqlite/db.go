@@ -62,11 +62,12 @@ func (o Options) withDefaults() Options {
 // of exactly one connection, so writers queue in Go; reads go through read,
 // a pool of query-only connections that WAL lets run beside the writer.
 type DB struct {
-	write *sql.DB
-	read  *sql.DB
-	stmts stmtCache // prepared reads (stmt.go)
-	log   *slog.Logger
-	now   func() time.Time
+	write  *sql.DB
+	read   *sql.DB
+	stmts  stmtCache // prepared reads (stmt.go)
+	wstmts stmtCache // prepared writes of the group-commit writers (stmt.go)
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 var (
@@ -169,7 +170,7 @@ func (db *DB) Backend() string { return "sqlite" }
 // long-lived connection closes; that is bounded and usually a no-op.
 func (db *DB) Close() error {
 	_, _ = db.write.Exec("PRAGMA analysis_limit = 400; PRAGMA optimize")
-	return errors.Join(db.stmts.close(), db.read.Close(), db.write.Close())
+	return errors.Join(db.stmts.close(), db.wstmts.close(), db.read.Close(), db.write.Close())
 }
 
 // inTx runs f in a transaction on the write connection, committing when f

@@ -17,14 +17,12 @@ import (
 func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error, error) {
 	errs := make([]error, len(items))
 	var missed []int
-	err := r.db.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE tasks
-			SET status = $3, result = $4, error_message = $5, completed_at = $6, updated_at = $6
-			WHERE id = $1 AND status = 'running' AND lease = $2`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+	prepared, err := r.db.writeStmt(ctx, finishSQL)
+	if err != nil {
+		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
+	}
+	err = r.db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, prepared)
 		for i, it := range items {
 			o := it.Outcome
 			switch {
@@ -57,3 +55,8 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	}
 	return errs, nil
 }
+
+// finishSQL records an attempt's outcome under its lease.
+const finishSQL = `UPDATE tasks
+	SET status = $3, result = $4, error_message = $5, completed_at = $6, updated_at = $6
+	WHERE id = $1 AND status = 'running' AND lease = $2`

@@ -18,12 +18,12 @@ func (r tasks) StartBatch(ctx context.Context, items []store.Starting) ([]store.
 	ts := make([]store.Task, len(items))
 	errs := make([]error, len(items))
 	var missed []int
-	err := r.db.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, startSQL)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+	prepared, err := r.db.writeStmt(ctx, startSQL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: start %d tasks: %w", len(items), translate(err))
+	}
+	err = r.db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, prepared)
 		for i, it := range items {
 			t, err := scanTask(stmt.QueryRowContext(ctx, it.ID, it.Lease, timeArg(it.At)))
 			switch {

@@ -6,10 +6,11 @@ import (
 	"sync"
 )
 
-// stmtCache keeps prepared statements of the read pool for the queries
-// clients poll hardest (a task by id, its attempts). The driver parses a
-// statement given as text at every call, and for such a lookup parsing
-// costs more than running it. Statements are prepared on first use, not at
+// stmtCache keeps prepared statements for the queries run most: on the read
+// pool those clients poll (a task by id, its attempts), on the write
+// connection the group-commit writers' statements (txStmt). The driver
+// parses a statement given as text at every call, and for such a statement
+// parsing costs about as much as running it. Statements are prepared on first use, not at
 // Open, because Open does not migrate and the tables may not exist yet; a
 // failed prepare is tried again next time. database/sql prepares each
 // statement again on every pooled connection that runs it.
@@ -47,4 +48,13 @@ func (c *stmtCache) close() error {
 		delete(c.m, q)
 	}
 	return first
+}
+
+// writeStmt returns the write connection's prepared statement for query.
+// Call it before taking the write connection for a transaction, never in
+// one: the pool has one connection, which a first prepare would wait for;
+// then bind it to the transaction with tx.StmtContext. Once prepared, the
+// statement is never parsed again.
+func (db *DB) writeStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return db.wstmts.stmt(ctx, db.write, query)
 }

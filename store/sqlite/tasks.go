@@ -47,9 +47,7 @@ func (r tasks) Create(ctx context.Context, t actors.Task) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = r.db.now()
 	}
-	_, err := r.db.write.ExecContext(ctx, `INSERT INTO tasks (id, name, description, task_type, parameters,
-		priority, user_id, agent_id, max_attempts, created_at, updated_at, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 'pending')`,
+	_, err := r.db.write.ExecContext(ctx, insertTaskSQL,
 		t.ID, t.Name, nullable(t.Description), t.Type, jsonArg(t.Parameters),
 		t.Priority, nullable(t.UserID), nullable(t.AgentID), t.MaxAttempts, timeArg(t.CreatedAt))
 	if err != nil {
@@ -125,9 +123,10 @@ func (r tasks) MarkQueued(ctx context.Context, ids ...string) error {
 	if err != nil {
 		return fmt.Errorf("store: mark %d tasks queued: %w", len(ids), err)
 	}
-	_, err = r.db.write.ExecContext(ctx, `UPDATE tasks SET status = 'queued', updated_at = $2
-		WHERE id IN (SELECT value FROM json_each($1)) AND status = 'pending'`,
-		string(list), timeArg(r.db.now()))
+	st, err := r.db.wstmts.stmt(ctx, r.db.write, markQueuedSQL)
+	if err == nil {
+		_, err = st.ExecContext(ctx, string(list), timeArg(r.db.now()))
+	}
 	if err != nil {
 		return fmt.Errorf("store: mark %d tasks queued: %w", len(ids), translate(err))
 	}
@@ -161,9 +160,7 @@ func (r tasks) Finish(ctx context.Context, id string, lease int64, o store.Outco
 	if !o.Status.Final() {
 		return fmt.Errorf("store: finish task %s: outcome status %q is not final", id, o.Status)
 	}
-	res, err := r.db.write.ExecContext(ctx, `UPDATE tasks
-		SET status = $3, result = $4, error_message = $5, completed_at = $6, updated_at = $6
-		WHERE id = $1 AND status = 'running' AND lease = $2`,
+	res, err := r.db.write.ExecContext(ctx, finishSQL,
 		id, lease, o.Status, jsonArg(o.Result), nullable(o.ErrorMessage), timeArg(now))
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -239,3 +236,7 @@ func (r tasks) miss(ctx context.Context, id string) error {
 	}
 	return fmt.Errorf("%w: task is %s (lease %d)", store.ErrConflict, status, lease)
 }
+
+// markQueuedSQL marks the pending tasks of a JSON array of ids queued.
+const markQueuedSQL = `UPDATE tasks SET status = 'queued', updated_at = $2
+	WHERE id IN (SELECT value FROM json_each($1)) AND status = 'pending'`
