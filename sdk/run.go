@@ -19,7 +19,9 @@ import (
 const (
 	DefaultWorkers           = 4
 	DefaultHeartbeatInterval = 10 * time.Second
-	DefaultKeepAlive         = 10 * time.Second // a third of the 30 s ack deadline
+	DefaultAckWait           = 30 * time.Second
+	DefaultMaxDeliver        = 5
+	DefaultKeepAlive         = DefaultAckWait / 3
 	DefaultRequestTimeout    = 10 * time.Second
 	DefaultPollInterval      = time.Second
 )
@@ -36,8 +38,16 @@ type Options struct {
 	// HeartbeatInterval is the rhythm of the presence beats; the platform
 	// sees the agent offline 30 s after the last one. Default 10 s.
 	HeartbeatInterval time.Duration
+	// AckWait and MaxDeliver are the consumers' ack deadline and delivery
+	// cap (transport.ConsumerOptions). The kind's shared consumers are one
+	// per kind for the whole platform, and whoever declares them last sets
+	// them, so an agent should pass what the platform's nodes use
+	// (AGENT_ACK_WAIT, AGENT_MAX_DELIVER). Defaults 30 s and 5, the nodes'
+	// defaults.
+	AckWait    time.Duration
+	MaxDeliver int
 	// KeepAlive is how often a running task's lease is renewed (InProgress);
-	// it must stay well under the 30 s ack deadline. Default 10 s.
+	// it must stay well under AckWait. Default a third of AckWait.
 	KeepAlive time.Duration
 	// RequestTimeout bounds each report to the results service; default 10 s.
 	RequestTimeout time.Duration
@@ -65,8 +75,14 @@ func (o Options) withDefaults() Options {
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = DefaultHeartbeatInterval
 	}
+	if o.AckWait <= 0 {
+		o.AckWait = DefaultAckWait
+	}
+	if o.MaxDeliver <= 0 {
+		o.MaxDeliver = DefaultMaxDeliver
+	}
 	if o.KeepAlive <= 0 {
-		o.KeepAlive = DefaultKeepAlive
+		o.KeepAlive = o.AckWait / 3
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
@@ -161,7 +177,8 @@ func (a *agent) declare(ctx context.Context) error {
 	if err := a.conn.RegisterTaskTypes(ctx, a.kind.Name, a.kind.TaskTypes); err != nil {
 		return err
 	}
-	co := transport.ConsumerOptions{Kind: a.kind.Name, TaskTypes: a.kind.TaskTypes, PoolSize: a.opts.Workers}
+	co := transport.ConsumerOptions{Kind: a.kind.Name, TaskTypes: a.kind.TaskTypes, PoolSize: a.opts.Workers,
+		AckWait: a.opts.AckWait, MaxDeliver: a.opts.MaxDeliver}
 	direct, err := a.conn.EnsureAgentConsumers(ctx, a.opts.AgentID, co)
 	if err != nil {
 		return err

@@ -330,3 +330,60 @@ func TestStopHandsTaskBack(t *testing.T) {
 		t.Fatalf("task is %s (%s), want completed by the next agent", got.Status, got.ErrorMessage)
 	}
 }
+
+// TestConsumerSettings: the consumers an agent declares carry the ack
+// deadline and delivery cap it was given, the platform's nodes' settings,
+// since the kind's shared consumers are one per kind and the last to declare
+// them sets them.
+func TestConsumerSettings(t *testing.T) {
+	p := startPlatform(t)
+	nc, err := nats.Connect(p.conn.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	kind := actors.Kind{Name: "sdk_settings", TaskTypes: []string{"sdk_settings_job"}, New: func() actors.Agent { return testAgent{&shared{calls: map[string]int{}}} }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		done <- sdk.Run(ctx, nc, kind, sdk.Options{AgentID: "sdk-settings-agent", AckWait: 47 * time.Second,
+			MaxDeliver: 7, PollInterval: 20 * time.Millisecond, Ready: func() { close(ready) }})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Run ended before ready: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent not ready within 30 s")
+	}
+	names := []string{}
+	for _, pr := range actors.Priorities {
+		shared, err := transport.PriorityConsumerName(kind.Name, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, err := transport.AgentConsumerName("sdk-settings-agent", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, shared, own)
+	}
+	for _, name := range names {
+		c, err := p.conn.JS().Consumer(t.Context(), transport.StreamTasks, name)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", name, err)
+		}
+		cfg := c.CachedInfo().Config
+		if cfg.MaxDeliver != 7 || (len(cfg.BackOff) == 0 && cfg.AckWait != 47*time.Second) ||
+			(len(cfg.BackOff) > 0 && cfg.BackOff[0] != 47*time.Second) {
+			t.Errorf("consumer %s: ack wait %v, backoff %v, max deliver %d; want 47 s and 7", name, cfg.AckWait, cfg.BackOff, cfg.MaxDeliver)
+		}
+	}
+}

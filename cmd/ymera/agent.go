@@ -185,6 +185,8 @@ func runAgents(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 				AgentID:           a.id,
 				Workers:           cfg.Agent.Workers,
 				HeartbeatInterval: cfg.Agent.HeartbeatInterval,
+				AckWait:           cfg.Agent.AckWait, // the nodes' settings: the kind's consumers are shared
+				MaxDeliver:        cfg.Agent.MaxDeliver,
 				Logger:            log,
 				Ready:             func() { ready <- struct{}{} },
 			})
