@@ -69,6 +69,37 @@ func startPlatform(t *testing.T) *platform {
 	return &platform{conn: conn, db: db, submitter: &runner.Submitter{Tasks: db.Tasks(), Queue: queue{conn}, Events: conn, Logger: log}}
 }
 
+// connect opens a plain client connection to the platform's server.
+func (p *platform) connect(t *testing.T) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(p.conn.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// runAgent runs kind through sdk.Run until the returned stop, which checks
+// that Run returns, without an error, within 30 s.
+func runAgent(t *testing.T, nc *nats.Conn, kind actors.Kind, opts sdk.Options) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sdk.Run(ctx, nc, kind, opts) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run did not return within 30 s of its context ending")
+		}
+	}
+}
+
 func (p *platform) submit(t *testing.T, params string) string {
 	t.Helper()
 	task := actors.Task{
@@ -152,11 +183,7 @@ func (a testAgent) Process(ctx context.Context, t actors.Task) (actors.Result, e
 // and checks each outcome the protocol knows.
 func TestRun(t *testing.T) {
 	p := startPlatform(t)
-	nc, err := nats.Connect(p.conn.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := p.connect(t)
 	s := &shared{calls: map[string]int{}, blocked: make(chan string, 1), cancelled: make(chan error, 1)}
 	kind := actors.Kind{Name: "sdk_test", TaskTypes: []string{"sdk_job"}, New: func() actors.Agent { return testAgent{s} }}
 
@@ -282,30 +309,11 @@ func TestRun(t *testing.T) {
 // handed back, and the next agent completes it.
 func TestStopHandsTaskBack(t *testing.T) {
 	p := startPlatform(t)
-	nc, err := nats.Connect(p.conn.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := p.connect(t)
 	s := &shared{calls: map[string]int{}, blocked: make(chan string, 1), cancelled: make(chan error, 1)}
 	kind := actors.Kind{Name: "sdk_test", TaskTypes: []string{"sdk_job"}, New: func() actors.Agent { return testAgent{s} }}
 	start := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- sdk.Run(ctx, nc, kind, sdk.Options{AgentID: "sdk-stop-agent", Workers: 1, PollInterval: 20 * time.Millisecond})
-		}()
-		return func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("Run did not return within 30 s of its context ending")
-			}
-		}
+		return runAgent(t, nc, kind, sdk.Options{AgentID: "sdk-stop-agent", Workers: 1, PollInterval: 20 * time.Millisecond})
 	}
 
 	task := actors.Task{
@@ -337,29 +345,14 @@ func TestStopHandsTaskBack(t *testing.T) {
 // them sets them.
 func TestConsumerSettings(t *testing.T) {
 	p := startPlatform(t)
-	nc, err := nats.Connect(p.conn.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := p.connect(t)
 	kind := actors.Kind{Name: "sdk_settings", TaskTypes: []string{"sdk_settings_job"}, New: func() actors.Agent { return testAgent{&shared{calls: map[string]int{}}} }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	ready := make(chan struct{})
-	go func() {
-		done <- sdk.Run(ctx, nc, kind, sdk.Options{AgentID: "sdk-settings-agent", AckWait: 47 * time.Second,
-			MaxDeliver: 7, PollInterval: 20 * time.Millisecond, Ready: func() { close(ready) }})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	stop := runAgent(t, nc, kind, sdk.Options{AgentID: "sdk-settings-agent", AckWait: 47 * time.Second,
+		MaxDeliver: 7, PollInterval: 20 * time.Millisecond, Ready: func() { close(ready) }})
+	defer stop()
 	select {
 	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run ended before ready: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("agent not ready within 30 s")
 	}

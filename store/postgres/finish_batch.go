@@ -57,28 +57,36 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	// Every round locks every id of the batch: the first takes them all in
 	// id order, the later ones hold them already.
 	lock := roundIDs(rounds, func(i int) string { return items[i].ID })
+	err := r.inRounds(ctx, rounds, func(q querier, round []int) error {
+		return r.finishRound(ctx, q, items, lock, round, errs)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
+	}
+	return errs, nil
+}
+
+// inRounds applies each round in turn: one round is one statement on one
+// connection, and several (a batch that repeats an id) run in one
+// transaction, so that the batch commits as a whole.
+func (r tasks) inRounds(ctx context.Context, rounds [][]int, apply func(q querier, round []int) error) error {
 	run := func(q querier) error {
 		for _, round := range rounds {
-			if err := r.finishRound(ctx, q, items, lock, round, errs); err != nil {
+			if err := apply(q, round); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	var err error
 	if len(rounds) == 1 {
-		c, aerr := r.db.acquire(ctx)
-		if err = aerr; err == nil {
-			err = run(c)
-			c.Release()
+		c, err := r.db.acquire(ctx)
+		if err != nil {
+			return err
 		}
-	} else {
-		err = r.db.inTx(ctx, func(tx pgx.Tx) error { return run(tx) })
+		defer c.Release()
+		return run(c)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
-	}
-	return errs, nil
+	return r.db.inTx(ctx, func(tx pgx.Tx) error { return run(tx) })
 }
 
 // finishRounds checks each item as Finish would, setting errs for the bad

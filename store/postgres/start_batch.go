@@ -47,24 +47,9 @@ func (r tasks) StartBatch(ctx context.Context, items []store.Starting) ([]store.
 		return ts, errs, nil
 	}
 	lock := roundIDs(rounds, id)
-	run := func(q querier) error {
-		for _, round := range rounds {
-			if err := r.startRound(ctx, q, items, lock, round, ts, errs); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var err error
-	if len(rounds) == 1 {
-		c, aerr := r.db.acquire(ctx)
-		if err = aerr; err == nil {
-			err = run(c)
-			c.Release()
-		}
-	} else {
-		err = r.db.inTx(ctx, func(tx pgx.Tx) error { return run(tx) })
-	}
+	err := r.inRounds(ctx, rounds, func(q querier, round []int) error {
+		return r.startRound(ctx, q, items, lock, round, ts, errs)
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: start %d tasks: %w", len(items), translate(err))
 	}
