@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,9 +13,9 @@ import (
 
 // TestFailpointBetweenCommitAndPublish hits the crash window between the
 // row's commit and the message's publish 1,000 times: every task is left
-// pending with no message, as after a process death there. The Sweeper must
-// republish each, so every task completes, none stays pending or queued
-// more than 10 s, and each runs once.
+// queued with no message and its batch's outbox entry in place, as after a
+// process death there. The Sweeper must republish each, so every task
+// completes, none stays queued more than 10 s, and each runs once.
 func TestFailpointBetweenCommitAndPublish(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 tasks")
@@ -73,5 +74,82 @@ func TestFailpointBetweenCommitAndPublish(t *testing.T) {
 	t.Logf("%d tasks through the failpoint; longest wait before starting %v", n, worst)
 	if worst > 10*time.Second {
 		t.Errorf("a task waited %v before starting, want at most 10 s", worst)
+	}
+}
+
+// TestFailpointOutboxSweep: a submit batch committed but never published
+// leaves its tasks queued, not pending, so only its outbox entry leads the
+// Sweeper to them; one sweep publishes each, clears the entry, and every
+// task runs exactly once.
+func TestFailpointOutboxSweep(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	b.startNode(t, 10*time.Second, kind("ob", func(_ context.Context, tk actors.Task) (actors.Result, error) {
+		mu.Lock()
+		calls[tk.ID]++
+		mu.Unlock()
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	sub := b.submitter()
+	errCrash := errors.New("process died between commit and publish")
+	runner.SetBeforePublish(sub, func() error { return errCrash })
+	ts := make([]actors.Task, 5)
+	var wg sync.WaitGroup
+	for i := range ts {
+		ts[i] = newTask("ob_job", "")
+		wg.Go(func() {
+			if err := sub.Submit(t.Context(), ts[i]); !errors.Is(err, errCrash) {
+				t.Errorf("failpoint not hit: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+
+	tasks := b.db.Tasks()
+	late := time.Now().Add(time.Hour)
+	for _, tk := range ts {
+		got, err := tasks.Get(t.Context(), tk.ID)
+		if err != nil || got.Status != actors.StatusQueued {
+			t.Fatalf("task %s after the failpoint: %s, %v; want queued", tk.ID, got.Status, err)
+		}
+	}
+	if pending, err := tasks.Pending(t.Context(), late, 100); err != nil || len(pending) != 0 {
+		t.Fatalf("pending tasks %d (%v), want none: the outbox alone must lead to them", len(pending), err)
+	}
+	entries, err := tasks.Outbox(t.Context(), late, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, e := range entries {
+		listed += len(e.Tasks)
+	}
+	if listed != len(ts) {
+		t.Fatalf("outbox lists %d tasks in %d entries, want %d", listed, len(entries), len(ts))
+	}
+
+	sw := &runner.Sweeper{Tasks: tasks, Queue: queue{b.conn}, Logger: b.log, Age: time.Nanosecond}
+	if n, err := sw.Sweep(t.Context()); err != nil || n != len(ts) {
+		t.Fatalf("sweep published %d (err %v), want %d", n, err, len(ts))
+	}
+	if entries, err := tasks.Outbox(t.Context(), late, 100); err != nil || len(entries) != 0 {
+		t.Errorf("outbox after the sweep: %d entries (%v), want none", len(entries), err)
+	}
+	if n, err := sw.Sweep(t.Context()); err != nil || n != 0 {
+		t.Errorf("second sweep published %d (err %v), want 0", n, err)
+	}
+	for _, tk := range ts {
+		if got := waitFinal(t, tasks, tk.ID); got.Status != actors.StatusCompleted || got.Attempts != 1 {
+			t.Errorf("task %s: %s after %d attempts", tk.ID, got.Status, got.Attempts)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, tk := range ts {
+		if calls[tk.ID] != 1 {
+			t.Errorf("task %s ran %d times, want once", tk.ID, calls[tk.ID])
+		}
 	}
 }

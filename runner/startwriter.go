@@ -167,7 +167,9 @@ func (w *startWriter) flush(batch []startReq) {
 // CreateBatch in the store, or without a message, ErrNotFound stands and the
 // caller makes the row on its own.
 func (w *startWriter) createMissing(ctx context.Context, batch []startReq, ts []store.Task, errs []error) {
-	bc, ok := w.store.(BatchCreator)
+	bc, ok := w.store.(interface {
+		CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error)
+	})
 	if !ok {
 		return
 	}

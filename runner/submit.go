@@ -22,6 +22,9 @@ type TaskStore interface {
 	MarkQueued(ctx context.Context, ids ...string) error
 	Abandon(ctx context.Context, id string, reason string, now time.Time) error
 	Pending(ctx context.Context, olderThan time.Time, limit int) ([]store.Task, error)
+	// For the Sweeper's look at submit batches left unconfirmed.
+	Outbox(ctx context.Context, olderThan time.Time, limit int) ([]store.OutboxEntry, error)
+	ClearOutbox(ctx context.Context, id int64) error
 	// For the node's dead-letter watcher (deadletter.go).
 	Get(ctx context.Context, id string) (store.Task, error)
 	// For the Sweeper's look at running tasks (sweepOrphans).
@@ -60,16 +63,18 @@ type Submitter struct {
 	// had died there (see export_test.go).
 	beforePublish func() error
 	// group is the submit writer (submitwriter.go), used when Tasks is a
-	// BatchCreator and Queue a BatchQueue.
+	// BatchEnqueuer and Queue a BatchQueue.
 	group submitGroup
 }
 
-// Submit commits t as pending and publishes its message. It returns nil only
-// when both are durable (or, in the rare case where the queue failed and the
-// row could not be taken back, when the Sweeper is bound to queue it), so an
-// answer of 201 always means the task will run, and an error that it will not.
-// The pending→queued mark is best effort: a task left pending is republished
-// by the Sweeper, and the server drops the duplicate by its message id.
+// Submit commits t and publishes its message. It returns nil only when both
+// are durable (or, in the rare case where the queue failed and the row could
+// not be taken back, when the Sweeper is bound to queue it), so an answer of
+// 201 always means the task will run, and an error that it will not. Through
+// the submit writer the row goes in as queued with an outbox entry
+// (submitwriter.go); alone, it goes in as pending and is marked queued after
+// the publish, a best-effort mark: a task left pending is republished by the
+// Sweeper, and the server drops the duplicate by its message id.
 func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 	if bc, bq, ok := s.batched(); ok {
 		return s.submitBatched(ctx, t, bc, bq)
@@ -102,13 +107,16 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 
 // takeBack answers a task whose message the queue did not confirm (err).
 // Answering with an error promises the caller the task will not run, so the
-// task is abandoned first. If the message was stored after all (its ack was
-// lost), the worker finds the task final and drops it.
+// task is abandoned first (pending, or queued and never started, as the
+// submit writer stores it). If the message was stored after all (its ack
+// was lost), the worker finds the task final and drops it. nil means the
+// task could not be abandoned and will run: it has started, or is still
+// pending or queued for the Sweeper to publish.
 func (s *Submitter) takeBack(ctx context.Context, t actors.Task, err error) error {
 	abandonCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if aerr := s.Tasks.Abandon(abandonCtx, t.ID, "the task queue did not confirm the task", time.Now()); aerr != nil {
-		s.Logger.WarnContext(ctx, "task neither queued nor abandoned; the sweeper will queue it", "task_id", t.ID, "error", aerr)
+		s.Logger.WarnContext(ctx, "task neither confirmed nor abandoned; the sweeper will publish it", "task_id", t.ID, "error", aerr)
 		// The sweeper will run it: the submission did not fail after all.
 		return nil
 	}
@@ -116,20 +124,24 @@ func (s *Submitter) takeBack(ctx context.Context, t actors.Task, err error) erro
 	return fmt.Errorf("runner: submit task %s: %w: %w: %w", t.ID, store.ErrUnavailable, ErrQueueUnavailable, err)
 }
 
-// Sweeper republishes tasks that stayed pending: their row was committed but
-// the process may have died before their message was stored.
+// Sweeper republishes tasks whose row was committed but whose message may
+// never have been stored, because the process died in between: the queued
+// tasks of submit outbox entries left behind (submitwriter.go), and tasks
+// that stayed pending (a single Create, a dead-letter replay).
 type Sweeper struct {
 	Tasks  TaskStore
 	Queue  Queue
 	Logger *slog.Logger
 	// Interval between sweeps (default 5 s).
 	Interval time.Duration
-	// Age a pending task must reach before it is republished (default 10 s):
-	// long enough that a submission in progress finishes first, and well
-	// inside JetStream's two-minute dedup window, so that a task whose
-	// message did arrive is dropped by the server rather than queued twice.
+	// Age a pending task or an outbox entry must reach before its tasks are
+	// republished (default 10 s): long enough that a submission in progress
+	// finishes first, and well inside JetStream's two-minute dedup window,
+	// so that a task whose message did arrive is dropped by the server
+	// rather than queued twice.
 	Age time.Duration
-	// Batch is the most tasks republished per sweep (default 1000).
+	// Batch is about the most tasks republished per sweep from the outbox,
+	// and again from pending tasks (default 1000).
 	Batch int
 	Now   func() time.Time
 	// Leases, when set, lets each sweep also look for running tasks whose
@@ -153,7 +165,7 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.WarnContext(ctx, "sweep of pending tasks failed", "error", err)
+			s.Logger.WarnContext(ctx, "sweep of unconfirmed tasks failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -163,8 +175,9 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	}
 }
 
-// Sweep republishes every pending task older than Age once and returns how
-// many it published.
+// Sweep republishes the queued tasks of every outbox entry older than Age
+// and every pending task older than Age, once, and returns how many
+// messages it published.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	now := time.Now
 	if s.Now != nil {
@@ -181,9 +194,56 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if oerr != nil {
 		s.Logger.WarnContext(ctx, "sweep of running tasks without a message failed", "error", oerr)
 	}
-	pending, err := s.Tasks.Pending(ctx, now().Add(-age), batch)
+	cutoff := now().Add(-age)
+	queued, qerr := s.sweepOutbox(ctx, cutoff, batch)
+	pending, perr := s.sweepPending(ctx, cutoff, batch)
+	return orphans + queued + pending, errors.Join(qerr, perr)
+}
+
+// sweepOutbox republishes the tasks still queued of each outbox entry
+// created before cutoff, then deletes the entry, and returns how many it
+// published. An entry is deleted only once all its tasks are published, so
+// a failure leaves it for the next sweep. The message id is the task id,
+// as on the first publish: a message that did reach the stream inside the
+// dedup window is dropped by the server, and a later copy is dropped by
+// the conditional Start.
+func (s *Sweeper) sweepOutbox(ctx context.Context, cutoff time.Time, batch int) (int, error) {
+	entries, err := s.Tasks.Outbox(ctx, cutoff, batch)
 	if err != nil {
-		return orphans, fmt.Errorf("runner: sweep: %w", err)
+		return 0, fmt.Errorf("runner: sweep: %w", err)
+	}
+	published, cleared := 0, 0
+	defer func() {
+		if cleared > 0 {
+			s.Logger.InfoContext(ctx, "republished the queued tasks of unconfirmed submit batches",
+				"batches", cleared, "tasks", published)
+		}
+	}()
+	for _, e := range entries {
+		if published >= batch {
+			break // the rest next time
+		}
+		for _, t := range e.Tasks {
+			if err := s.Queue.PublishTask(ctx, t.Task); err != nil {
+				// The queue is down; the next sweep tries again.
+				return published, fmt.Errorf("runner: sweep: republish queued task %s: %w", t.ID, err)
+			}
+			published++
+		}
+		if err := s.Tasks.ClearOutbox(ctx, e.ID); err != nil {
+			return published, fmt.Errorf("runner: sweep: %w", err)
+		}
+		cleared++
+	}
+	return published, nil
+}
+
+// sweepPending republishes the pending tasks created before cutoff, marks
+// them queued, and returns how many it published.
+func (s *Sweeper) sweepPending(ctx context.Context, cutoff time.Time, batch int) (int, error) {
+	pending, err := s.Tasks.Pending(ctx, cutoff, batch)
+	if err != nil {
+		return 0, fmt.Errorf("runner: sweep: %w", err)
 	}
 	published := make([]string, 0, len(pending))
 	for _, t := range pending {
@@ -193,15 +253,15 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 			if len(published) > 0 {
 				err = errors.Join(err, s.Tasks.MarkQueued(ctx, published...))
 			}
-			return orphans + len(published), err
+			return len(published), err
 		}
 		published = append(published, t.ID)
 	}
 	if len(published) == 0 {
-		return orphans, nil
+		return 0, nil
 	}
 	s.Logger.InfoContext(ctx, "republished pending tasks", "count", len(published))
-	return orphans + len(published), s.Tasks.MarkQueued(ctx, published...)
+	return len(published), s.Tasks.MarkQueued(ctx, published...)
 }
 
 // sweepOrphans publishes a fresh message for every running task, idle for

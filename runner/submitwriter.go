@@ -14,12 +14,21 @@ import (
 // (Create), publish its own message and commit its own MarkQueued: on
 // PostgreSQL two single-row commits per task, most of what accepting a task
 // costs. The submit writer collects concurrent Submit calls and, per flush,
-// inserts them all with one CreateBatch, publishes the committed ones back to
-// back waiting for every PubAck (PublishBatch), and marks the published ones
-// queued with one MarkQueued. Each caller is answered only once its own row
-// is committed and its own message acknowledged, with its own verdict, so
-// Submit's promise (nil means the task will run, an error that it will not)
-// is the same as on the one-task path.
+// inserts them all with one EnqueueBatch, publishes the committed ones back
+// to back waiting for every PubAck (PublishBatch), answers the callers, and
+// clears the batch's outbox entry. Each caller is answered only once its own
+// row is committed and its own message acknowledged, with its own verdict,
+// so Submit's promise (nil means the task will run, an error that it will
+// not) is the same as on the one-task path.
+//
+// The rows go in as queued, and no statement touches them after the
+// publish: what stands for "the message may not be stored yet" is the
+// outbox entry EnqueueBatch commits with them, one small row per batch. It
+// outlives the flush only if the process dies before the PubAcks (or its
+// delete fails, or a task could be neither published nor taken back); the
+// Sweeper then republishes the entry's tasks still queued. Marking every
+// row queued after the publish, as before, was one of the four writes of
+// each task's row.
 //
 // The discipline is the result writer's (resultwriter.go): no timer; an idle
 // writer flushes a single task at once, and the calls that arrive while a
@@ -28,10 +37,11 @@ import (
 // finds it idle, ending when nothing is left), so the Submitter keeps its
 // zero-value, no-Stop API.
 
-// BatchCreator is the store side of submit group commit (store.Tasks has
+// BatchEnqueuer is the store side of submit group commit (store.Tasks has
 // it). A Submitter whose task store lacks it commits each task on its own.
-type BatchCreator interface {
-	CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error)
+type BatchEnqueuer interface {
+	EnqueueBatch(ctx context.Context, ts []actors.Task) (outbox int64, errs []error, err error)
+	ClearOutbox(ctx context.Context, id int64) error
 }
 
 // BatchQueue is a Queue that can store many messages in one round trip. Each
@@ -65,8 +75,8 @@ type submitReq struct {
 }
 
 // batched returns the batch forms of the store and queue, if both have one.
-func (s *Submitter) batched() (BatchCreator, BatchQueue, bool) {
-	bc, ok1 := s.Tasks.(BatchCreator)
+func (s *Submitter) batched() (BatchEnqueuer, BatchQueue, bool) {
+	bc, ok1 := s.Tasks.(BatchEnqueuer)
 	bq, ok2 := s.Queue.(BatchQueue)
 	return bc, bq, ok1 && ok2
 }
@@ -74,7 +84,7 @@ func (s *Submitter) batched() (BatchCreator, BatchQueue, bool) {
 // submitBatched queues t for the next flush, starting the writer loop if it
 // is idle, and waits for t's own verdict. If ctx ends first it returns ctx's
 // error, and the task may or may not have been accepted.
-func (s *Submitter) submitBatched(ctx context.Context, t actors.Task, bc BatchCreator, bq BatchQueue) error {
+func (s *Submitter) submitBatched(ctx context.Context, t actors.Task, bc BatchEnqueuer, bq BatchQueue) error {
 	r := &submitReq{ctx: ctx, task: t, done: make(chan error, 1)}
 	g := &s.group
 	g.mu.Lock()
@@ -95,7 +105,7 @@ func (s *Submitter) submitBatched(ctx context.Context, t actors.Task, bc BatchCr
 
 // writeLoop flushes batches until none is waiting, then lets the writer go
 // idle (under the lock, so a Submit either joins a batch or starts a loop).
-func (s *Submitter) writeLoop(bc BatchCreator, bq BatchQueue) {
+func (s *Submitter) writeLoop(bc BatchEnqueuer, bq BatchQueue) {
 	g := &s.group
 	for {
 		g.mu.Lock()
@@ -114,8 +124,9 @@ func (s *Submitter) writeLoop(bc BatchCreator, bq BatchQueue) {
 	}
 }
 
-// flush commits, publishes and marks one batch, and answers every caller.
-func (s *Submitter) flush(batch []*submitReq, bc BatchCreator, bq BatchQueue) {
+// flush commits and publishes one batch, answers every caller, and clears
+// the batch's outbox entry.
+func (s *Submitter) flush(batch []*submitReq, bc BatchEnqueuer, bq BatchQueue) {
 	// A caller that already gave up is left out: answering its error
 	// without storing anything keeps the error honest.
 	live := batch[:0]
@@ -135,7 +146,7 @@ func (s *Submitter) flush(batch []*submitReq, bc BatchCreator, bq BatchQueue) {
 	for i, r := range live {
 		tasks[i] = r.task
 	}
-	errs, err := bc.CreateBatch(ctx, tasks)
+	outbox, errs, err := bc.EnqueueBatch(ctx, tasks)
 	if err != nil {
 		for _, r := range live {
 			r.done <- fmt.Errorf("runner: submit task %s: %w", r.task.ID, err)
@@ -157,6 +168,7 @@ func (s *Submitter) flush(batch []*submitReq, bc BatchCreator, bq BatchQueue) {
 	}
 	if s.beforePublish != nil {
 		if err := s.beforePublish(); err != nil {
+			// The outbox entry stays, as after a crash here.
 			for _, r := range committed {
 				r.done <- err
 			}
@@ -170,23 +182,27 @@ func (s *Submitter) flush(batch []*submitReq, bc BatchCreator, bq BatchQueue) {
 	pubCtx, cancelPub := context.WithTimeout(ctx, cmp.Or(s.PublishTimeout, 5*time.Second))
 	perrs := bq.PublishBatch(pubCtx, ctxs, tasks)
 	cancelPub()
-	published := make([]string, 0, len(committed))
-	var ok []*submitReq
 	for i, r := range committed {
-		if perrs[i] != nil {
-			r.done <- s.takeBack(r.ctx, r.task, perrs[i])
+		if perrs[i] == nil {
+			r.done <- nil
+		}
+	}
+	keep := false // whether the Sweeper must still see the entry
+	for i, r := range committed {
+		if perrs[i] == nil {
 			continue
 		}
-		published = append(published, r.task.ID)
-		ok = append(ok, r)
+		err := s.takeBack(r.ctx, r.task, perrs[i])
+		// nil: the task could not be taken back, and may be queued with no
+		// message; only the entry leads the Sweeper to it.
+		keep = keep || err == nil
+		r.done <- err
 	}
-	if len(published) > 0 {
-		if err := s.Tasks.MarkQueued(ctx, published...); err != nil {
-			s.Logger.WarnContext(ctx, "tasks published but not marked queued; the sweeper will confirm them",
-				"tasks", len(published), "error", err)
-		}
+	if outbox == 0 || keep {
+		return
 	}
-	for _, r := range ok {
-		r.done <- nil
+	if err := bc.ClearOutbox(ctx, outbox); err != nil {
+		s.Logger.WarnContext(ctx, "submit batch published but its outbox entry not cleared; the sweeper will",
+			"outbox", outbox, "tasks", len(committed), "error", err)
 	}
 }

@@ -16,29 +16,36 @@ import (
 	"github.com/ymera/ymera/store"
 )
 
-// groupStore is a task store with CreateBatch that records each batch, can
-// hold a flush at a gate, and refuses the ids in conflict.
+// groupStore is a task store with EnqueueBatch that records each batch,
+// can hold a flush at a gate, and refuses the ids in conflict. Batch n
+// (from 1) gets outbox entry n.
 type groupStore struct {
 	runner.TaskStore // not called
 	gate             chan struct{}
 	conflict         map[string]bool
 	fail             error
+	abandonFail      error
 
 	mu        sync.Mutex
 	batches   [][]string
-	marked    [][]string
+	cleared   []int64
 	abandoned []string
 }
 
-func (s *groupStore) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error) {
+func (s *groupStore) CreateBatch(context.Context, []actors.Task) ([]error, error) {
+	return nil, errors.New("groupStore: CreateBatch not expected")
+}
+
+func (s *groupStore) EnqueueBatch(ctx context.Context, ts []actors.Task) (int64, []error, error) {
 	s.mu.Lock()
 	s.batches = append(s.batches, taskIDs(ts))
+	outbox := int64(len(s.batches))
 	s.mu.Unlock()
 	if s.gate != nil {
 		<-s.gate
 	}
 	if s.fail != nil {
-		return nil, s.fail
+		return 0, nil, s.fail
 	}
 	errs := make([]error, len(ts))
 	for i, t := range ts {
@@ -46,17 +53,20 @@ func (s *groupStore) CreateBatch(ctx context.Context, ts []actors.Task) ([]error
 			errs[i] = fmt.Errorf("create %s: %w", t.ID, store.ErrConflict)
 		}
 	}
-	return errs, nil
+	return outbox, errs, nil
 }
 
-func (s *groupStore) MarkQueued(_ context.Context, ids ...string) error {
+func (s *groupStore) ClearOutbox(_ context.Context, id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.marked = append(s.marked, ids)
+	s.cleared = append(s.cleared, id)
 	return nil
 }
 
 func (s *groupStore) Abandon(_ context.Context, id string, _ string, _ time.Time) error {
+	if s.abandonFail != nil {
+		return s.abandonFail
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.abandoned = append(s.abandoned, id)
@@ -156,8 +166,9 @@ func TestSubmitWriterGroupsWhileFlushing(t *testing.T) {
 		if len(s.batches) != 2 || len(s.batches[0]) != 1 || len(s.batches[1]) != 5 {
 			t.Errorf("batches = %v, want one of 1 then one of 5", s.batches)
 		}
-		if len(s.marked) != 2 || len(q.sent) != 2 {
-			t.Errorf("marked %v, published %v: want one MarkQueued and one publish per batch", s.marked, q.sent)
+		synctest.Wait() // the writer clears the outbox entry after answering
+		if !slices.Equal(s.cleared, []int64{1, 2}) || len(q.sent) != 2 {
+			t.Errorf("cleared outbox entries %v, published %v: want one clear and one publish per batch", s.cleared, q.sent)
 		}
 	})
 }
@@ -202,7 +213,8 @@ func TestSubmitWriterPerCallerErrors(t *testing.T) {
 
 // TestSubmitWriterPartialPublishFailure: the callers whose message was not
 // confirmed have their task abandoned and get ErrQueueUnavailable (and
-// ErrUnavailable); the rest are marked queued together and succeed.
+// ErrUnavailable); the rest succeed, and each batch's outbox entry is
+// cleared, since none of its tasks is left queued without a message.
 func TestSubmitWriterPartialPublishFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ts := fakeTasks(5)
@@ -228,12 +240,44 @@ func TestSubmitWriterPartialPublishFailure(t *testing.T) {
 		if !slices.Equal(s.abandoned, []string{ts[1].ID, ts[3].ID}) {
 			t.Errorf("abandoned %v, want the two unconfirmed tasks", s.abandoned)
 		}
-		want := [][]string{{ts[0].ID}, {ts[2].ID, ts[4].ID}}
-		for _, m := range s.marked {
-			slices.Sort(m)
+		synctest.Wait() // the writer clears the outbox entry after answering
+		if !slices.Equal(s.cleared, []int64{1, 2}) {
+			t.Errorf("cleared outbox entries %v, want both batches'", s.cleared)
 		}
-		if !slices.EqualFunc(s.marked, want, slices.Equal) {
-			t.Errorf("marked queued %v, want %v", s.marked, want)
+	})
+}
+
+// TestSubmitWriterKeepsOutboxEntry: a task whose message was not confirmed
+// and which could not be abandoned either is promised to run (nil), so its
+// batch's outbox entry stays for the Sweeper, the only way to it; a batch
+// whose commit failed made no entry to clear.
+func TestSubmitWriterKeepsOutboxEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := fakeTasks(3)
+		s := &groupStore{gate: make(chan struct{}), abandonFail: fmt.Errorf("db: %w", store.ErrUnavailable)}
+		q := &groupQueue{down: map[string]bool{ts[2].ID: true}}
+		sub := groupSubmitter(s, q)
+		first := submitAll(t.Context(), sub, ts[:1])
+		synctest.Wait()
+		rest := submitAll(t.Context(), sub, ts[1:])
+		synctest.Wait()
+		close(s.gate)
+		first()
+		for id, err := range rest() {
+			if err != nil {
+				t.Errorf("submit %s: %v, want nil (published, or left for the sweeper)", id, err)
+			}
+		}
+		synctest.Wait() // the writer clears the outbox entry after answering
+		if !slices.Equal(s.cleared, []int64{1}) {
+			t.Errorf("cleared outbox entries %v, want the first batch's only", s.cleared)
+		}
+
+		down := &groupStore{fail: fmt.Errorf("db: %w", store.ErrUnavailable)}
+		submitAll(t.Context(), groupSubmitter(down, q), fakeTasks(1))()
+		synctest.Wait()
+		if len(down.cleared) != 0 {
+			t.Errorf("cleared outbox entries %v after a failed commit, want none", down.cleared)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/ymera/ymera/actors"
@@ -124,9 +125,7 @@ func (w *worker) process(ctx context.Context, d supervisor.Delivery, t actors.Ta
 		taskCtx = actors.WithCaller(taskCtx, w.rt.caller.For(t))
 	}
 
-	stop := make(chan struct{})
-	defer close(stop)
-	go w.rt.keepAlive(d, stop)
+	defer w.rt.keepAlive(d)()
 
 	res, err = w.agent.Process(taskCtx, t)
 	timedOut = errors.Is(taskCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
@@ -214,25 +213,39 @@ func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.D
 	rt.announce(ctx, log, st, v)
 }
 
-// keepAlive reports progress to JetStream a few times per AckWait until stop
-// is closed, so a long task keeps its lease while it is alive.
-func (rt *runtime) keepAlive(d supervisor.Delivery, stop <-chan struct{}) {
+// keepAlive reports progress to JetStream a few times per AckWait until the
+// returned stop is called, so a long task keeps its lease while it is alive.
+// A timer, not a goroutine: most tasks end long before the first report, and
+// then the only cost is arming and stopping it.
+func (rt *runtime) keepAlive(d supervisor.Delivery) (stop func()) {
 	if rt.noKeepAlive {
-		return
+		return func() {}
 	}
 	every := rt.ackWait / 3
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	mu.Lock() // t is set before the first report can read it
+	defer mu.Unlock()
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
 			return
-		case <-t.C:
-			_ = d.InProgress()
 		}
+		_ = d.InProgress()
+		t.Reset(every)
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		t.Stop()
 	}
 }
 

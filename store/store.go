@@ -170,6 +170,25 @@ type Tasks interface {
 	// batch). A non-nil err means no task was stored (e.g. ErrUnavailable),
 	// and errs is then nil.
 	CreateBatch(ctx context.Context, ts []actors.Task) (errs []error, err error)
+	// EnqueueBatch is CreateBatch for the submit writer, which publishes the
+	// tasks' messages itself: errs[i] is CreateBatch's verdict for ts[i],
+	// but the rows it stores together go in as queued, and in the same
+	// commit an outbox entry lists their ids (outbox is its id). The entry
+	// stands for "these messages may not be stored yet": the writer clears
+	// it once their PubAcks are in, and the Sweeper republishes the tasks
+	// of an entry left behind (Outbox). A task the backend must store on
+	// its own (a malformed one CreateBatch would create alone) is stored
+	// as Create stores it, pending and out of the entry, for the pending
+	// sweep. outbox is 0 when no row went into the entry; a non-nil err
+	// means nothing was stored, and outbox and errs are then zero.
+	EnqueueBatch(ctx context.Context, ts []actors.Task) (outbox int64, errs []error, err error)
+	// ClearOutbox deletes the outbox entry id. An entry already gone is not
+	// an error: the writer and the Sweeper may both clear one.
+	ClearOutbox(ctx context.Context, id int64) error
+	// Outbox lists the outbox entries created before olderThan, oldest
+	// first, at most limit, each with those of its tasks that are still
+	// queued (none, when every one has moved on).
+	Outbox(ctx context.Context, olderThan time.Time, limit int) ([]OutboxEntry, error)
 	Get(ctx context.Context, id string) (Task, error)
 	List(ctx context.Context, f TaskFilter) ([]Task, error)
 	// MarkQueued moves the given tasks from pending to queued once their
@@ -184,11 +203,11 @@ type Tasks interface {
 	// StartBatch is Start for many deliveries in one commit (group commit):
 	// each item applies exactly as Start would, on its own and in turn (an
 	// id repeated in the batch sees what the earlier item did), counting an
-	// attempt and opening its history row as Start does. ts[i] and errs[i]
-	// are what Start would have returned for items[i]: the task as stored
-	// after the change, or ErrConflict (final, or running under another
-	// lease) or ErrNotFound. A non-nil err means no item was recorded (e.g.
-	// ErrUnavailable), and ts and errs are then nil.
+	// attempt as Start does. ts[i] and errs[i] are what Start would have
+	// returned for items[i]: the task as stored after the change, or
+	// ErrConflict (final, or running under another lease) or ErrNotFound. A
+	// non-nil err means no item was recorded (e.g. ErrUnavailable), and ts
+	// and errs are then nil.
 	StartBatch(ctx context.Context, items []Starting) (ts []Task, errs []error, err error)
 	// Finish records the outcome of the attempt holding lease. ErrConflict
 	// unless the task is running under that lease.
@@ -205,16 +224,21 @@ type Tasks interface {
 	Requeue(ctx context.Context, id string, lease int64, errMsg string, now time.Time) error
 	// Abandon fails a task whose message could not be stored when it was
 	// submitted, so the submitter can answer with an error and the task never
-	// runs behind its back: pending becomes failed with reason. ErrConflict
-	// unless the task is pending.
+	// runs behind its back: pending, or queued and never started (as
+	// EnqueueBatch stores it), becomes failed with reason. ErrConflict
+	// otherwise: a queued task with attempts has run and is being retried.
 	Abandon(ctx context.Context, id string, reason string, now time.Time) error
 	// Pending lists tasks still pending that were created before olderThan,
 	// oldest first: their queue message may never have been stored.
 	Pending(ctx context.Context, olderThan time.Time, limit int) ([]Task, error)
 	// Attempts returns the task's attempts, first first: each Start that
-	// counts an attempt opens one, and the transition that leaves running
-	// closes it, in the same statement. Empty (not ErrNotFound) for a task
-	// never started or not there.
+	// counts an attempt begins one. An attempt that ended was recorded by
+	// the transition that ended it (leaving running, or a Start under the
+	// same lease, which ends the one before as AttemptCrashed), in the same
+	// statement; the attempt of a running task is not stored until then
+	// and is read from the task (Attempts, Lease, UpdatedAt as its start),
+	// so it looks as the others do, running and without FinishedAt. Empty
+	// (not ErrNotFound) for a task never started or not there.
 	Attempts(ctx context.Context, taskID string) ([]Attempt, error)
 	// GetWithAttempts is Get and Attempts together, as of one moment, in
 	// one round trip where the backend allows (the read GET /tasks/{id}
@@ -234,6 +258,13 @@ type Tasks interface {
 	// follows, as for a new task), keeping its attempts and last error.
 	// ErrConflict unless the task is dead_letter.
 	Revive(ctx context.Context, id string, now time.Time) error
+}
+
+// OutboxEntry is one entry of the submit outbox (see Tasks.EnqueueBatch):
+// Tasks are those of its tasks still queued when it was read.
+type OutboxEntry struct {
+	ID    int64
+	Tasks []Task
 }
 
 // Finished is one item of FinishBatch: the outcome of the attempt at task ID

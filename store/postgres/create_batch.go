@@ -14,28 +14,56 @@ import (
 	"github.com/ymera/ymera/store"
 )
 
-// createBatchSQL inserts many tasks in one statement: the batch arrives as
-// parallel arrays. COPY would be faster still but cannot skip a row whose id
-// exists; ON CONFLICT DO NOTHING can, and RETURNING says which rows went in,
-// so the others are the conflicts.
-const createBatchSQL = `INSERT INTO tasks (id, name, description, task_type, parameters,
+// insertBatchSQL inserts many tasks in one statement: the batch arrives as
+// parallel arrays, the status as $11. COPY would be faster still but cannot
+// skip a row whose id exists; ON CONFLICT DO NOTHING can, and RETURNING says
+// which rows went in, so the others are the conflicts.
+const insertBatchSQL = `INSERT INTO tasks (id, name, description, task_type, parameters,
 		priority, user_id, agent_id, max_attempts, created_at, updated_at, status)
 	SELECT b.id::uuid, b.name, b.description, b.task_type, b.parameters::jsonb,
-		b.priority, b.user_id::uuid, b.agent_id::uuid, b.max_attempts, b.created_at, b.created_at, 'pending'
+		b.priority, b.user_id::uuid, b.agent_id::uuid, b.max_attempts, b.created_at, b.created_at, $11::text
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::text[], $8::text[], $9::int[], $10::timestamptz[])
 		AS b(id, name, description, task_type, parameters, priority, user_id, agent_id, max_attempts, created_at)
-	ON CONFLICT (id) DO NOTHING
+	ON CONFLICT (id) DO NOTHING`
+
+// createBatchSQL is CreateBatch's statement: the inserted ids.
+const createBatchSQL = insertBatchSQL + `
 	RETURNING id::text`
 
+// enqueueBatchSQL is EnqueueBatch's statement: the rows and the outbox entry
+// listing them in one statement, so in one round trip and one commit. A
+// data-modifying CTE's RETURNING feeds the next, so the entry lists exactly
+// the rows that went in, and none is made when none did. Each inserted id
+// comes back with the entry's id.
+const enqueueBatchSQL = `WITH ins AS (` + insertBatchSQL + `
+		RETURNING id),
+	ob AS (INSERT INTO task_outbox (task_ids, created_at)
+		SELECT array_agg(ins.id), $12::timestamptz FROM ins HAVING count(*) > 0
+		RETURNING id)
+	SELECT ins.id::text, (SELECT ob.id FROM ob) FROM ins`
+
 // CreateBatch stores many new tasks as pending with one INSERT ... SELECT
-// FROM unnest(...), the group commit of the submit writer. errs[i] is what
-// Create would have returned for ts[i] called in turn: ErrConflict for an id
-// that exists, also earlier in the same batch. A task the statement cannot
-// take without failing the whole batch (a malformed id or JSON, an unknown
-// user) is created on its own, so it gets Create's own error and costs the
-// others nothing.
+// FROM unnest(...), the group commit of new rows for the start writer.
+// errs[i] is what Create would have returned for ts[i] called in turn:
+// ErrConflict for an id that exists, also earlier in the same batch. A task
+// the statement cannot take without failing the whole batch (a malformed id
+// or JSON, an unknown user) is created on its own, so it gets Create's own
+// error and costs the others nothing.
 func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error) {
+	_, errs, err := r.createBatch(ctx, ts, false)
+	return errs, err
+}
+
+// EnqueueBatch is CreateBatch with the rows stored as queued and the outbox
+// entry that lists them, in one statement; see store.Tasks.
+func (r tasks) EnqueueBatch(ctx context.Context, ts []actors.Task) (int64, []error, error) {
+	return r.createBatch(ctx, ts, true)
+}
+
+// createBatch is CreateBatch, or EnqueueBatch when enqueue is set, which
+// returns the outbox entry's id.
+func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) (int64, []error, error) {
 	errs := make([]error, len(ts))
 	var batch, alone []int
 	seen := make(map[string]bool, len(ts))
@@ -52,31 +80,37 @@ func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, erro
 			batch = append(batch, i)
 		}
 	}
+	var outbox int64
+	stored := false // whether a task is in, which a later failure must not deny
 	if len(batch) > 0 {
-		err := r.insertBatch(ctx, ts, batch, errs)
+		n, ob, err := r.insertBatch(ctx, ts, batch, errs, enqueue)
 		if err != nil {
 			terr := translate(err)
 			if errors.Is(terr, store.ErrUnavailable) || ctx.Err() != nil {
-				return nil, fmt.Errorf("store: create %d tasks: %w", len(ts), terr)
+				return 0, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), terr)
 			}
 			// A row broke a constraint the checks above cannot see (an
 			// unknown user or agent, an oversized name): nothing was
 			// inserted, so let each task find its own verdict.
 			alone = append(alone, batch...)
 		}
+		outbox, stored = ob, n > 0
 	}
 	for _, i := range alone {
 		errs[i] = r.Create(ctx, ts[i])
-		if errors.Is(errs[i], store.ErrUnavailable) {
-			return nil, fmt.Errorf("store: create %d tasks: %w", len(ts), errs[i])
+		if errors.Is(errs[i], store.ErrUnavailable) && !stored {
+			return 0, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), errs[i])
 		}
+		stored = stored || errs[i] == nil
 	}
-	return errs, nil
+	return outbox, errs, nil
 }
 
-// insertBatch runs createBatchSQL for ts[batch...] (distinct, valid ids) and
-// marks every task that did not go in as a conflict.
-func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, errs []error) error {
+// insertBatch inserts ts[batch...] (distinct, valid ids) with createBatchSQL,
+// or enqueueBatchSQL when enqueue is set, and marks every task that did not
+// go in as a conflict. It returns how many went in and the outbox entry's id
+// (0 when there is none).
+func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, errs []error, enqueue bool) (int, int64, error) {
 	n := len(batch)
 	ids, names, descs, types := make([]string, n), make([]string, n), make([]*string, n), make([]string, n)
 	params, prios, users, agents := make([]*string, n), make([]string, n), make([]*string, n), make([]*string, n)
@@ -100,27 +134,37 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 			ats[j] = now
 		}
 	}
+	query, args := createBatchSQL, []any{ids, names, descs, types, params, prios, users, agents, maxes, ats,
+		string(actors.StatusPending)}
+	var id string
+	var outbox int64
+	dest := []any{&id}
+	if enqueue {
+		query, args[10] = enqueueBatchSQL, string(actors.StatusQueued)
+		args = append(args, now)
+		dest = append(dest, &outbox)
+	}
 	c, err := r.db.acquire(ctx)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	defer c.Release()
-	rows, err := c.Query(ctx, createBatchSQL, ids, names, descs, types, params, prios, users, agents, maxes, ats)
+	rows, err := c.Query(ctx, query, args...)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	inserted := make(map[string]bool, len(got))
-	for _, id := range got {
+	inserted := make(map[string]bool, n)
+	_, err = pgx.ForEachRow(rows, dest, func() error {
 		inserted[id] = true
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
 	}
 	for _, i := range batch {
 		if !inserted[uuid.MustParse(ts[i].ID).String()] {
 			errs[i] = fmt.Errorf("store: create task %s: %w: the id exists", ts[i].ID, store.ErrConflict)
 		}
 	}
-	return nil
+	return len(inserted), outbox, nil
 }

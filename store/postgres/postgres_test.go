@@ -103,7 +103,7 @@ func TestMigrations(t *testing.T) {
 	}
 	have := strings.Join(names, " ")
 	for _, want := range []string{
-		"idx_tasks_user_id", "idx_tasks_status", "idx_agents_status", "idx_agents_owner_id",
+		"idx_agents_status", "idx_agents_owner_id",
 		"idx_projects_owner_id", "idx_submissions_project_id", "idx_projects_name_search",
 		"idx_tasks_user_id_id", "idx_tasks_user_id_status_id", "idx_tasks_status_id",
 		"idx_tasks_pending_created_at", "file_versions_file_id_version_key",
@@ -112,6 +112,28 @@ func TestMigrations(t *testing.T) {
 			t.Errorf("index %s missing; have %s", want, have)
 		}
 	}
+	// 00004 drops the seed's (user_id) and (status), which the composite
+	// indexes cover.
+	for _, gone := range []string{"idx_tasks_user_id", "idx_tasks_status"} {
+		if strings.Contains(" "+have+" ", " "+gone+" ") {
+			t.Errorf("index %s still there", gone)
+		}
+	}
+}
+
+// TestAttemptsMigration moves a database with attempt history across
+// migration 00004 and back; see storetest.AttemptsMigration.
+func TestAttemptsMigration(t *testing.T) {
+	t.Parallel()
+	db := migrated(t, postgres.Options{})
+	storetest.AttemptsMigration(t, db, func(t *testing.T) int {
+		var n int
+		err := db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM task_attempts WHERE finished_at IS NULL`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	})
 }
 
 // TestConcurrentMigrateUp runs MigrateUp from several stores at once, as

@@ -25,7 +25,7 @@ const startBatchSQL = lockedRows + `UPDATE tasks
 	RETURNING b.ord, ` + taskColumns
 
 // StartBatch starts many tasks with one UPDATE ... FROM unnest(...), the
-// group commit of the start writer; the attempt triggers fire per row as
+// group commit of the start writer; the attempt trigger fires per row as
 // for Start. An id that appears more than once is applied in a later round
 // of the same transaction, as FinishBatch does, so the second item sees the
 // first one's change. An id that is not a UUID is that item's ErrNotFound,

@@ -14,16 +14,26 @@ import (
 )
 
 // The transitions that end a task from outside its attempt (cancel, dead
-// letter, replay) and the attempt history. task_attempts is written by the
-// triggers of migration 00003, in the same statement as each transition.
+// letter, replay) and the attempt history. task_attempts holds the attempts
+// that ended, written by the trigger of migration 00004 in the same
+// statement as the transition that ends each one; the attempt still running
+// is read from the task row (see currentAttempt).
+
+// attemptsSQL reads the task's ended attempts and, while it runs, its
+// current one, in order; one statement, so both come from one snapshot.
+const attemptsSQL = `SELECT attempt, lease, status, COALESCE(error, ''), started_at, finished_at
+		FROM task_attempts WHERE task_id = $1
+	UNION ALL
+	SELECT attempts, lease, 'running', '', updated_at, NULL
+		FROM tasks WHERE id = $1 AND status = 'running'
+	ORDER BY 1`
 
 // Attempts returns the task's attempts in order.
 func (r tasks) Attempts(ctx context.Context, taskID string) ([]store.Attempt, error) {
 	if !validID(taskID) {
 		return []store.Attempt{}, nil
 	}
-	rows, err := r.db.query(ctx, `SELECT attempt, lease, status, COALESCE(error, ''),
-		started_at, finished_at FROM task_attempts WHERE task_id = $1 ORDER BY attempt`, pointLookup, taskID)
+	rows, err := r.db.query(ctx, attemptsSQL, pointLookup, taskID)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
 	}
@@ -104,8 +114,9 @@ func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
 }
 
 // GetWithAttempts returns the task and its attempts in one round trip: the
-// attempts come as one JSON array aggregated beside the row. It is what
-// GET /tasks/{task_id} reads, the request clients poll hardest.
+// ended attempts come as one JSON array aggregated beside the row, and the
+// running one, if any, from the row itself. It is what GET /tasks/{task_id}
+// reads, the request clients poll hardest.
 func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
 	if !validID(id) {
 		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, store.ErrNotFound)
@@ -137,12 +148,27 @@ func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []st
 	if err := json.Unmarshal(attempts, &rows); err != nil {
 		return store.Task{}, nil, fmt.Errorf("store: get task %s: decode attempts: %w", id, err)
 	}
-	list := make([]store.Attempt, len(rows))
+	list := make([]store.Attempt, len(rows), len(rows)+1)
 	for i, a := range rows {
 		list[i] = store.Attempt{Attempt: a.Attempt, Lease: a.Lease, Status: a.Status, Error: a.Error,
 			StartedAt: a.StartedAt.UTC(), FinishedAt: utc(a.FinishedAt)}
 	}
+	if a, ok := currentAttempt(t); ok {
+		list = append(list, a)
+	}
 	return t, list, nil
+}
+
+// currentAttempt is the attempt t is running, which has no row in
+// task_attempts until it ends: the Start that made t running counted it
+// and set updated_at, which nothing changes while it runs (see migration
+// 00004). It is what the second half of attemptsSQL reads.
+func currentAttempt(t store.Task) (store.Attempt, bool) {
+	if t.Status != actors.StatusRunning {
+		return store.Attempt{}, false
+	}
+	return store.Attempt{Attempt: t.Attempts, Lease: t.Lease, Status: string(actors.StatusRunning),
+		StartedAt: t.UpdatedAt}, true
 }
 
 func utc(t *time.Time) *time.Time {

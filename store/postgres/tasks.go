@@ -205,14 +205,15 @@ func (r tasks) Requeue(ctx context.Context, id string, lease int64, errMsg strin
 	return nil
 }
 
-// Abandon fails a pending task whose message was never confirmed stored.
+// Abandon fails a task whose message was never confirmed stored: pending
+// (Create) or queued and never started (EnqueueBatch).
 func (r tasks) Abandon(ctx context.Context, id string, reason string, now time.Time) error {
 	if !validID(id) {
 		return fmt.Errorf("store: abandon task %s: %w", id, store.ErrNotFound)
 	}
 	tag, err := r.db.exec(ctx, `UPDATE tasks
 		SET status = 'failed', error_message = $2, completed_at = $3, updated_at = $3
-		WHERE id = $1 AND status = 'pending'`,
+		WHERE id = $1 AND (status = 'pending' OR (status = 'queued' AND attempts = 0))`,
 		id, nullable(reason), now)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = r.miss(ctx, id)

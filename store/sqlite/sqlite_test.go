@@ -101,6 +101,45 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+// TestAttemptsMigration moves a database with attempt history across
+// migration 00004 and back; see storetest.AttemptsMigration.
+func TestAttemptsMigration(t *testing.T) {
+	t.Parallel()
+	db, path := open(t)
+	if err := db.MigrateUp(t.Context()); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.AttemptsMigration(t, db, func(t *testing.T) int {
+		var n int
+		err := raw.QueryRowContext(t.Context(), `SELECT count(*) FROM task_attempts WHERE finished_at IS NULL`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	})
+	// 00004 drops the seed's (user_id) and (status) indexes, which the
+	// composite ones cover.
+	for name, want := range map[string]bool{
+		"idx_tasks_user_id": false, "idx_tasks_status": false,
+		"idx_tasks_user_id_id": true, "idx_tasks_user_id_status_id": true, "idx_tasks_status_id": true,
+	} {
+		var n int
+		err := raw.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema
+			WHERE type = 'index' AND tbl_name = 'tasks' AND name = $1`, name).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (n == 1) != want {
+			t.Errorf("index %s: %d found, want it %v", name, n, want)
+		}
+	}
+}
+
 func TestOpen(t *testing.T) {
 	t.Parallel()
 	db, path := open(t)

@@ -12,8 +12,10 @@ import (
 )
 
 // The transitions that end a task from outside its attempt (cancel, dead
-// letter, replay) and the attempt history. task_attempts is written by the
-// triggers of migration 00003, in the same statement as each transition.
+// letter, replay) and the attempt history. task_attempts holds the attempts
+// that ended, written by the trigger of migration 00004 in the same
+// statement as the transition that ends each one; the attempt still running
+// is read from the task row (see attemptsSQL).
 
 // Attempts returns the task's attempts in order.
 func (r tasks) Attempts(ctx context.Context, taskID string) ([]store.Attempt, error) {

@@ -69,11 +69,19 @@ func (r tasks) Get(ctx context.Context, id string) (store.Task, error) {
 	return t, nil
 }
 
-// getTaskSQL reads a task by id; attemptsSQL its attempts in order.
+// getTaskSQL reads a task by id; attemptsSQL its attempts in order: those
+// that ended, from task_attempts, and while the task runs its current one,
+// which has no row until it ends and is read from the task row (the Start
+// that made it running counted it and set updated_at, which nothing changes
+// while it runs; see migration 00004).
 const (
 	getTaskSQL  = `SELECT ` + taskColumns + ` FROM tasks WHERE id = $1`
-	attemptsSQL = `SELECT attempt, lease, status, COALESCE(error, ''),
-		started_at, finished_at FROM task_attempts WHERE task_id = $1 ORDER BY attempt`
+	attemptsSQL = `SELECT attempt, lease, status, COALESCE(error, ''), started_at, finished_at
+			FROM task_attempts WHERE task_id = $1
+		UNION ALL
+		SELECT attempts, lease, 'running', '', updated_at, NULL
+			FROM tasks WHERE id = $1 AND status = 'running'
+		ORDER BY 1`
 )
 
 // List returns the tasks f selects, newest first. The filters line up with
@@ -190,11 +198,12 @@ func (r tasks) Requeue(ctx context.Context, id string, lease int64, errMsg strin
 	return nil
 }
 
-// Abandon fails a pending task whose message was never confirmed stored.
+// Abandon fails a task whose message was never confirmed stored: pending
+// (Create) or queued and never started (EnqueueBatch).
 func (r tasks) Abandon(ctx context.Context, id string, reason string, now time.Time) error {
 	res, err := r.db.write.ExecContext(ctx, `UPDATE tasks
 		SET status = 'failed', error_message = $2, completed_at = $3, updated_at = $3
-		WHERE id = $1 AND status = 'pending'`,
+		WHERE id = $1 AND (status = 'pending' OR (status = 'queued' AND attempts = 0))`,
 		id, nullable(reason), timeArg(now))
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -210,7 +219,7 @@ func (r tasks) Abandon(ctx context.Context, id string, reason string, now time.T
 // Pending lists tasks still pending that were created before olderThan,
 // oldest first. The literal status lets the planner use the partial index on
 // pending tasks; INDEXED BY insists on it, because without statistics
-// SQLite prefers idx_tasks_status and sorts every pending task.
+// SQLite prefers an index on status and sorts every pending task.
 func (r tasks) Pending(ctx context.Context, olderThan time.Time, limit int) ([]store.Task, error) {
 	rows, err := r.db.read.QueryContext(ctx, `SELECT `+taskColumns+` FROM tasks INDEXED BY idx_tasks_pending_created_at
 		WHERE status = 'pending' AND created_at < $1

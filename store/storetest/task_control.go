@@ -31,6 +31,16 @@ func testTaskControl(t *testing.T, s store.Store) {
 		// crashed without an outcome.
 		_, err = tasks.Start(t.Context(), task.ID, 7, at(4))
 		ok(t, "redelivery", err)
+		// The attempt still running is in the history as the ended ones are.
+		list, err = tasks.Attempts(t.Context(), task.ID)
+		ok(t, "attempts", err)
+		equal(t, "attempts while running", list, []store.Attempt{
+			{Attempt: 1, Lease: 7, Status: "failed", Error: "model overloaded", StartedAt: at(1), FinishedAt: ptr(at(2))},
+			{Attempt: 2, Lease: 7, Status: store.AttemptCrashed,
+				Error:     "the attempt ended without an outcome: its worker crashed or lost its lease",
+				StartedAt: at(3), FinishedAt: ptr(at(4))},
+			{Attempt: 3, Lease: 7, Status: "running", StartedAt: at(4)},
+		})
 		ok(t, "finish", tasks.Finish(t.Context(), task.ID, 7, store.Outcome{Status: actors.StatusCompleted, Result: []byte(`{"ok":true}`)}, at(5)))
 
 		list, err = tasks.Attempts(t.Context(), task.ID)
@@ -78,7 +88,18 @@ func testTaskControl(t *testing.T, s store.Store) {
 		ok(t, "attempts", err)
 		equal(t, "task", got, want)
 		equal(t, "attempts", list, wantList)
-		equal(t, "attempts", len(list), 2)
+		equal(t, "attempts", list, []store.Attempt{
+			{Attempt: 1, Lease: 9, Status: "failed", Error: "flaky", StartedAt: at(1), FinishedAt: ptr(at(2))},
+			{Attempt: 2, Lease: 10, Status: "running", StartedAt: at(3)},
+		})
+		// Once it ends, the attempt reads the same, finished.
+		ok(t, "finish", tasks.Finish(t.Context(), task.ID, 10, store.Outcome{Status: actors.StatusFailed, ErrorMessage: "bad input"}, at(4)))
+		_, list, err = tasks.GetWithAttempts(t.Context(), task.ID)
+		ok(t, "get with attempts", err)
+		equal(t, "attempts after the finish", list, []store.Attempt{
+			{Attempt: 1, Lease: 9, Status: "failed", Error: "flaky", StartedAt: at(1), FinishedAt: ptr(at(2))},
+			{Attempt: 2, Lease: 10, Status: "failed", Error: "bad input", StartedAt: at(3), FinishedAt: ptr(at(4))},
+		})
 
 		_, _, err = tasks.GetWithAttempts(t.Context(), newID())
 		isErr(t, "get with attempts of nothing", err, store.ErrNotFound)
@@ -138,9 +159,10 @@ func testTaskControl(t *testing.T, s store.Store) {
 		}
 		list, err := tasks.Attempts(t.Context(), running.ID)
 		ok(t, "attempts", err)
-		if len(list) != 1 || list[0].Status != "dead_letter" || list[0].Error != "delivered 5 times without an outcome" {
-			t.Errorf("attempts of a dead-lettered run: %+v", list)
-		}
+		equal(t, "attempts of a dead-lettered run", list, []store.Attempt{
+			{Attempt: 1, Lease: 9, Status: "dead_letter", Error: "delivered 5 times without an outcome",
+				StartedAt: at(1), FinishedAt: ptr(at(2))},
+		})
 		isErr(t, "dead-letter twice", tasks.DeadLetter(t.Context(), running.ID, "again", at(3)), store.ErrConflict)
 
 		// Replay: back to pending with its attempts, then it runs again.

@@ -238,9 +238,25 @@ func testTransitions(t *testing.T, s store.Store) {
 		_, err = tasks.Start(t.Context(), task.ID, 5, now)
 		isErr(t, "start an abandoned task", err, store.ErrConflict)
 
+		// Queued and never started, as the submit writer stores a task:
+		// its message is as unconfirmed as a pending task's.
 		queued := newTask(t, s, "")
 		ok(t, "queue", tasks.MarkQueued(t.Context(), queued.ID))
-		isErr(t, "abandon a queued task", tasks.Abandon(t.Context(), queued.ID, "x", now), store.ErrConflict)
+		ok(t, "abandon a queued task", tasks.Abandon(t.Context(), queued.ID, "x", now))
+		got, err = tasks.Get(t.Context(), queued.ID)
+		ok(t, "get", err)
+		equal(t, "status after abandon", got.Status, actors.StatusFailed)
+
+		// Queued again for a retry: it has run, and its message is stored.
+		retried := newTask(t, s, "")
+		_, err = tasks.Start(t.Context(), retried.ID, 6, now)
+		ok(t, "start", err)
+		ok(t, "requeue", tasks.Requeue(t.Context(), retried.ID, 6, "flaky", now))
+		isErr(t, "abandon a retried task", tasks.Abandon(t.Context(), retried.ID, "x", now), store.ErrConflict)
+		running := newTask(t, s, "")
+		_, err = tasks.Start(t.Context(), running.ID, 8, now)
+		ok(t, "start", err)
+		isErr(t, "abandon a running task", tasks.Abandon(t.Context(), running.ID, "x", now), store.ErrConflict)
 		isErr(t, "abandon unknown", tasks.Abandon(t.Context(), newID(), "x", now), store.ErrNotFound)
 	})
 

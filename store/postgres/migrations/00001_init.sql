@@ -139,8 +139,8 @@ CREATE INDEX idx_projects_name_search ON projects USING GIN (to_tsvector('englis
 
 -- GET /tasks pages newest first by id within a user, a user and status, or a
 -- status; each is an index range scan that stops after one page. (They make
--- idx_tasks_user_id and idx_tasks_status redundant; those stay because the
--- seed names them, and can go in a later migration if insert cost matters.)
+-- idx_tasks_user_id and idx_tasks_status redundant; those stay here because
+-- the seed names them, and 00004_attempts_at_end drops them.)
 CREATE INDEX idx_tasks_user_id_id ON tasks (user_id, id DESC);
 CREATE INDEX idx_tasks_user_id_status_id ON tasks (user_id, status, id DESC);
 CREATE INDEX idx_tasks_status_id ON tasks (status, id DESC);

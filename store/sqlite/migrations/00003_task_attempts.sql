@@ -12,6 +12,9 @@
 --   leaving running closes the open row with the new status (queued or
 --     pending, i.e. requeued for a retry, is recorded as failed) and the
 --     task's error message.
+-- 00004_attempts_at_end replaced both triggers with one that writes an
+-- attempt's row only when the attempt ends; the running attempt is read
+-- from the task row.
 CREATE TABLE task_attempts (
     task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
     attempt INTEGER NOT NULL,

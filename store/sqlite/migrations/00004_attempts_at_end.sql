@@ -1,0 +1,89 @@
+-- +goose Up
+-- Attempt history written once, when an attempt ends, and two redundant
+-- indexes on tasks dropped. Mirrors
+-- store/postgres/migrations/00004_attempts_at_end.sql, whose header gives
+-- the measurements behind it and the reasoning in full; in short:
+--
+-- One trigger replaces 00003's two. Its WHEN condition holds only for a
+-- running row that leaves running or counts another attempt, so a first
+-- Start (from pending or queued, the usual case) runs no trigger program.
+-- When it fires it INSERTs the attempt that just ended, whole: attempt =
+-- OLD.attempts, lease = OLD.lease, started_at = OLD.updated_at, finished_at
+-- = NEW.updated_at; status as the new one (queued or pending, requeued for
+-- a retry, recorded as failed) with the task's error message (none when
+-- completed), or crashed when a Start from running under the same lease (a
+-- redelivery after its worker crashed or lost the message) counted the
+-- next attempt. The attempt still running has no row: Attempts and
+-- GetWithAttempts derive it from the task row (attempt = attempts, lease,
+-- status running, started_at = updated_at).
+--
+-- updated_at of a running row is when its attempt started because the
+-- Start that made it running set it, and the only statement that changes a
+-- running row without leaving running is Start under the same lease, which
+-- counts an attempt and so starts a new one. A statement added later that
+-- touches a running row otherwise must keep its updated_at.
+--
+-- (user_id) and (status) are the leading columns of idx_tasks_user_id_id
+-- and idx_tasks_status_id; each status change wrote both for nothing.
+DROP INDEX idx_tasks_user_id;
+DROP INDEX idx_tasks_status;
+
+DROP TRIGGER task_attempt_ended;
+DROP TRIGGER task_attempt_started;
+
+-- +goose StatementBegin
+CREATE TRIGGER task_attempt_finished AFTER UPDATE OF status, attempts ON tasks
+WHEN OLD.status = 'running' AND (NEW.status <> 'running' OR NEW.attempts > OLD.attempts)
+BEGIN
+    INSERT INTO task_attempts (task_id, attempt, lease, status, error, started_at, finished_at)
+    VALUES (OLD.id, OLD.attempts, OLD.lease,
+        CASE WHEN NEW.status = 'running' THEN 'crashed'
+             WHEN NEW.status IN ('pending', 'queued') THEN 'failed'
+             ELSE NEW.status END,
+        CASE WHEN NEW.status = 'running'
+                 THEN 'the attempt ended without an outcome: its worker crashed or lost its lease'
+             WHEN NEW.status = 'completed' THEN NULL
+             ELSE NEW.error_message END,
+        OLD.updated_at, NEW.updated_at);
+END;
+-- +goose StatementEnd
+
+-- The rows 00003 opened for attempts still running: the task row stands for
+-- them now, and the trigger writes them when they end.
+DELETE FROM task_attempts WHERE finished_at IS NULL;
+
+-- +goose Down
+-- 00003's triggers as they were, with an open row for every running task's
+-- current attempt.
+DROP TRIGGER task_attempt_finished;
+
+-- +goose StatementBegin
+CREATE TRIGGER task_attempt_started AFTER UPDATE OF attempts ON tasks
+WHEN NEW.attempts > OLD.attempts
+BEGIN
+    UPDATE task_attempts
+    SET status = 'crashed', finished_at = NEW.updated_at,
+        error = 'the attempt ended without an outcome: its worker crashed or lost its lease'
+    WHERE task_id = NEW.id AND finished_at IS NULL;
+    INSERT INTO task_attempts (task_id, attempt, lease, status, started_at)
+    VALUES (NEW.id, NEW.attempts, NEW.lease, 'running', NEW.updated_at);
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER task_attempt_ended AFTER UPDATE OF status ON tasks
+WHEN OLD.status = 'running' AND NEW.status <> 'running'
+BEGIN
+    UPDATE task_attempts
+    SET status = CASE WHEN NEW.status IN ('pending', 'queued') THEN 'failed' ELSE NEW.status END,
+        error = CASE WHEN NEW.status = 'completed' THEN NULL ELSE NEW.error_message END,
+        finished_at = NEW.updated_at
+    WHERE task_id = NEW.id AND attempt = NEW.attempts AND finished_at IS NULL;
+END;
+-- +goose StatementEnd
+
+INSERT INTO task_attempts (task_id, attempt, lease, status, started_at)
+SELECT id, attempts, lease, 'running', updated_at FROM tasks WHERE status = 'running';
+
+CREATE INDEX idx_tasks_user_id ON tasks (user_id);
+CREATE INDEX idx_tasks_status ON tasks (status);
