@@ -304,6 +304,32 @@ type Attempt struct {
 // its worker crashed (or lost its lease) and a later delivery started anew.
 const AttemptCrashed = "crashed"
 
+// WithRowAttempt completes the history stored for t (stored, in order) with
+// the attempt t's row describes and the stores keep no row for (migration
+// 00004 of either dialect): the one running, started when its Start set
+// UpdatedAt; or a first attempt that ended the task, from StartedAt to
+// UpdatedAt with the task's status and error. Both backends' Attempts and
+// GetWithAttempts end with it.
+func WithRowAttempt(t Task, stored []Attempt) []Attempt {
+	switch {
+	case t.Status == actors.StatusRunning:
+		return append(stored, Attempt{Attempt: t.Attempts, Lease: t.Lease,
+			Status: string(actors.StatusRunning), StartedAt: t.UpdatedAt})
+	case t.Status.Final() && t.Attempts == 1 && t.StartedAt != nil:
+		if len(stored) > 0 && stored[0].Attempt == 1 {
+			return stored // requeued before it ended: the row was written then
+		}
+		a := Attempt{Attempt: 1, Lease: t.Lease, Status: string(t.Status), StartedAt: *t.StartedAt}
+		if t.Status != actors.StatusCompleted {
+			a.Error = t.ErrorMessage
+		}
+		finished := t.UpdatedAt
+		a.FinishedAt = &finished
+		return append(stored, a)
+	}
+	return stored
+}
+
 // Project is a code project owned by a user.
 type Project struct {
 	ID            string

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
+	"github.com/valyala/fasthttp"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/transport"
@@ -27,7 +27,7 @@ import (
 // be submitted, and what was counted.
 type benchRun struct {
 	o        benchOptions
-	client   *http.Client
+	client   *fasthttp.Client
 	base     string
 	token    string
 	userID   string
@@ -49,9 +49,7 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	defer cancel()
 	rep := benchReport{Via: o.via, Tasks: o.tasks, Concurrency: o.concurrency, Store: "remote"}
 	r := &benchRun{o: o, base: strings.TrimRight(o.url, "/")}
-	r.client = &http.Client{Transport: &http.Transport{
-		MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute,
-	}}
+	r.client = newBenchClient(o.concurrency)
 
 	var events *nats.Conn
 	if r.base == "" {
@@ -75,7 +73,10 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	r.track = newBenchTracker(max(o.tasks, 1024))
 	if events != nil {
 		sub, err := events.Subscribe(transport.TaskEventsWildcard(), func(m *nats.Msg) {
-			var ev transport.Event
+			var ev struct { // the two fields it needs, not the whole event
+				TaskID string `json:"task_id"`
+				Status string `json:"status"`
+			}
 			if json.Unmarshal(m.Data, &ev) == nil && actors.Status(ev.Status).Final() {
 				r.track.finish(ev.TaskID, time.Now())
 			}

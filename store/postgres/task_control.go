@@ -15,35 +15,18 @@ import (
 
 // The transitions that end a task from outside its attempt (cancel, dead
 // letter, replay) and the attempt history. task_attempts holds the attempts
-// that ended, written by the trigger of migration 00004 in the same
-// statement as the transition that ends each one; the attempt still running
-// is read from the task row (see currentAttempt).
+// the task row no longer describes, written by the triggers of migration
+// 00004 in the same statement as the transition that makes the row move on;
+// store.WithRowAttempt adds the one it still describes.
 
-// attemptsSQL reads the task's ended attempts and, while it runs, its
-// current one, in order; one statement, so both come from one snapshot.
-const attemptsSQL = `SELECT attempt, lease, status, COALESCE(error, ''), started_at, finished_at
-		FROM task_attempts WHERE task_id = $1
-	UNION ALL
-	SELECT attempts, lease, 'running', '', updated_at, NULL
-		FROM tasks WHERE id = $1 AND status = 'running'
-	ORDER BY 1`
-
-// Attempts returns the task's attempts in order.
+// Attempts returns the task's attempts in order; none for a missing task.
 func (r tasks) Attempts(ctx context.Context, taskID string) ([]store.Attempt, error) {
-	if !validID(taskID) {
+	_, list, err := r.GetWithAttempts(ctx, taskID)
+	if errors.Is(err, store.ErrNotFound) {
 		return []store.Attempt{}, nil
 	}
-	rows, err := r.db.query(ctx, attemptsSQL, pointLookup, taskID)
 	if err != nil {
-		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
-	}
-	list, err := collect(rows, func(row pgx.Row) (store.Attempt, error) {
-		var a store.Attempt
-		err := row.Scan(&a.Attempt, &a.Lease, &a.Status, &a.Error, &a.StartedAt, &a.FinishedAt)
-		return a, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
+		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, err)
 	}
 	return list, nil
 }
@@ -114,8 +97,8 @@ func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
 }
 
 // GetWithAttempts returns the task and its attempts in one round trip: the
-// ended attempts come as one JSON array aggregated beside the row, and the
-// running one, if any, from the row itself. It is what GET /tasks/{task_id}
+// stored attempts come as one JSON array aggregated beside the row, and the
+// one the row describes from the row itself. It is what GET /tasks/{task_id}
 // reads, the request clients poll hardest.
 func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
 	if !validID(id) {
@@ -153,22 +136,7 @@ func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []st
 		list[i] = store.Attempt{Attempt: a.Attempt, Lease: a.Lease, Status: a.Status, Error: a.Error,
 			StartedAt: a.StartedAt.UTC(), FinishedAt: utc(a.FinishedAt)}
 	}
-	if a, ok := currentAttempt(t); ok {
-		list = append(list, a)
-	}
-	return t, list, nil
-}
-
-// currentAttempt is the attempt t is running, which has no row in
-// task_attempts until it ends: the Start that made t running counted it
-// and set updated_at, which nothing changes while it runs (see migration
-// 00004). It is what the second half of attemptsSQL reads.
-func currentAttempt(t store.Task) (store.Attempt, bool) {
-	if t.Status != actors.StatusRunning {
-		return store.Attempt{}, false
-	}
-	return store.Attempt{Attempt: t.Attempts, Lease: t.Lease, Status: string(actors.StatusRunning),
-		StartedAt: t.UpdatedAt}, true
+	return t, store.WithRowAttempt(t, list), nil
 }
 
 func utc(t *time.Time) *time.Time {

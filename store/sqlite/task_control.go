@@ -13,17 +13,20 @@ import (
 
 // The transitions that end a task from outside its attempt (cancel, dead
 // letter, replay) and the attempt history. task_attempts holds the attempts
-// that ended, written by the trigger of migration 00004 in the same
-// statement as the transition that ends each one; the attempt still running
-// is read from the task row (see attemptsSQL).
+// the task row no longer describes, written by the triggers of migration
+// 00004 in the same statement as the transition that makes the row move on;
+// store.WithRowAttempt adds the one it still describes.
 
-// Attempts returns the task's attempts in order.
+// Attempts returns the task's attempts in order; none for a missing task.
 func (r tasks) Attempts(ctx context.Context, taskID string) ([]store.Attempt, error) {
-	st, err := r.db.stmts.stmt(ctx, r.db.read, attemptsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, translate(err))
+	_, list, err := r.GetWithAttempts(ctx, taskID)
+	if errors.Is(err, store.ErrNotFound) {
+		return []store.Attempt{}, nil
 	}
-	return attemptsOf(ctx, st, taskID)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts of task %s: %w", taskID, err)
+	}
+	return list, nil
 }
 
 // attemptsOf reads the attempts of taskID with st, the prepared attemptsSQL
@@ -128,5 +131,5 @@ func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []st
 	if err != nil {
 		return store.Task{}, nil, err
 	}
-	return t, list, nil
+	return t, store.WithRowAttempt(t, list), nil
 }

@@ -69,19 +69,13 @@ func (r tasks) Get(ctx context.Context, id string) (store.Task, error) {
 	return t, nil
 }
 
-// getTaskSQL reads a task by id; attemptsSQL its attempts in order: those
-// that ended, from task_attempts, and while the task runs its current one,
-// which has no row until it ends and is read from the task row (the Start
-// that made it running counted it and set updated_at, which nothing changes
-// while it runs; see migration 00004).
+// getTaskSQL reads a task by id; attemptsSQL the attempts task_attempts
+// holds for it, in order: those the task row no longer describes (see
+// migration 00004 and store.WithRowAttempt).
 const (
 	getTaskSQL  = `SELECT ` + taskColumns + ` FROM tasks WHERE id = $1`
 	attemptsSQL = `SELECT attempt, lease, status, COALESCE(error, ''), started_at, finished_at
-			FROM task_attempts WHERE task_id = $1
-		UNION ALL
-		SELECT attempts, lease, 'running', '', updated_at, NULL
-			FROM tasks WHERE id = $1 AND status = 'running'
-		ORDER BY 1`
+		FROM task_attempts WHERE task_id = $1 ORDER BY attempt`
 )
 
 // List returns the tasks f selects, newest first. The filters line up with

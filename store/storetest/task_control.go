@@ -177,6 +177,15 @@ func testTaskControl(t *testing.T, s store.Store) {
 		st, err := tasks.Start(t.Context(), running.ID, 20, at(6))
 		ok(t, "start after revive", err)
 		equal(t, "attempts after revive", st.Attempts, 2)
+		// The first attempt, which only the task row described while the
+		// task was dead-lettered, is kept when the row moves on.
+		list, err = tasks.Attempts(t.Context(), running.ID)
+		ok(t, "attempts", err)
+		equal(t, "attempts of a replayed task", list, []store.Attempt{
+			{Attempt: 1, Lease: 9, Status: "dead_letter", Error: "delivered 5 times without an outcome",
+				StartedAt: at(1), FinishedAt: ptr(at(2))},
+			{Attempt: 2, Lease: 20, Status: "running", StartedAt: at(6)},
+		})
 
 		queued := newTask(t, s, "")
 		ok(t, "queue", tasks.MarkQueued(t.Context(), queued.ID))
