@@ -62,6 +62,9 @@ type Node struct {
 	stops []func()
 	// agents are the pools as registered agents (builtin.go).
 	agents []*builtinAgent
+	// settling are the attempts whose outcome is still being committed
+	// (worker.go, settleAsync); Stop waits for them after the pools.
+	settling *settlingSet
 }
 
 // StartNode registers every kind's task types, ensures its consumer and
@@ -95,7 +98,11 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		rt.observer = noObserver{}
 	}
 	rt.cancels, rt.noKeepAlive = newCancels(), cfg.noKeepAlive
-	n := &Node{log: cfg.Logger}
+	// Up to four settling attempts per worker: enough to keep the workers
+	// busy through a commit round trip, few enough that a store that slows
+	// down slows them too.
+	rt.settling = &settlingSet{slots: make(chan struct{}, 4*workers*max(len(cfg.Kinds), 1))}
+	n := &Node{log: cfg.Logger, settling: rt.settling}
 	if err := n.startControl(ctx, cfg, rt); err != nil {
 		return nil, err
 	}
@@ -151,6 +158,9 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 func (n *Node) Stop(ctx context.Context) {
 	for _, p := range n.pools {
 		p.Stop(ctx)
+	}
+	if n.settling != nil {
+		n.settling.wait(ctx) // before the result writer stops, among n.stops
 	}
 	for i := len(n.stops) - 1; i >= 0; i-- {
 		n.stops[i]()

@@ -111,7 +111,52 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		_ = d.Nak(0)
 		return
 	}
-	rt.settle(ctx, log, d, st, res, perr, timedOut)
+	rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+}
+
+// settleAsync settles the attempt off the actor, which is then free for its
+// next delivery while the result writer commits this outcome. A worker that
+// waited for the commit could run at most one task per commit round trip,
+// so a node's throughput was its worker count over the commit latency
+// whatever the CPU had left (64 no-op workers stalled at ~3,800 tasks/s on
+// PostgreSQL, docs/performance.md). The delivery stays unacknowledged until
+// its outcome is committed, as before; settling bounds how many attempts
+// wait for their commit at once, so a slow store still slows the workers.
+func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
+	res actors.Result, perr error, timedOut bool) {
+	rt.settling.slots <- struct{}{}
+	rt.settling.wg.Go(func() {
+		defer func() { <-rt.settling.slots }()
+		defer func() {
+			// Off the actor, a panic here would end the process rather
+			// than restart an actor: hand the task back instead.
+			if p := recover(); p != nil {
+				log.ErrorContext(ctx, "settling the attempt panicked; handing the task back", "panic", p)
+				_ = d.Nak(0)
+			}
+		}()
+		rt.settle(ctx, log, d, st, res, perr, timedOut)
+	})
+}
+
+// settlingSet is the attempts waiting for their outcome's commit (see
+// settleAsync): a slot each, and a wait group for the node's Stop.
+type settlingSet struct {
+	slots chan struct{}
+	wg    sync.WaitGroup
+}
+
+// wait waits until every attempt has settled, or ctx ends.
+func (s *settlingSet) wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // process calls the agent under the task timeout, telling JetStream the
@@ -158,6 +203,7 @@ type runtime struct {
 	observer    Observer
 	caller      *Caller    // agent-to-agent calls (caller.go); nil: none
 	leases      LeaseProbe // takes over tasks whose lease's message is gone (takeover.go); nil: never
+	settling    *settlingSet
 }
 
 // start moves the task to running under lease. A task published straight to

@@ -109,7 +109,7 @@ With --url it drives a running gateway over HTTP and polls each task.`,
 	f.StringVar(&o.taskType, "task-type", "bench_noop", "task type to submit")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up waiting for completions after this long (on top of --duration)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object")
-	f.IntVar(&o.workers, "bench-workers", 64, "in-process only: actors for the bench_noop kind")
+	f.IntVar(&o.workers, "bench-workers", 256, "in-process only: actors for the bench_noop kind")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "in-process only: write a CPU profile of the run to this file")
 	f.StringVar(&o.memprofile, "memprofile", "", "in-process only: write an allocation profile of the run to this file")
 	f.BoolVar(&o.syncAlways, "sync-always", false, "in-process only: the embedded JetStream fsyncs every write (sync_interval: always)")
