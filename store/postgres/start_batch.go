@@ -21,7 +21,8 @@ const startBatchSQL = lockedRows + `UPDATE tasks
 		started_at = COALESCE(started_at, b.bat), updated_at = b.bat
 	FROM locked JOIN unnest($2::uuid[], $3::bigint[], $4::timestamptz[])
 		WITH ORDINALITY AS b(bid, blease, bat, ord) ON b.bid = locked.lid
-	WHERE tasks.id = b.bid AND (status IN ('pending', 'queued') OR (status = 'running' AND lease = b.blease))
+	WHERE tasks.id = b.bid
+		AND (locked.lstatus IN ('pending', 'queued') OR (locked.lstatus = 'running' AND locked.llease = b.blease))
 	RETURNING b.ord, ` + taskColumns
 
 // StartBatch starts many tasks with one UPDATE ... FROM unnest(...), the
