@@ -88,6 +88,16 @@ func (w *PresenceWatcher) Live() map[string]transport.Heartbeat {
 	return out
 }
 
+// EachLive calls fn with the latest beat of every agent whose key exists,
+// without copying them: the selector looks at them for every task.
+func (w *PresenceWatcher) EachLive(fn func(id string, hb transport.Heartbeat)) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	for id, hb := range w.live {
+		fn(id, hb)
+	}
+}
+
 // Status returns the presence status last seen for agentID ("" if none).
 func (w *PresenceWatcher) Status(agentID string) string {
 	w.mu.RLock()

@@ -15,7 +15,8 @@ const DefaultRefLatency = time.Second
 
 // LiveAgents is what the Selector reads presence from (PresenceWatcher).
 type LiveAgents interface {
-	Live() map[string]transport.Heartbeat
+	// EachLive calls fn with the latest beat of every live agent.
+	EachLive(fn func(id string, hb transport.Heartbeat))
 }
 
 // KindOf says which agent kind offers a task type (transport.TaskTypes).
@@ -80,15 +81,15 @@ func (s *Selector) Pick(taskType string) string {
 	}
 	var cands []cand
 	total := 0.0
-	for id, hb := range s.Presence.Live() {
+	s.Presence.EachLive(func(id string, hb transport.Heartbeat) {
 		if hb.Kind != kind {
-			continue
+			return
 		}
 		if sc := Score(hb, s.RefLatency); sc > 0 {
 			cands = append(cands, cand{id, sc})
 			total += sc
 		}
-	}
+	})
 	if len(cands) == 0 {
 		return ""
 	}

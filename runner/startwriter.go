@@ -160,34 +160,42 @@ func (w *startWriter) flush(batch []startReq) {
 	}
 }
 
-// createMissing makes the rows of the batch's tasks that had none (ErrNotFound)
-// and came with their message, with one CreateBatch, then starts them with
-// one more StartBatch, updating ts and errs in place. A row another delivery
-// made meanwhile (ErrConflict from the create) is simply started. Without
-// CreateBatch in the store, or without a message, ErrNotFound stands and the
-// caller makes the row on its own.
+// createMissing gives the batch's tasks that had no row (ErrNotFound) and
+// came with their message (published straight to NATS) their rows already
+// started, with one CreateStarted, updating ts and errs in place: one INSERT
+// of a running row each, where making the row pending and then starting it
+// cost an INSERT and an UPDATE that wrote every index of tasks again. A row
+// made meanwhile (ErrConflict from the insert: another delivery of the task
+// made it first) is started with one more StartBatch, as any row is.
+// Without CreateStarted in the store, or without a message, ErrNotFound
+// stands and the caller makes the row on its own.
+//
+// A message without max attempts gets 1 here, not in the store (which
+// stores the limit it is given, as Create does), as runtime.start does for
+// the row it makes: such a task runs once, and its row says so.
 func (w *startWriter) createMissing(ctx context.Context, batch []startReq, ts []store.Task, errs []error) {
-	bc, ok := w.store.(interface {
-		CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error)
+	cs, ok := w.store.(interface {
+		CreateStarted(ctx context.Context, items []store.NewStart) ([]store.Task, []error, error)
 	})
 	if !ok {
 		return
 	}
 	var idx []int
-	var msgs []actors.Task
+	var news []store.NewStart
 	for i, r := range batch {
 		if r.msg != nil && errors.Is(errs[i], store.ErrNotFound) {
 			m := *r.msg
 			if m.MaxAttempts <= 0 {
 				m.MaxAttempts = 1
 			}
-			idx, msgs = append(idx, i), append(msgs, m)
+			idx = append(idx, i)
+			news = append(news, store.NewStart{Task: m, Lease: r.item.Lease, At: r.item.At})
 		}
 	}
 	if len(idx) == 0 {
 		return
 	}
-	cerrs, err := bc.CreateBatch(ctx, msgs)
+	cts, cerrs, err := cs.CreateStarted(ctx, news)
 	if err != nil {
 		for _, i := range idx {
 			errs[i] = err
@@ -197,11 +205,14 @@ func (w *startWriter) createMissing(ctx context.Context, batch []startReq, ts []
 	var again []int
 	var items []store.Starting
 	for j, i := range idx {
-		if cerrs[j] != nil && !errors.Is(cerrs[j], store.ErrConflict) {
+		switch {
+		case cerrs[j] == nil:
+			ts[i], errs[i] = cts[j], nil
+		case errors.Is(cerrs[j], store.ErrConflict):
+			again, items = append(again, i), append(items, batch[i].item)
+		default:
 			errs[i] = cerrs[j]
-			continue
 		}
-		again, items = append(again, i), append(items, batch[i].item)
 	}
 	if len(items) == 0 {
 		return
@@ -227,8 +238,8 @@ func (w *startWriter) Start(ctx context.Context, id string, lease int64, now tim
 
 // StartFrom is Start for a delivery of msg: a task with no row yet (one
 // published straight to NATS) gets its row from msg in the same batch.
-// ErrNotFound can still come back (the writer is gone, or the store cannot
-// create in batches): the caller then makes the row itself.
+// ErrNotFound can still come back (the writer is gone, or the store lacks
+// CreateStarted): the caller then makes the row itself.
 func (w *startWriter) StartFrom(ctx context.Context, msg actors.Task, lease int64, now time.Time) (store.Task, error) {
 	return w.start(ctx, startReq{item: store.Starting{ID: msg.ID, Lease: lease, At: now}, msg: &msg,
 		done: make(chan startAnswer, 1)})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -259,42 +260,52 @@ func TestStartCreatesAndStartsAlone(t *testing.T) {
 	})
 }
 
-// createBatchStore is a startBatchStore that can also create rows in a
-// batch, as the real stores can.
-type createBatchStore struct {
+// createStartedStore is a startBatchStore that can also store rows already
+// started in a batch, as the real stores can. made names tasks whose rows
+// something else makes after the start batch missed them and before
+// CreateStarted runs (another delivery of the task, say).
+type createStartedStore struct {
 	*startBatchStore
 	creates [][]string
+	made    map[string]bool
 }
 
-func (s *createBatchStore) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error) {
+func (s *createStartedStore) CreateStarted(ctx context.Context, items []store.NewStart) ([]store.Task, []error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]string, len(ts))
-	errs := make([]error, len(ts))
-	for i, t := range ts {
-		ids[i] = t.ID
-		if _, ok := s.rows[t.ID]; ok {
-			errs[i] = store.ErrConflict
+	ids := make([]string, len(items))
+	ts, errs := make([]store.Task, len(items)), make([]error, len(items))
+	for i, it := range items {
+		id := it.Task.ID
+		ids[i] = id
+		if s.made[id] {
+			s.rows[id] = 0
+		}
+		if _, ok := s.rows[id]; ok {
+			errs[i] = fmt.Errorf("task %s: %w", id, store.ErrConflict)
 			continue
 		}
-		s.rows[t.ID] = 0
+		s.rows[id] = 1
+		ts[i] = store.Task{Task: it.Task, Status: actors.StatusRunning, Lease: it.Lease, Attempts: 1}
 	}
 	s.creates = append(s.creates, ids)
-	return errs, nil
+	return ts, errs, nil
 }
 
 // Tasks with no row yet (published straight to NATS) that arrive together
-// get their rows in one CreateBatch and start in one more StartBatch, not
-// one row and one start each; a task that has a row is started as usual.
+// get their rows already started in one CreateStarted, not one row and one
+// start each, nor another StartBatch; a task that has a row is started as
+// usual, and one whose row was made meanwhile goes through one more
+// StartBatch.
 func TestStartWriterCreatesMissingRowsInBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &createBatchStore{startBatchStore: newStartBatchStore("known")}
+		s := &createStartedStore{startBatchStore: newStartBatchStore("known"), made: map[string]bool{"raced": true}}
 		s.hold = make(chan struct{})
 		var n Node
 		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler)), now: time.Now}
 		defer n.Stop(t.Context())
 
-		ids := []string{"known", "new1", "new2", "new3"}
+		ids := []string{"known", "new1", "new2", "new3", "raced"}
 		got, errs := make([]store.Task, len(ids)), make([]error, len(ids))
 		var wg sync.WaitGroup
 		wg.Go(func() { _, _ = rt.start(t.Context(), actors.Task{ID: "first"}, 1) })
@@ -310,12 +321,22 @@ func TestStartWriterCreatesMissingRowsInBatch(t *testing.T) {
 			if errs[i] != nil || got[i].ID != id || got[i].Lease != int64(10+i) || got[i].Attempts != 1 {
 				t.Errorf("start %s: %+v, %v; want it running under lease %d", id, got[i], errs[i], 10+i)
 			}
+			if strings.HasPrefix(id, "new") && got[i].MaxAttempts != 1 {
+				t.Errorf("start %s: max attempts %d; want 1 for a message that names none", id, got[i].MaxAttempts)
+			}
 		}
 		if len(s.singles) != 0 {
 			t.Errorf("started alone: %v; want every start batched", s.singles)
 		}
-		if len(s.creates) != 2 || len(s.creates[1]) != 3 {
-			t.Errorf("creates %v; want [first] then the three new tasks in one batch", s.creates)
+		for _, b := range append(s.creates, s.batches...) {
+			slices.Sort(b) // the callers queue in any order
+		}
+		if want := "[[first] [new1 new2 new3 raced]]"; fmt.Sprint(s.creates) != want {
+			t.Errorf("creates %v; want %s: first, then the row-less tasks in one batch", s.creates, want)
+		}
+		if want := "[[first] [known new1 new2 new3 raced] [raced]]"; fmt.Sprint(s.batches) != want {
+			t.Errorf("start batches %v; want %s: only the task whose row was made meanwhile started again",
+				s.batches, want)
 		}
 	})
 }

@@ -209,6 +209,18 @@ type Tasks interface {
 	// non-nil err means no item was recorded (e.g. ErrUnavailable), and ts
 	// and errs are then nil.
 	StartBatch(ctx context.Context, items []Starting) (ts []Task, errs []error, err error)
+	// CreateStarted stores tasks that have no row yet already started, for
+	// the first delivery of a task published straight to NATS: each row goes
+	// in running under items[i].Lease with its first attempt counted, as
+	// Create and then Start at items[i].At would leave it (started_at and
+	// updated_at are At; a zero CreatedAt is At too), but written once.
+	// MaxAttempts is stored as given, as Create does. ts[i] is the task as
+	// stored, what Start would have returned; errs[i] is what CreateBatch
+	// would have said for the task (ErrConflict for an id that exists, also
+	// earlier in the batch: that row is left as it is, for Start to try). A
+	// non-nil err means no task was stored (e.g. ErrUnavailable), and ts and
+	// errs are then nil.
+	CreateStarted(ctx context.Context, items []NewStart) (ts []Task, errs []error, err error)
 	// Finish records the outcome of the attempt holding lease. ErrConflict
 	// unless the task is running under that lease.
 	Finish(ctx context.Context, id string, lease int64, o Outcome, now time.Time) error
@@ -280,6 +292,14 @@ type Finished struct {
 // task ID at At.
 type Starting struct {
 	ID    string
+	Lease int64
+	At    time.Time
+}
+
+// NewStart is one item of CreateStarted: Task, which has no row yet, is
+// stored as started by the delivery holding Lease at At.
+type NewStart struct {
+	Task  actors.Task
 	Lease int64
 	At    time.Time
 }

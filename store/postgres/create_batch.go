@@ -18,18 +18,34 @@ import (
 // parallel arrays, the status as $11. COPY would be faster still but cannot
 // skip a row whose id exists; ON CONFLICT DO NOTHING can, and RETURNING says
 // which rows went in, so the others are the conflicts.
+//
+// A row stored started (CreateStarted) comes with its lease in $12 and its
+// start time in $13, and counts its first attempt, so a task published
+// straight to NATS is written once rather than inserted and then updated.
+// CreateBatch and EnqueueBatch pass NULL for both arrays: unnest reads a NULL
+// array as empty and pads it with NULLs, so their rows get what Create
+// stores (no attempt, lease 0, no started_at, updated_at = created_at).
 const insertBatchSQL = `INSERT INTO tasks (id, name, description, task_type, parameters,
-		priority, user_id, agent_id, max_attempts, created_at, updated_at, status)
+		priority, user_id, agent_id, max_attempts, created_at, updated_at, status,
+		attempts, lease, started_at)
 	SELECT b.id::uuid, b.name, b.description, b.task_type, b.parameters::jsonb,
-		b.priority, b.user_id::uuid, b.agent_id::uuid, b.max_attempts, b.created_at, b.created_at, $11::text
+		b.priority, b.user_id::uuid, b.agent_id::uuid, b.max_attempts, b.created_at,
+		COALESCE(b.started_at, b.created_at), $11::text,
+		CASE WHEN b.started_at IS NULL THEN 0 ELSE 1 END, COALESCE(b.lease, 0), b.started_at
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-		$7::text[], $8::text[], $9::int[], $10::timestamptz[])
-		AS b(id, name, description, task_type, parameters, priority, user_id, agent_id, max_attempts, created_at)
+		$7::text[], $8::text[], $9::int[], $10::timestamptz[], $12::bigint[], $13::timestamptz[])
+		AS b(id, name, description, task_type, parameters, priority, user_id, agent_id, max_attempts, created_at,
+			lease, started_at)
 	ON CONFLICT (id) DO NOTHING`
 
 // createBatchSQL is CreateBatch's statement: the inserted ids.
 const createBatchSQL = insertBatchSQL + `
 	RETURNING id::text`
+
+// createStartedSQL is CreateStarted's statement: the inserted tasks, as
+// Start returns them.
+const createStartedSQL = insertBatchSQL + `
+	RETURNING ` + taskColumns
 
 // enqueueBatchSQL is EnqueueBatch's statement: the rows and the outbox entry
 // listing them in one statement, so in one round trip and one commit. A
@@ -39,7 +55,7 @@ const createBatchSQL = insertBatchSQL + `
 const enqueueBatchSQL = `WITH ins AS (` + insertBatchSQL + `
 		RETURNING id),
 	ob AS (INSERT INTO task_outbox (task_ids, created_at)
-		SELECT array_agg(ins.id), $12::timestamptz FROM ins HAVING count(*) > 0
+		SELECT array_agg(ins.id), $14::timestamptz FROM ins HAVING count(*) > 0
 		RETURNING id)
 	SELECT ins.id::text, (SELECT ob.id FROM ob) FROM ins`
 
@@ -51,20 +67,52 @@ const enqueueBatchSQL = `WITH ins AS (` + insertBatchSQL + `
 // or JSON, an unknown user) is created on its own, so it gets Create's own
 // error and costs the others nothing.
 func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error) {
-	_, errs, err := r.createBatch(ctx, ts, false)
+	_, _, errs, err := r.createBatch(ctx, ts, insertion{})
 	return errs, err
 }
 
 // EnqueueBatch is CreateBatch with the rows stored as queued and the outbox
 // entry that lists them, in one statement; see store.Tasks.
 func (r tasks) EnqueueBatch(ctx context.Context, ts []actors.Task) (int64, []error, error) {
-	return r.createBatch(ctx, ts, true)
+	outbox, _, errs, err := r.createBatch(ctx, ts, insertion{enqueue: true})
+	return outbox, errs, err
 }
 
-// createBatch is CreateBatch, or EnqueueBatch when enqueue is set, which
-// returns the outbox entry's id.
-func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) (int64, []error, error) {
+// CreateStarted is CreateBatch with each row stored running under its
+// item's lease, its first attempt counted, in the same one statement; see
+// store.Tasks. A task CreateBatch would create alone is inserted alone by
+// that statement, whose error is then its verdict. The attempt history
+// needs nothing more: the running attempt is read from the row, as after
+// Start (store.WithRowAttempt).
+func (r tasks) CreateStarted(ctx context.Context, items []store.NewStart) ([]store.Task, []error, error) {
+	ts := make([]actors.Task, len(items))
+	for i, it := range items {
+		ts[i] = it.Task
+		if ts[i].CreatedAt.IsZero() {
+			ts[i].CreatedAt = it.At
+		}
+	}
+	_, started, errs, err := r.createBatch(ctx, ts, insertion{starts: items})
+	return started, errs, err
+}
+
+// insertion says how createBatch stores its rows: pending (the zero value,
+// CreateBatch), queued with an outbox entry (enqueue, EnqueueBatch), or
+// running (CreateStarted), ts[i] started as starts[i] says.
+type insertion struct {
+	enqueue bool
+	starts  []store.NewStart
+}
+
+// createBatch is CreateBatch, EnqueueBatch or CreateStarted, as how says.
+// It returns the outbox entry's id (EnqueueBatch) and the tasks stored
+// started (CreateStarted; nil otherwise).
+func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion) (int64, []store.Task, []error, error) {
 	errs := make([]error, len(ts))
+	var started []store.Task
+	if how.starts != nil {
+		started = make([]store.Task, len(ts))
+	}
 	var batch, alone []int
 	seen := make(map[string]bool, len(ts))
 	for i, t := range ts {
@@ -83,11 +131,11 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) 
 	var outbox int64
 	stored := false // whether a task is in, which a later failure must not deny
 	if len(batch) > 0 {
-		n, ob, err := r.insertBatch(ctx, ts, batch, errs, enqueue)
+		n, ob, err := r.insertBatch(ctx, ts, batch, errs, how, started)
 		if err != nil {
 			terr := translate(err)
 			if errors.Is(terr, store.ErrUnavailable) || ctx.Err() != nil {
-				return 0, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), terr)
+				return 0, nil, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), terr)
 			}
 			// A row broke a constraint the checks above cannot see (an
 			// unknown user or agent, an oversized name): nothing was
@@ -97,24 +145,47 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) 
 		outbox, stored = ob, n > 0
 	}
 	for _, i := range alone {
-		errs[i] = r.Create(ctx, ts[i])
+		errs[i] = r.createAlone(ctx, ts, i, how, started)
 		if errors.Is(errs[i], store.ErrUnavailable) && !stored {
-			return 0, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), errs[i])
+			return 0, nil, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), errs[i])
 		}
 		stored = stored || errs[i] == nil
 	}
-	return outbox, errs, nil
+	return outbox, started, errs, nil
+}
+
+// createAlone stores ts[i] on its own and returns its verdict: with Create,
+// or for a started row with the batch statement holding only that task.
+// Alone is never enqueued: see store.Tasks.EnqueueBatch.
+func (r tasks) createAlone(ctx context.Context, ts []actors.Task, i int, how insertion, started []store.Task) error {
+	if how.starts == nil {
+		return r.Create(ctx, ts[i])
+	}
+	if _, _, err := r.insertBatch(ctx, ts, []int{i}, nil, how, started); err != nil {
+		return fmt.Errorf("store: create task %s: %w", ts[i].ID, translate(err))
+	}
+	if started[i].ID == "" {
+		return fmt.Errorf("store: create task %s: %w: the id exists", ts[i].ID, store.ErrConflict)
+	}
+	return nil
 }
 
 // insertBatch inserts ts[batch...] (distinct, valid ids) with createBatchSQL,
-// or enqueueBatchSQL when enqueue is set, and marks every task that did not
-// go in as a conflict. It returns how many went in and the outbox entry's id
-// (0 when there is none).
-func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, errs []error, enqueue bool) (int, int64, error) {
+// enqueueBatchSQL or createStartedSQL as how says, keeps each started task
+// in started, and marks every task that did not go in as a conflict in errs
+// (when errs is not nil). It returns how many went in and the outbox entry's
+// id (0 when there is none).
+func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, errs []error, how insertion,
+	started []store.Task) (int, int64, error) {
 	n := len(batch)
 	ids, names, descs, types := make([]string, n), make([]string, n), make([]*string, n), make([]string, n)
 	params, prios, users, agents := make([]*string, n), make([]string, n), make([]*string, n), make([]*string, n)
 	maxes, ats := make([]int32, n), make([]time.Time, n)
+	var leases []int64
+	var starts []time.Time // nil arrays unless started: see insertBatchSQL
+	if how.starts != nil {
+		leases, starts = make([]int64, n), make([]time.Time, n)
+	}
 	now := r.db.now()
 	opt := func(s string) *string {
 		if s == "" {
@@ -133,16 +204,18 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 		if ats[j].IsZero() {
 			ats[j] = now
 		}
+		if how.starts != nil {
+			leases[j], starts[j] = how.starts[i].Lease, how.starts[i].At
+		}
 	}
 	query, args := createBatchSQL, []any{ids, names, descs, types, params, prios, users, agents, maxes, ats,
-		string(actors.StatusPending)}
-	var id string
-	var outbox int64
-	dest := []any{&id}
-	if enqueue {
+		string(actors.StatusPending), leases, starts}
+	switch {
+	case how.enqueue:
 		query, args[10] = enqueueBatchSQL, string(actors.StatusQueued)
 		args = append(args, now)
-		dest = append(dest, &outbox)
+	case how.starts != nil:
+		query, args[10] = createStartedSQL, string(actors.StatusRunning)
 	}
 	c, err := r.db.acquire(ctx)
 	if err != nil {
@@ -152,6 +225,39 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 	rows, err := c.Query(ctx, query, args...)
 	if err != nil {
 		return 0, 0, err
+	}
+	if how.starts != nil {
+		list, err := collect(rows, scanTask)
+		if err != nil {
+			return 0, 0, err
+		}
+		got := make(map[string]store.Task, len(list))
+		for _, t := range list {
+			got[t.ID] = t
+		}
+		for _, i := range batch {
+			var t store.Task
+			ok := len(list) == 1 && n == 1
+			if ok {
+				// One task, perhaps alone (createAlone) with an id in a
+				// form PostgreSQL reads and uuid does not: the row is its own.
+				t = list[0]
+			} else if n > 1 {
+				t, ok = got[uuid.MustParse(ts[i].ID).String()]
+			}
+			if ok {
+				started[i] = t
+			} else if errs != nil {
+				errs[i] = fmt.Errorf("store: create task %s: %w: the id exists", ts[i].ID, store.ErrConflict)
+			}
+		}
+		return len(list), 0, nil
+	}
+	var id string
+	var outbox int64
+	dest := []any{&id}
+	if how.enqueue {
+		dest = append(dest, &outbox)
 	}
 	inserted := make(map[string]bool, n)
 	_, err = pgx.ForEachRow(rows, dest, func() error {

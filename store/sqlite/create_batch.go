@@ -19,7 +19,7 @@ import (
 // statement in SQLite, so one bad task does not cost the others; what costs
 // is the commit (the WAL sync), and there is one.
 func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error) {
-	_, errs, err := r.createBatch(ctx, ts, false)
+	_, _, errs, err := r.createBatch(ctx, ts, insertion{})
 	return errs, err
 }
 
@@ -28,28 +28,62 @@ func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, erro
 // task is inserted by its own statement here, so none is stored apart from
 // the entry.
 func (r tasks) EnqueueBatch(ctx context.Context, ts []actors.Task) (int64, []error, error) {
-	return r.createBatch(ctx, ts, true)
+	outbox, _, errs, err := r.createBatch(ctx, ts, insertion{enqueue: true})
+	return outbox, errs, err
 }
 
-// createBatch is CreateBatch, or EnqueueBatch when enqueue is set, which
-// returns the outbox entry's id.
-func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) (int64, []error, error) {
+// CreateStarted is CreateBatch with each row stored running under its
+// item's lease, its first attempt counted, by one prepared INSERT per task
+// in one transaction; see store.Tasks. The attempt history needs nothing
+// more: the running attempt is read from the row, as after Start
+// (store.WithRowAttempt).
+func (r tasks) CreateStarted(ctx context.Context, items []store.NewStart) ([]store.Task, []error, error) {
+	ts := make([]actors.Task, len(items))
+	for i, it := range items {
+		ts[i] = it.Task
+		if ts[i].CreatedAt.IsZero() {
+			ts[i].CreatedAt = it.At
+		}
+	}
+	_, started, errs, err := r.createBatch(ctx, ts, insertion{starts: items})
+	return started, errs, err
+}
+
+// insertion says how createBatch stores its rows: pending (the zero value,
+// CreateBatch), queued with an outbox entry (enqueue, EnqueueBatch), or
+// running (CreateStarted), ts[i] started as starts[i] says.
+type insertion struct {
+	enqueue bool
+	starts  []store.NewStart
+}
+
+// createBatch is CreateBatch, EnqueueBatch or CreateStarted, as how says.
+// It returns the outbox entry's id (EnqueueBatch) and the tasks stored
+// started (CreateStarted; nil otherwise).
+func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion) (int64, []store.Task, []error, error) {
 	errs := make([]error, len(ts))
+	var started []store.Task
+	if how.starts != nil {
+		started = make([]store.Task, len(ts))
+	}
 	if len(ts) == 0 {
-		return 0, errs, nil
+		return 0, started, errs, nil
 	}
 	now := r.db.now()
 	query := insertTaskSQL
-	if enqueue {
+	switch {
+	case how.enqueue:
 		query = enqueueTaskSQL
+	case how.starts != nil:
+		query = insertStartedSQL
 	}
 	prepared, err := r.db.writeStmt(ctx, query)
 	var outboxStmt *sql.Stmt
-	if err == nil && enqueue {
+	if err == nil && how.enqueue {
 		outboxStmt, err = r.db.writeStmt(ctx, insertOutboxSQL)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), translate(err))
+		return 0, nil, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), translate(err))
 	}
 	var outbox int64
 	err = r.db.inTx(ctx, func(tx *sql.Tx) error {
@@ -62,8 +96,15 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) 
 			if t.CreatedAt.IsZero() {
 				t.CreatedAt = now
 			}
-			_, err := stmt.ExecContext(ctx, t.ID, t.Name, nullable(t.Description), t.Type, jsonArg(t.Parameters),
-				t.Priority, nullable(t.UserID), nullable(t.AgentID), t.MaxAttempts, timeArg(t.CreatedAt))
+			args := []any{t.ID, t.Name, nullable(t.Description), t.Type, jsonArg(t.Parameters),
+				t.Priority, nullable(t.UserID), nullable(t.AgentID), t.MaxAttempts, timeArg(t.CreatedAt)}
+			var err error
+			if how.starts != nil {
+				started[i], err = scanTask(stmt.QueryRowContext(ctx,
+					append(args, how.starts[i].Lease, timeArg(how.starts[i].At))...))
+			} else {
+				_, err = stmt.ExecContext(ctx, args...)
+			}
 			if err == nil {
 				inserted = append(inserted, t.ID)
 				continue
@@ -74,7 +115,7 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) 
 			}
 			errs[i] = fmt.Errorf("store: create task %s: %w", t.ID, terr)
 		}
-		if !enqueue || len(inserted) == 0 {
+		if !how.enqueue || len(inserted) == 0 {
 			return nil
 		}
 		list, err := json.Marshal(inserted)
@@ -84,18 +125,22 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, enqueue bool) 
 		return tx.StmtContext(ctx, outboxStmt).QueryRowContext(ctx, string(list), timeArg(now)).Scan(&outbox)
 	})
 	if err != nil {
-		return 0, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), translate(err))
+		return 0, nil, nil, fmt.Errorf("store: create %d tasks: %w", len(ts), translate(err))
 	}
-	return outbox, errs, nil
+	return outbox, started, errs, nil
 }
 
-// insertTaskSQL stores a new task as pending; enqueueTaskSQL as queued.
+// insertTaskSQL stores a new task as pending, as Create does;
+// enqueueTaskSQL as queued; insertStartedSQL as running under the lease $11
+// since $12, its first attempt counted, and returns it as Start does.
 const (
-	insertTaskSQL  = insertTaskHead + `'pending')`
-	enqueueTaskSQL = insertTaskHead + `'queued')`
+	insertTaskSQL    = insertTaskHead + `'pending', $10, 0, 0, NULL)`
+	enqueueTaskSQL   = insertTaskHead + `'queued', $10, 0, 0, NULL)`
+	insertStartedSQL = insertTaskHead + `'running', $12, 1, $11, $12)
+	RETURNING ` + taskColumns
 	insertTaskHead = `INSERT INTO tasks (id, name, description, task_type, parameters,
-	priority, user_id, agent_id, max_attempts, created_at, updated_at, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, `
+	priority, user_id, agent_id, max_attempts, created_at, status, updated_at, attempts, lease, started_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, `
 )
 
 // insertOutboxSQL writes an outbox entry: a JSON array of task ids.

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FinishBatch", testFinishBatch},
 		{"StartBatch", testStartBatch},
 		{"CreateBatch", testCreateBatch},
+		{"CreateStarted", testCreateStarted},
 		{"EnqueueBatch", testEnqueueBatch},
 		{"TaskControl", testTaskControl},
 		{"Projects", testProjects},
