@@ -279,6 +279,42 @@ type OutboxEntry struct {
 	Tasks []Task
 }
 
+// OutboxListing is an outbox entry as stored: its id and the ids of the
+// tasks it lists. The backends read the listings, then the listed tasks
+// still queued (Listed gives their ids), and FillOutbox pairs the two.
+type OutboxListing struct {
+	ID      int64
+	TaskIDs []string
+}
+
+// Listed returns the task ids of every listing, in order.
+func Listed(ls []OutboxListing) []string {
+	var ids []string
+	for _, l := range ls {
+		ids = append(ids, l.TaskIDs...)
+	}
+	return ids
+}
+
+// FillOutbox makes Tasks.Outbox's answer: each listing with those of its
+// tasks found among queued, in the listing's order.
+func FillOutbox(ls []OutboxListing, queued []Task) []OutboxEntry {
+	byID := make(map[string]Task, len(queued))
+	for _, t := range queued {
+		byID[t.ID] = t
+	}
+	out := make([]OutboxEntry, len(ls))
+	for i, l := range ls {
+		out[i] = OutboxEntry{ID: l.ID, Tasks: []Task{}}
+		for _, id := range l.TaskIDs {
+			if t, ok := byID[id]; ok {
+				out[i].Tasks = append(out[i].Tasks, t)
+			}
+		}
+	}
+	return out
+}
+
 // Finished is one item of FinishBatch: the outcome of the attempt at task ID
 // that holds Lease, recorded at At.
 type Finished struct {

@@ -32,28 +32,19 @@ func (r tasks) Outbox(ctx context.Context, olderThan time.Time, limit int) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", translate(err))
 	}
-	type entry struct {
-		id  int64
-		ids []string
-	}
-	entries, err := collect(rows, func(row pgx.Row) (entry, error) {
-		var e entry
-		err := row.Scan(&e.id, &e.ids)
-		return e, err
+	listings, err := collect(rows, func(row pgx.Row) (store.OutboxListing, error) {
+		var l store.OutboxListing
+		err := row.Scan(&l.ID, &l.TaskIDs)
+		return l, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", translate(err))
 	}
-	list := make([]store.OutboxEntry, len(entries))
-	if len(entries) == 0 {
-		return list, nil
-	}
-	var all []string
-	for _, e := range entries {
-		all = append(all, e.ids...)
+	if len(listings) == 0 {
+		return []store.OutboxEntry{}, nil
 	}
 	rows, err = r.db.query(ctx, `SELECT `+taskColumns+` FROM tasks
-		WHERE id = ANY($1::uuid[]) AND status = 'queued'`, all)
+		WHERE id = ANY($1::uuid[]) AND status = 'queued'`, store.Listed(listings))
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox tasks: %w", translate(err))
 	}
@@ -61,17 +52,5 @@ func (r tasks) Outbox(ctx context.Context, olderThan time.Time, limit int) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox tasks: %w", translate(err))
 	}
-	byID := make(map[string]store.Task, len(queued))
-	for _, t := range queued {
-		byID[t.ID] = t
-	}
-	for i, e := range entries {
-		list[i] = store.OutboxEntry{ID: e.id, Tasks: []store.Task{}}
-		for _, id := range e.ids {
-			if t, ok := byID[id]; ok {
-				list[i].Tasks = append(list[i].Tasks, t)
-			}
-		}
-	}
-	return list, nil
+	return store.FillOutbox(listings, queued), nil
 }

@@ -39,30 +39,21 @@ func (r tasks) Outbox(ctx context.Context, olderThan time.Time, limit int) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", translate(err))
 	}
-	type entry struct {
-		id  int64
-		ids []string
-	}
-	entries, err := collect(rows, func(row scanner) (entry, error) {
-		var e entry
+	listings, err := collect(rows, func(row scanner) (store.OutboxListing, error) {
+		var l store.OutboxListing
 		var list string
-		if err := row.Scan(&e.id, &list); err != nil {
-			return e, err
+		if err := row.Scan(&l.ID, &list); err != nil {
+			return l, err
 		}
-		return e, json.Unmarshal([]byte(list), &e.ids)
+		return l, json.Unmarshal([]byte(list), &l.TaskIDs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", translate(err))
 	}
-	list := make([]store.OutboxEntry, len(entries))
-	if len(entries) == 0 {
-		return list, nil
+	if len(listings) == 0 {
+		return []store.OutboxEntry{}, nil
 	}
-	var all []string
-	for _, e := range entries {
-		all = append(all, e.ids...)
-	}
-	ids, err := json.Marshal(all)
+	ids, err := json.Marshal(store.Listed(listings))
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox tasks: %w", err)
 	}
@@ -75,17 +66,5 @@ func (r tasks) Outbox(ctx context.Context, olderThan time.Time, limit int) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox tasks: %w", translate(err))
 	}
-	byID := make(map[string]store.Task, len(queued))
-	for _, t := range queued {
-		byID[t.ID] = t
-	}
-	for i, e := range entries {
-		list[i] = store.OutboxEntry{ID: e.id, Tasks: []store.Task{}}
-		for _, id := range e.ids {
-			if t, ok := byID[id]; ok {
-				list[i].Tasks = append(list[i].Tasks, t)
-			}
-		}
-	}
-	return list, nil
+	return store.FillOutbox(listings, queued), nil
 }
