@@ -35,6 +35,13 @@ const idleRecheck = time.Second
 // When every queue is empty, Fetch waits on the kind's doorbell (see
 // transport.Doorbell) rather than long-polling four consumers, and looks
 // again every idleRecheck in case a ring was lost.
+//
+// A priority found empty is not asked again until its doorbell rings or
+// laneRecheck passes. Every ask is a pull request, a subscription and a
+// reply even when nothing is there, and with tasks of one priority flowing
+// (the usual case) the other three were asked on every pass: in a 64-way
+// PostgreSQL bench, 15,400 of 16,300 fetches came back empty, and every
+// one of those allocated ~5 KB.
 type prioritySource struct {
 	cons   []readyFetcher // in actors.Priorities order (routing.go's lanes)
 	bell   *transport.Doorbell
@@ -43,12 +50,28 @@ type prioritySource struct {
 
 	mu     sync.Mutex
 	credit []float64
+	empty  []emptyMark // same order as cons
+}
+
+// laneRecheck bounds how long a priority found empty goes unasked without a
+// ring: a task naked with a delay, or redelivered after its ack wait,
+// comes back without one.
+const laneRecheck = 100 * time.Millisecond
+
+// emptyMark records that a priority was found empty: when, and its
+// doorbell's ring count read before that fetch was sent, so that a ring
+// arriving during the fetch still counts as news.
+type emptyMark struct {
+	set  bool
+	rung uint64
+	at   time.Time
 }
 
 func newPrioritySource(cons []readyFetcher, bell *transport.Doorbell, wait time.Duration) *prioritySource {
 	// Same order as actors.Priorities: critical, high, normal, low.
 	shares := []int{0, 4, 2, 1}
-	return &prioritySource{cons: cons, bell: bell, wait: wait, shares: shares, credit: make([]float64, len(cons))}
+	return &prioritySource{cons: cons, bell: bell, wait: wait, shares: shares,
+		credit: make([]float64, len(cons)), empty: make([]emptyMark, len(cons))}
 }
 
 var _ supervisor.Source = (*prioritySource)(nil)
@@ -80,6 +103,13 @@ func (s *prioritySource) Fetch(ctx context.Context, max int) ([]supervisor.Deliv
 	}
 }
 
+// knownEmpty says whether priority i was found empty less than laneRecheck
+// ago with no ring of its priority since.
+func (s *prioritySource) knownEmpty(i int, now time.Time) bool {
+	e := s.empty[i]
+	return e.set && s.bell.Rung(i) == e.rung && now.Sub(e.at) < laneRecheck
+}
+
 // pass takes up to limit ready deliveries without waiting: first the slots
 // owed to lower priorities, then strictly from the highest priority down.
 func (s *prioritySource) pass(ctx context.Context, limit int) ([]supervisor.Delivery, error) {
@@ -87,14 +117,23 @@ func (s *prioritySource) pass(ctx context.Context, limit int) ([]supervisor.Deli
 	defer s.mu.Unlock()
 	var out []supervisor.Delivery
 	served := make([]int, len(s.cons))
+	now := time.Now()
 	take := func(i, n int) error {
+		if s.knownEmpty(i, now) {
+			return nil
+		}
+		rung := s.bell.Rung(i)
 		got, err := s.cons[i].FetchReady(ctx, n)
 		for _, d := range got {
 			out = append(out, d)
 		}
 		served[i] += len(got)
-		if err == nil && len(got) < n {
+		switch {
+		case err == nil && len(got) < n:
 			s.credit[i] = 0 // empty: no claim until it has work again
+			s.empty[i] = emptyMark{set: true, rung: rung, at: now}
+		case len(got) > 0:
+			s.empty[i].set = false
 		}
 		return err
 	}

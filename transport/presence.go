@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/ymera/ymera/actors"
 )
@@ -148,12 +147,7 @@ func (c *Conn) AddAgentToDoorbell(d *Doorbell, agentID string) error {
 	if err != nil {
 		return err
 	}
-	sub, err := c.nc.Subscribe(f, func(*nats.Msg) {
-		select {
-		case d.ch <- struct{}{}:
-		default: // a ring is already waiting
-		}
-	})
+	sub, err := c.nc.Subscribe(f, d.ring)
 	if err != nil {
 		return wrap("doorbell "+f, err)
 	}

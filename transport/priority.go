@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -99,27 +100,25 @@ func (tc *TaskConsumer) FetchReady(ctx context.Context, max int) ([]*TaskDeliver
 // those. A ring is a hint, not a delivery: it can be lost (core NATS), so a
 // waiter also looks again after a while, and several rings while nobody
 // waits collapse into one.
+//
+// It also counts the rings of each priority (Rung), so that a pool can skip
+// a priority it found empty until a task of that priority arrives.
 type Doorbell struct {
-	subs []*nats.Subscription
-	ch   chan struct{}
+	subs  []*nats.Subscription
+	ch    chan struct{}
+	rungs [4]atomic.Uint64 // in actors.Priorities order
 }
 
 // SubscribeDoorbell starts a doorbell for taskTypes. Stop it when done.
 func (c *Conn) SubscribeDoorbell(taskTypes []string) (*Doorbell, error) {
 	d := &Doorbell{ch: make(chan struct{}, 1)}
-	ring := func(*nats.Msg) {
-		select {
-		case d.ch <- struct{}{}:
-		default: // a ring is already waiting
-		}
-	}
 	for _, tt := range taskTypes {
 		f, err := DoorbellFilter(tt)
 		if err != nil {
 			d.Stop()
 			return nil, err
 		}
-		sub, err := c.nc.Subscribe(f, ring)
+		sub, err := c.nc.Subscribe(f, d.ring)
 		if err != nil {
 			d.Stop()
 			return nil, wrap("doorbell "+f, err)
@@ -128,6 +127,48 @@ func (c *Conn) SubscribeDoorbell(taskTypes []string) (*Doorbell, error) {
 	}
 	return d, nil
 }
+
+// ring counts a ring on its priority (every priority when the subject names
+// none it knows, so that a lane is never skipped wrongly) and wakes a waiter.
+func (d *Doorbell) ring(m *nats.Msg) {
+	if i := ringPriority(m.Subject); i >= 0 {
+		d.rungs[i].Add(1)
+	} else {
+		for i := range d.rungs {
+			d.rungs[i].Add(1)
+		}
+	}
+	select {
+	case d.ch <- struct{}{}:
+	default: // a ring is already waiting
+	}
+}
+
+// ringPriority returns the index in actors.Priorities of the priority a
+// ring subject (ymera.ring.tasks.<type>.<priority>[.<agent_id>]) names, or
+// -1.
+func ringPriority(subject string) int {
+	rest, ok := strings.CutPrefix(subject, prefixDoorbell)
+	if !ok {
+		return -1
+	}
+	_, rest, ok = strings.Cut(rest, ".") // the task type
+	if !ok {
+		return -1
+	}
+	p, _, _ := strings.Cut(rest, ".")
+	for i, q := range actors.Priorities {
+		if string(q) == p {
+			return i
+		}
+	}
+	return -1
+}
+
+// Rung returns how many rings have come for the priority at index i of
+// actors.Priorities. A change between two reads means a task of that
+// priority was stored in between.
+func (d *Doorbell) Rung(i int) uint64 { return d.rungs[i].Load() }
 
 // Rings returns the channel that receives a value after a task arrived.
 func (d *Doorbell) Rings() <-chan struct{} { return d.ch }
