@@ -145,7 +145,9 @@ func (w *PresenceWatcher) record(ctx context.Context, u transport.PresenceUpdate
 		return
 	}
 	if err != nil {
-		w.Logger.WarnContext(ctx, "presence: read agent", "agent_id", u.AgentID, "error", err)
+		if ctx.Err() == nil { // stopping is not worth a warning
+			w.Logger.WarnContext(ctx, "presence: read agent", "agent_id", u.AgentID, "error", err)
+		}
 		return
 	}
 	w.mu.Lock()

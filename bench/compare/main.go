@@ -7,6 +7,9 @@
 //
 // Alternating, rather than running one side's rounds back to back, spreads
 // whatever else the machine is doing over both sides.
+//
+// Then (unless -targets=false) it measures the rest of issue 6's target table
+// in process and prints every row against its target (targets.go).
 package main
 
 import (
@@ -42,6 +45,10 @@ type options struct {
 	concurrency []int
 	duration    time.Duration
 	workers     int
+	// targets: measure the target table after the comparison, each
+	// throughput run lasting targetDuration.
+	targets        bool
+	targetDuration time.Duration
 }
 
 func main() {
@@ -54,6 +61,8 @@ func main() {
 	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each run")
 	flag.IntVar(&o.workers, "workers", 128, "YMERA's AGENT_WORKERS for bench_noop (River's server runs 128 workers)")
+	flag.BoolVar(&o.targets, "targets", true, "then measure issue 6's target table in process and print it")
+	flag.DurationVar(&o.targetDuration, "target-duration", 10*time.Second, "length of each throughput run of the targets")
 	flag.Parse()
 	for f := range strings.SplitSeq(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -74,7 +83,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	ratios, err := run(ctx, o)
+	if err == nil && o.targets {
+		err = printTargets(ctx, o, ratios) // with both servers stopped
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -97,7 +110,9 @@ type side struct {
 	p99    map[int][]float64
 }
 
-func run(ctx context.Context, o options) (err error) {
+// run compares the two sides and returns the ratio ours/River of the median
+// completed/s at each concurrency.
+func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	var cleanups []func()
 	defer func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -113,15 +128,15 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	ourDB, err := db("ymera_cmp_")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	riverDB, err := db("river_cmp_")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dataDir, err := os.MkdirTemp("", "ymera-compare-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cleanups = append(cleanups, func() { os.RemoveAll(dataDir) })
 
@@ -129,11 +144,11 @@ func run(ctx context.Context, o options) (err error) {
 	river := &side{name: "river"}
 	ourPort, err := freePort()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	riverPort, err := freePort()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ours.url, river.url = "http://127.0.0.1:"+ourPort, "http://127.0.0.1:"+riverPort
 	ours.cmd = exec.Command(o.ymera, "serve")
@@ -149,11 +164,11 @@ func run(ctx context.Context, o options) (err error) {
 		s.perSec, s.p99 = map[int][]float64{}, map[int][]float64{}
 		s.cmd.Stderr = os.Stderr
 		if err := s.cmd.Start(); err != nil {
-			return fmt.Errorf("start %s: %w", s.name, err)
+			return nil, fmt.Errorf("start %s: %w", s.name, err)
 		}
 		cleanups = append(cleanups, func() { stopProcess(s.cmd) })
 		if err := waitReady(ctx, s.url+"/health", time.Minute); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 
@@ -167,7 +182,7 @@ func run(ctx context.Context, o options) (err error) {
 			for _, s := range order {
 				rep, err := bench(ctx, o, s.url, c)
 				if err != nil {
-					return fmt.Errorf("round %d, %s, concurrency %d: %w", round+1, s.name, c, err)
+					return nil, fmt.Errorf("round %d, %s, concurrency %d: %w", round+1, s.name, c, err)
 				}
 				s.perSec[c] = append(s.perSec[c], rep.CompletedPerSec)
 				s.p99[c] = append(s.p99[c], rep.P99ms)
@@ -178,15 +193,17 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	fmt.Println()
 	fmt.Printf("%-12s %14s %14s %10s %12s %12s\n", "concurrency", "ymera /s", "river /s", "ratio", "ymera p99", "river p99")
+	ratios = map[int]float64{}
 	for _, c := range o.concurrency {
 		a, b := median(ours.perSec[c]), median(river.perSec[c])
 		ratio := 0.0
 		if b > 0 {
 			ratio = a / b
 		}
+		ratios[c] = ratio
 		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms\n", c, a, b, ratio, median(ours.p99[c]), median(river.p99[c]))
 	}
-	return nil
+	return ratios, nil
 }
 
 // report is the part of `ymera bench --json` compared here.
