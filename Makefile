@@ -49,7 +49,7 @@ soak: ## Minutes of mixed faults (kill -9, SIGSTOP/SIGCONT, database outages) un
 bench: build ## Submit tasks through the full path in-process and print throughput and latency
 	./$(BIN) bench --tasks 5000 --concurrency 64
 
-bench-compare: build ## YMERA vs River (bench/river) on the same PostgreSQL, alternating runs; medians and ratio
+bench-compare: build ## YMERA vs River (bench/river) on the same PostgreSQL, alternating runs, medians and ratio; then the issue-6 target table
 	cd bench/river && GOWORK=off $(GO) build -trimpath -o ../../bin/river-bench .
 	$(GO) run ./bench/compare -ymera $(BIN) -river bin/river-bench -server "$(TEST_DATABASE_URL)" $(COMPARE_FLAGS)
 
