@@ -9,8 +9,9 @@ import (
 )
 
 // Observer is told about task outcomes as the node records them, for
-// metrics. Its methods are called on the worker's goroutine after the
-// outcome is committed, so they must be quick and must not block.
+// metrics. Its methods are called after the outcome is committed, from the
+// goroutine settling the attempt (worker.go, settleAsync), many at once, so
+// they must be safe for concurrent use, quick, and must not block.
 type Observer interface {
 	// TaskFinished reports that a task of taskType reached the final status
 	// (completed, failed or timeout) on this node.

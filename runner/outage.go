@@ -27,7 +27,7 @@ func (rt *runtime) startHeld(ctx context.Context, d supervisor.Delivery, log *sl
 	wait := 250 * time.Millisecond
 	var since time.Time
 	for {
-		st, err := rt.start(ctx, msg, lease)
+		st, err := rt.start(ctx, msg, lease, !rowCommitted(d))
 		if !errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
 			if !since.IsZero() && err == nil {
 				log.InfoContext(ctx, "store answers again; task started", "waited", time.Since(since))

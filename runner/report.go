@@ -137,7 +137,7 @@ func (s *ReportService) start(ctx context.Context, req micro.Request) {
 				fmt.Sprintf("lease %d holds task %s, not %s", r.Lease, msg.ID, r.TaskID), transport.ActionNone, 0)
 			return
 		case err == nil:
-			st, err = s.rt.start(ctx, msg, lease)
+			st, err = s.rt.start(ctx, msg, lease, false)
 		}
 	}
 	if errors.Is(err, store.ErrConflict) {

@@ -51,11 +51,14 @@ type startWriter struct {
 // (buffered, so a caller that gave up never blocks the writer). msg, when
 // set, is the delivery's task message: a task published straight to NATS
 // has no row until its first delivery makes one from the message, and the
-// writer makes those rows in a batch too (createMissing).
+// writer makes those rows in a batch too (createStarted). fresh says the
+// message did not claim a committed row (transport.HeaderRowCommitted), so
+// the row is most likely missing and is made first.
 type startReq struct {
-	item store.Starting
-	msg  *actors.Task
-	done chan startAnswer
+	item  store.Starting
+	msg   *actors.Task
+	fresh bool
+	done  chan startAnswer
 }
 
 // startAnswer is what Start returns to one caller.
@@ -141,90 +144,113 @@ func (w *startWriter) stopping() bool {
 func (w *startWriter) flush(batch []startReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
-	items := make([]store.Starting, len(batch))
+	ts, errs := make([]store.Task, len(batch)), make([]error, len(batch))
+	// A message that says no row was committed for it (a task published
+	// straight to NATS) is inserted started first; one whose row existed
+	// after all is started with the rest.
+	var fresh, rest []int
 	for i, r := range batch {
-		items[i] = r.item
-	}
-	ts, errs, err := w.store.StartBatch(ctx, items)
-	if err != nil {
-		w.log.WarnContext(ctx, "start batch not committed", "tasks", len(batch), "error", err)
-	} else {
-		w.createMissing(ctx, batch, ts, errs)
-	}
-	for i, r := range batch {
-		if err != nil {
-			r.done <- startAnswer{err: err}
+		if r.fresh && r.msg != nil && w.creates() {
+			fresh = append(fresh, i)
 		} else {
-			r.done <- startAnswer{task: ts[i], err: errs[i]}
+			rest = append(rest, i)
 		}
+	}
+	if len(fresh) > 0 {
+		rest = append(rest, w.createStarted(ctx, batch, fresh, ts, errs)...)
+	}
+	if len(rest) > 0 {
+		w.startBatch(ctx, batch, rest, ts, errs)
+		// A task with no row after all (its message did not say so): made
+		// started from its message in the same way.
+		var missing []int
+		for _, i := range rest {
+			if batch[i].msg != nil && errors.Is(errs[i], store.ErrNotFound) && w.creates() {
+				missing = append(missing, i)
+			}
+		}
+		if exist := w.createStarted(ctx, batch, missing, ts, errs); len(exist) > 0 {
+			w.startBatch(ctx, batch, exist, ts, errs) // made meanwhile by another delivery
+		}
+	}
+	for i, r := range batch {
+		r.done <- startAnswer{task: ts[i], err: errs[i]}
 	}
 }
 
-// createMissing gives the batch's tasks that had no row (ErrNotFound) and
-// came with their message (published straight to NATS) their rows already
-// started, with one CreateStarted, updating ts and errs in place: one INSERT
-// of a running row each, where making the row pending and then starting it
-// cost an INSERT and an UPDATE that wrote every index of tasks again. A row
-// made meanwhile (ErrConflict from the insert: another delivery of the task
-// made it first) is started with one more StartBatch, as any row is.
-// Without CreateStarted in the store, or without a message, ErrNotFound
-// stands and the caller makes the row on its own.
-//
-// A message without max attempts gets 1 here, not in the store (which
-// stores the limit it is given, as Create does), as runtime.start does for
-// the row it makes: such a task runs once, and its row says so.
-func (w *startWriter) createMissing(ctx context.Context, batch []startReq, ts []store.Task, errs []error) {
-	cs, ok := w.store.(interface {
-		CreateStarted(ctx context.Context, items []store.NewStart) ([]store.Task, []error, error)
-	})
-	if !ok {
-		return
-	}
-	var idx []int
-	var news []store.NewStart
-	for i, r := range batch {
-		if r.msg != nil && errors.Is(errs[i], store.ErrNotFound) {
-			m := *r.msg
-			if m.MaxAttempts <= 0 {
-				m.MaxAttempts = 1
-			}
-			idx = append(idx, i)
-			news = append(news, store.NewStart{Task: m, Lease: r.item.Lease, At: r.item.At})
-		}
-	}
-	if len(idx) == 0 {
-		return
-	}
-	cts, cerrs, err := cs.CreateStarted(ctx, news)
-	if err != nil {
-		for _, i := range idx {
-			errs[i] = err
-		}
-		return
-	}
-	var again []int
-	var items []store.Starting
+// startBatch starts batch[idx...] with one StartBatch, setting ts and errs.
+func (w *startWriter) startBatch(ctx context.Context, batch []startReq, idx []int, ts []store.Task, errs []error) {
+	items := make([]store.Starting, len(idx))
 	for j, i := range idx {
-		switch {
-		case cerrs[j] == nil:
-			ts[i], errs[i] = cts[j], nil
-		case errors.Is(cerrs[j], store.ErrConflict):
-			again, items = append(again, i), append(items, batch[i].item)
-		default:
-			errs[i] = cerrs[j]
-		}
-	}
-	if len(items) == 0 {
-		return
+		items[j] = batch[i].item
 	}
 	sts, serrs, err := w.store.StartBatch(ctx, items)
-	for j, i := range again {
+	if err != nil {
+		w.log.WarnContext(ctx, "start batch not committed", "tasks", len(idx), "error", err)
+	}
+	for j, i := range idx {
 		if err != nil {
 			errs[i] = err
 			continue
 		}
 		ts[i], errs[i] = sts[j], serrs[j]
 	}
+}
+
+// creates says whether the store can insert rows already started.
+func (w *startWriter) creates() bool {
+	_, ok := w.store.(rowStarter)
+	return ok
+}
+
+// rowStarter is the store side of rows made from task messages (store.Tasks
+// has it).
+type rowStarter interface {
+	CreateStarted(ctx context.Context, items []store.NewStart) ([]store.Task, []error, error)
+}
+
+// createStarted gives batch[idx...], tasks that came with their message and
+// have no row, their rows already started, with one CreateStarted, setting
+// ts and errs: one INSERT of a running row each, where making the row
+// pending and then starting it cost an INSERT and an UPDATE that wrote every
+// index of tasks again. It returns the items whose row existed
+// (ErrConflict: their message was not the first to make it), for the caller
+// to start as any row is.
+//
+// A message without max attempts gets 1 here, not in the store (which
+// stores the limit it is given, as Create does), as runtime.start does for
+// the row it makes: such a task runs once, and its row says so.
+func (w *startWriter) createStarted(ctx context.Context, batch []startReq, idx []int, ts []store.Task, errs []error) (exist []int) {
+	cs, ok := w.store.(rowStarter)
+	if !ok || len(idx) == 0 {
+		return nil
+	}
+	news := make([]store.NewStart, len(idx))
+	for j, i := range idx {
+		r := batch[i]
+		m := *r.msg
+		if m.MaxAttempts <= 0 {
+			m.MaxAttempts = 1
+		}
+		news[j] = store.NewStart{Task: m, Lease: r.item.Lease, At: r.item.At}
+	}
+	cts, cerrs, err := cs.CreateStarted(ctx, news)
+	if err != nil {
+		w.log.WarnContext(ctx, "rows of started tasks not committed", "tasks", len(idx), "error", err)
+	}
+	for j, i := range idx {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case cerrs[j] == nil:
+			ts[i], errs[i] = cts[j], nil
+		case errors.Is(cerrs[j], store.ErrConflict):
+			exist = append(exist, i)
+		default:
+			errs[i] = cerrs[j]
+		}
+	}
+	return exist
 }
 
 // Start queues the start for the next batch and returns once that batch is
@@ -237,11 +263,12 @@ func (w *startWriter) Start(ctx context.Context, id string, lease int64, now tim
 }
 
 // StartFrom is Start for a delivery of msg: a task with no row yet (one
-// published straight to NATS) gets its row from msg in the same batch.
-// ErrNotFound can still come back (the writer is gone, or the store lacks
-// CreateStarted): the caller then makes the row itself.
-func (w *startWriter) StartFrom(ctx context.Context, msg actors.Task, lease int64, now time.Time) (store.Task, error) {
-	return w.start(ctx, startReq{item: store.Starting{ID: msg.ID, Lease: lease, At: now}, msg: &msg,
+// published straight to NATS) gets its row from msg in the same batch,
+// tried first when fresh (the message claims no committed row).
+// ErrNotFound can still come back (the writer is gone, or the store cannot
+// create in batches): the caller then makes the row itself.
+func (w *startWriter) StartFrom(ctx context.Context, msg actors.Task, fresh bool, lease int64, now time.Time) (store.Task, error) {
+	return w.start(ctx, startReq{item: store.Starting{ID: msg.ID, Lease: lease, At: now}, msg: &msg, fresh: fresh,
 		done: make(chan startAnswer, 1)})
 }
 

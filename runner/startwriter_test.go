@@ -250,12 +250,57 @@ func TestStartCreatesAndStartsAlone(t *testing.T) {
 		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler)), now: time.Now}
 		defer n.Stop(t.Context())
 
-		st, err := rt.start(t.Context(), actors.Task{ID: "direct"}, 9)
+		st, err := rt.start(t.Context(), actors.Task{ID: "direct"}, 9, false)
 		if err != nil || st.ID != "direct" || st.Lease != 9 || st.Attempts != 1 {
 			t.Fatalf("start: %+v, %v; want direct running under lease 9", st, err)
 		}
 		if fmt.Sprint(s.batches) != "[[direct]]" || fmt.Sprint(s.singles) != "[direct]" {
 			t.Fatalf("batches %v, singles %v: want one batch that missed, then one start alone", s.batches, s.singles)
+		}
+	})
+}
+
+// A message that claims no committed row (a task published straight to
+// NATS) has its row made started first, without a start batch that would
+// miss it; one that had a row after all is started with the batch's other
+// tasks in one StartBatch.
+func TestStartWriterMakesFreshRowsFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &createStartedStore{startBatchStore: newStartBatchStore("known", "had")}
+		s.hold = make(chan struct{})
+		var n Node
+		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler)), now: time.Now}
+		defer n.Stop(t.Context())
+
+		ids := []string{"known", "new1", "new2", "had"}
+		fresh := []bool{false, true, true, true}
+		got, errs := make([]store.Task, len(ids)), make([]error, len(ids))
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = rt.start(t.Context(), actors.Task{ID: "known"}, 1, false) })
+		synctest.Wait() // the first start is being committed alone; the rest queue behind it
+		for i, id := range ids {
+			wg.Go(func() { got[i], errs[i] = rt.start(t.Context(), actors.Task{ID: id}, int64(10+i), fresh[i]) })
+		}
+		synctest.Wait()
+		close(s.hold)
+		wg.Wait()
+
+		for i, id := range ids {
+			if id == "known" {
+				continue // its first delivery holds it: this one conflicts
+			}
+			if errs[i] != nil || got[i].ID != id || got[i].Lease != int64(10+i) || got[i].Attempts != 1 {
+				t.Errorf("start %s: %+v, %v; want it running under lease %d", id, got[i], errs[i], 10+i)
+			}
+		}
+		for _, b := range append(s.creates, s.batches...) {
+			slices.Sort(b)
+		}
+		if want := "[[had new1 new2]]"; fmt.Sprint(s.creates) != want {
+			t.Errorf("creates %v; want %s: the fresh tasks in one batch, first", s.creates, want)
+		}
+		if want := "[[known] [had known]]"; fmt.Sprint(s.batches) != want {
+			t.Errorf("start batches %v; want %s: the task whose row existed started with the rest", s.batches, want)
 		}
 	})
 }
@@ -308,10 +353,10 @@ func TestStartWriterCreatesMissingRowsInBatch(t *testing.T) {
 		ids := []string{"known", "new1", "new2", "new3", "raced"}
 		got, errs := make([]store.Task, len(ids)), make([]error, len(ids))
 		var wg sync.WaitGroup
-		wg.Go(func() { _, _ = rt.start(t.Context(), actors.Task{ID: "first"}, 1) })
+		wg.Go(func() { _, _ = rt.start(t.Context(), actors.Task{ID: "first"}, 1, false) })
 		synctest.Wait() // "first" is being committed alone; the rest queue behind it
 		for i, id := range ids {
-			wg.Go(func() { got[i], errs[i] = rt.start(t.Context(), actors.Task{ID: id}, int64(10+i)) })
+			wg.Go(func() { got[i], errs[i] = rt.start(t.Context(), actors.Task{ID: id}, int64(10+i), false) })
 		}
 		synctest.Wait()
 		close(s.hold)

@@ -92,7 +92,7 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 			return err
 		}
 	}
-	pubCtx, cancelPub := context.WithTimeout(ctx, cmp.Or(s.PublishTimeout, 5*time.Second))
+	pubCtx, cancelPub := context.WithTimeout(transport.WithCommittedRow(ctx), cmp.Or(s.PublishTimeout, 5*time.Second))
 	err := s.Queue.PublishTask(pubCtx, t)
 	cancelPub()
 	if err != nil {
@@ -224,7 +224,7 @@ func (s *Sweeper) sweepOutbox(ctx context.Context, cutoff time.Time, batch int) 
 			break // the rest next time
 		}
 		for _, t := range e.Tasks {
-			if err := s.Queue.PublishTask(ctx, t.Task); err != nil {
+			if err := s.Queue.PublishTask(transport.WithCommittedRow(ctx), t.Task); err != nil {
 				// The queue is down; the next sweep tries again.
 				return published, fmt.Errorf("runner: sweep: republish queued task %s: %w", t.ID, err)
 			}
@@ -247,7 +247,7 @@ func (s *Sweeper) sweepPending(ctx context.Context, cutoff time.Time, batch int)
 	}
 	published := make([]string, 0, len(pending))
 	for _, t := range pending {
-		if err := s.Queue.PublishTask(ctx, t.Task); err != nil {
+		if err := s.Queue.PublishTask(transport.WithCommittedRow(ctx), t.Task); err != nil {
 			// The queue is down; the next sweep tries again.
 			err = fmt.Errorf("runner: sweep: republish task %s: %w", t.ID, err)
 			if len(published) > 0 {
@@ -293,7 +293,7 @@ func (s *Sweeper) sweepOrphans(ctx context.Context, now time.Time) (int, error) 
 			if held {
 				continue
 			}
-			mctx := transport.WithMessageID(ctx, fmt.Sprintf("%s.lost.%d", t.ID, t.Lease))
+			mctx := transport.WithCommittedRow(transport.WithMessageID(ctx, fmt.Sprintf("%s.lost.%d", t.ID, t.Lease)))
 			if err := s.Queue.PublishTask(mctx, t.Task); err != nil {
 				return published, fmt.Errorf("runner: sweep: republish running task %s: %w", t.ID, err)
 			}

@@ -86,7 +86,7 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 
 	st, err := rt.startHeld(ctx, d, log, msg, lease) // outage.go: waits out a store outage
 	if errors.Is(err, store.ErrConflict) {
-		st, err = rt.takeOver(ctx, log, msg.ID, lease, func() (store.Task, error) { return rt.start(ctx, msg, lease) })
+		st, err = rt.takeOver(ctx, log, msg.ID, lease, func() (store.Task, error) { return rt.start(ctx, msg, lease, false) })
 	}
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -112,6 +112,14 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		return
 	}
 	rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+}
+
+// rowCommitted says whether d's message was published after its task's row
+// was committed (transport.HeaderRowCommitted). A delivery that cannot say
+// is taken to have one, the way every delivery was started before the mark.
+func rowCommitted(d supervisor.Delivery) bool {
+	rc, ok := d.(interface{ RowCommitted() bool })
+	return !ok || rc.RowCommitted()
 }
 
 // settleAsync settles the attempt off the actor, which is then free for its
@@ -210,13 +218,16 @@ type runtime struct {
 // NATS by a service has no row yet: the message is the record, so the row is
 // made from it first, and then started on its own rather than waiting for
 // another batch of the start writer.
-func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64) (store.Task, error) {
+//
+// fresh says the message claims no committed row (rowCommitted), so a row
+// made from it is tried first.
+func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64, fresh bool) (store.Task, error) {
 	var (
 		st  store.Task
 		err error
 	)
 	if g, ok := rt.tasks.(groupTasks); ok && g.starts != nil {
-		st, err = g.starts.StartFrom(ctx, msg, lease, rt.now()) // rows from messages in batches too
+		st, err = g.starts.StartFrom(ctx, msg, fresh, lease, rt.now()) // rows from messages in batches too
 	} else {
 		st, err = rt.tasks.Start(ctx, msg.ID, lease, rt.now())
 	}

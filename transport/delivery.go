@@ -41,6 +41,12 @@ func (d *TaskDelivery) Subject() string { return d.msg.Subject() }
 // redeliveries.
 func (d *TaskDelivery) Seq() uint64 { return d.seq }
 
+// RowCommitted says whether the message was published after its task's row
+// was committed (HeaderRowCommitted).
+func (d *TaskDelivery) RowCommitted() bool {
+	return d.msg.Headers().Get(HeaderRowCommitted) != ""
+}
+
 // NumDelivered returns how many times the task has been delivered,
 // including this time: 1 on the first delivery.
 func (d *TaskDelivery) NumDelivered() uint64 { return d.delivered }

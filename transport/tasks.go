@@ -83,6 +83,28 @@ func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
 	return errs
 }
 
+// HeaderRowCommitted marks a task message published after its task's row
+// was committed (the submit path, the Sweeper, a replay). It is a hint for
+// the consuming side: a message with it is started on the row it names; a
+// message without it, as a service publishing straight to NATS sends, most
+// likely has no row yet and gets one inserted already started, with a
+// fallback to the other way in either case.
+const HeaderRowCommitted = "Ymera-Row-Committed"
+
+// committedRowKey marks a publish context whose task rows are committed.
+type committedRowKey struct{}
+
+// WithCommittedRow returns ctx marked so that PublishTask and PublishBatch
+// set HeaderRowCommitted on the messages they publish with it.
+func WithCommittedRow(ctx context.Context) context.Context {
+	return context.WithValue(ctx, committedRowKey{}, true)
+}
+
+func committedRow(ctx context.Context) bool {
+	v, _ := ctx.Value(committedRowKey{}).(bool)
+	return v
+}
+
 // taskMsg builds the message of t: its subject, body, message id and trace
 // context.
 func taskMsg(ctx context.Context, t actors.Task) (*nats.Msg, error) {
@@ -98,10 +120,13 @@ func taskMsg(ctx context.Context, t actors.Task) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := make(nats.Header, 3)
+	h := make(nats.Header, 4)
 	h[jetstream.MsgIDHeader] = []string{messageID(ctx, t.ID)}
 	if t.AgentID != "" && selectedRoute(ctx) {
 		h[HeaderRouted] = []string{RoutedSelected} // movable if the agent dies
+	}
+	if committedRow(ctx) {
+		h[HeaderRowCommitted] = []string{"1"}
 	}
 	InjectTrace(ctx, h)
 	return &nats.Msg{Subject: subject, Data: body, Header: h}, nil
