@@ -15,10 +15,11 @@ import (
 // no-op task waited on most (on PostgreSQL, 2,000 Starts took 3.4 s of a
 // run's 3.7 s of statement time). The start writer is one goroutine per node
 // that takes the Start calls of all workers and commits them together with
-// StartBatch, with the result writer's discipline (resultwriter.go): no
-// timer, an idle writer flushes one item at once, what arrives during a
-// flush goes in the next one, and each caller returns only once its own item
-// is committed, with the task and the verdict Start would have given it.
+// StartBatch, with the result writer's discipline (resultwriter.go): an
+// idle writer flushes one item at once, what arrives during a flush goes in
+// the next one, a writer under load lingers up to batchLinger for more, and
+// each caller returns only once its own item is committed, with the task
+// and the verdict Start would have given it.
 //
 // One batch never holds the same task twice. Two deliveries of one message
 // (a redelivery racing the first) must start in turn, the second seeing what
@@ -99,6 +100,8 @@ func (w *startWriter) run() {
 		in[r.item.ID] = true
 		batch = append(batch, r)
 	}
+	full := func() bool { return len(batch) == maxStartBatch }
+	last := 0
 	for {
 		if len(next) == 0 {
 			select {
@@ -115,7 +118,7 @@ func (w *startWriter) run() {
 		}
 		if !w.stopping() {
 		more:
-			for len(batch) < maxStartBatch {
+			for !full() {
 				select {
 				case r := <-w.reqs:
 					take(r)
@@ -123,7 +126,11 @@ func (w *startWriter) run() {
 					break more
 				}
 			}
+			if last > 1 {
+				linger(w.reqs, w.stop, take, full) // under load: see batchLinger
+			}
 		}
+		last = len(batch)
 		w.flush(batch)
 		next, held = held, next // held becomes the next batch's head; next's array is reused
 	}
