@@ -132,6 +132,10 @@ func rowCommitted(d supervisor.Delivery) bool {
 // wait for their commit at once, so a slow store still slows the workers.
 func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
 	res actors.Result, perr error, timedOut bool) {
+	if rt.settling == nil { // a runtime made outside StartNode
+		rt.settle(ctx, log, d, st, res, perr, timedOut)
+		return
+	}
 	rt.settling.slots <- struct{}{}
 	rt.settling.wg.Go(func() {
 		defer func() { <-rt.settling.slots }()
