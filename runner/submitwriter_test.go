@@ -125,6 +125,20 @@ func submitAll(ctx context.Context, sub *runner.Submitter, ts []actors.Task) (wa
 	return func() map[string]error { wg.Wait(); return got }
 }
 
+// submitBehindFirst submits ts[0] alone, holds its flush at s's gate while
+// the rest queue behind it, then lets both flushes go, and returns the
+// answers of the rest: one batch of len(ts)-1 tasks. Call it inside a
+// synctest bubble.
+func submitBehindFirst(t *testing.T, sub *runner.Submitter, s *groupStore, ts []actors.Task) map[string]error {
+	first := submitAll(t.Context(), sub, ts[:1])
+	synctest.Wait()
+	rest := submitAll(t.Context(), sub, ts[1:])
+	synctest.Wait()
+	close(s.gate)
+	first()
+	return rest()
+}
+
 func fakeTasks(n int) []actors.Task {
 	ts := make([]actors.Task, n)
 	for i := range ts {
@@ -181,13 +195,7 @@ func TestSubmitWriterPerCallerErrors(t *testing.T) {
 		s := &groupStore{gate: make(chan struct{}), conflict: map[string]bool{ts[2].ID: true}}
 		q := &groupQueue{}
 		sub := groupSubmitter(s, q)
-		first := submitAll(t.Context(), sub, ts[:1])
-		synctest.Wait()
-		rest := submitAll(t.Context(), sub, ts[1:])
-		synctest.Wait()
-		close(s.gate)
-		first()
-		for id, err := range rest() {
+		for id, err := range submitBehindFirst(t, sub, s, ts) {
 			if id == ts[2].ID {
 				if !errors.Is(err, store.ErrConflict) {
 					t.Errorf("conflicting task: %v, want ErrConflict", err)
@@ -221,13 +229,7 @@ func TestSubmitWriterPartialPublishFailure(t *testing.T) {
 		s := &groupStore{gate: make(chan struct{})}
 		q := &groupQueue{down: map[string]bool{ts[1].ID: true, ts[3].ID: true}}
 		sub := groupSubmitter(s, q)
-		first := submitAll(t.Context(), sub, ts[:1])
-		synctest.Wait()
-		rest := submitAll(t.Context(), sub, ts[1:])
-		synctest.Wait()
-		close(s.gate)
-		first()
-		for id, err := range rest() {
+		for id, err := range submitBehindFirst(t, sub, s, ts) {
 			if q.down[id] {
 				if !errors.Is(err, runner.ErrQueueUnavailable) || !errors.Is(err, store.ErrUnavailable) {
 					t.Errorf("unconfirmed task %s: %v, want ErrQueueUnavailable and ErrUnavailable", id, err)
@@ -257,13 +259,7 @@ func TestSubmitWriterKeepsOutboxEntry(t *testing.T) {
 		s := &groupStore{gate: make(chan struct{}), abandonFail: fmt.Errorf("db: %w", store.ErrUnavailable)}
 		q := &groupQueue{down: map[string]bool{ts[2].ID: true}}
 		sub := groupSubmitter(s, q)
-		first := submitAll(t.Context(), sub, ts[:1])
-		synctest.Wait()
-		rest := submitAll(t.Context(), sub, ts[1:])
-		synctest.Wait()
-		close(s.gate)
-		first()
-		for id, err := range rest() {
+		for id, err := range submitBehindFirst(t, sub, s, ts) {
 			if err != nil {
 				t.Errorf("submit %s: %v, want nil (published, or left for the sweeper)", id, err)
 			}

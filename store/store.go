@@ -340,6 +340,19 @@ type NewStart struct {
 	At    time.Time
 }
 
+// StartedTasks returns the tasks of items as CreateStarted stores them: a
+// task without a creation time was created when it started.
+func StartedTasks(items []NewStart) []actors.Task {
+	ts := make([]actors.Task, len(items))
+	for i, it := range items {
+		ts[i] = it.Task
+		if ts[i].CreatedAt.IsZero() {
+			ts[i].CreatedAt = it.At
+		}
+	}
+	return ts
+}
+
 // Attempt is one attempt at a task.
 type Attempt struct {
 	// Attempt is the 1-based attempt number (Task.Attempts when it began).

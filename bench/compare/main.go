@@ -215,20 +215,29 @@ type report struct {
 }
 
 func bench(ctx context.Context, o options, url string, c int) (report, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.duration+5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, o.ymera, "bench", "--url", url, "--concurrency", strconv.Itoa(c),
-		"--duration", o.duration.String(), "--json")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return report{}, fmt.Errorf("%w: %s", err, bytes.TrimSpace(errb.Bytes()))
-	}
 	var r report
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		return r, fmt.Errorf("bench output: %w", err)
+	err := ymeraBench(ctx, o, o.duration+5*time.Minute, nil, &r,
+		"--url", url, "--concurrency", strconv.Itoa(c), "--duration", o.duration.String())
+	return r, err
+}
+
+// ymeraBench runs `ymera bench --json` with args, for at most limit, and
+// decodes its report into out. env, when not nil, is the child's
+// environment. It runs in the temporary directory, so no stray .env is read.
+func ymeraBench(ctx context.Context, o options, limit time.Duration, env []string, out any, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, o.ymera, append([]string{"bench", "--json"}, args...)...)
+	cmd.Dir, cmd.Env = os.TempDir(), env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return r, nil
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		return fmt.Errorf("bench output: %w", err)
+	}
+	return nil
 }
 
 // createDatabase makes an empty database and returns its URL and a drop.

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"time"
 )
@@ -105,24 +102,13 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 	return nil
 }
 
-// inProcessBench runs `ymera bench --json` with args; a PostgreSQL run makes
-// its throwaway database on the comparison's server.
+// inProcessBench runs the in-process `ymera bench` with args; a PostgreSQL
+// run makes its throwaway database on the comparison's server.
 func inProcessBench(ctx context.Context, o options, args []string) (targetReport, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.targetDuration+5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, o.ymera, append([]string{"bench", "--json"}, args...)...)
-	cmd.Dir = os.TempDir() // no stray .env is read
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+o.server, "NATS_URL=", "NATS_LISTEN=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return targetReport{}, fmt.Errorf("%w: %s", err, bytes.TrimSpace(errb.Bytes()))
-	}
 	var r targetReport
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		return r, fmt.Errorf("bench output: %w", err)
-	}
-	return r, nil
+	env := append(os.Environ(), "DATABASE_URL="+o.server, "NATS_URL=", "NATS_LISTEN=")
+	err := ymeraBench(ctx, o, o.targetDuration+5*time.Minute, env, &r, args...)
+	return r, err
 }
 
 func perSec(r targetReport) string { return strconv.FormatFloat(r.CompletedPerSec, 'f', 0, 64) + "/s" }

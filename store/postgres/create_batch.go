@@ -85,14 +85,7 @@ func (r tasks) EnqueueBatch(ctx context.Context, ts []actors.Task) (int64, []err
 // needs nothing more: the running attempt is read from the row, as after
 // Start (store.WithRowAttempt).
 func (r tasks) CreateStarted(ctx context.Context, items []store.NewStart) ([]store.Task, []error, error) {
-	ts := make([]actors.Task, len(items))
-	for i, it := range items {
-		ts[i] = it.Task
-		if ts[i].CreatedAt.IsZero() {
-			ts[i].CreatedAt = it.At
-		}
-	}
-	_, started, errs, err := r.createBatch(ctx, ts, insertion{starts: items})
+	_, started, errs, err := r.createBatch(ctx, store.StartedTasks(items), insertion{starts: items})
 	return started, errs, err
 }
 
