@@ -58,11 +58,21 @@ type prioritySource struct {
 // comes back without one.
 const laneRecheck = 100 * time.Millisecond
 
-// emptyMark records that a priority was found empty: when, and its
-// doorbell's ring count read before that fetch was sent, so that a ring
-// arriving during the fetch still counts as news.
+// lateRecheck is how soon a priority is asked again when it was found
+// empty right after a ring of its own. The server sends the ring and counts
+// the message for the consumers on separate goroutines, so a no-wait fetch
+// sent at once can still be told there is nothing; without a second look
+// that task would wait for the next ring or laneRecheck.
+const lateRecheck = 2 * time.Millisecond
+
+// emptyMark records whether a priority was last found empty (set) and
+// when, and its doorbell's ring count read before that fetch was sent, so
+// that a ring arriving during the fetch still counts as news. late marks a
+// look that followed a ring and still found nothing: it is repeated once
+// after lateRecheck.
 type emptyMark struct {
 	set  bool
+	late bool
 	rung uint64
 	at   time.Time
 }
@@ -88,6 +98,9 @@ func (s *prioritySource) Fetch(ctx context.Context, max int) ([]supervisor.Deliv
 			return out, err
 		}
 		wait := min(idleRecheck, time.Until(deadline))
+		if s.anyLate() {
+			wait = min(wait, lateRecheck)
+		}
 		if wait <= 0 {
 			return nil, nil
 		}
@@ -107,7 +120,22 @@ func (s *prioritySource) Fetch(ctx context.Context, max int) ([]supervisor.Deliv
 // ago with no ring of its priority since.
 func (s *prioritySource) knownEmpty(i int, now time.Time) bool {
 	e := s.empty[i]
+	if e.late && now.Sub(e.at) >= lateRecheck {
+		return false
+	}
 	return e.set && s.bell.Rung(i) == e.rung && now.Sub(e.at) < laneRecheck
+}
+
+// anyLate says whether a priority is waiting for its second look.
+func (s *prioritySource) anyLate() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.empty {
+		if e.late {
+			return true
+		}
+	}
+	return false
 }
 
 // pass takes up to limit ready deliveries without waiting: first the slots
@@ -131,9 +159,12 @@ func (s *prioritySource) pass(ctx context.Context, limit int) ([]supervisor.Deli
 		switch {
 		case err == nil && len(got) < n:
 			s.credit[i] = 0 // empty: no claim until it has work again
-			s.empty[i] = emptyMark{set: true, rung: rung, at: now}
+			// Nothing at all, though it rang since the last look: the ring
+			// may have run ahead of the consumer's count.
+			late := len(got) == 0 && rung != s.empty[i].rung
+			s.empty[i] = emptyMark{set: true, late: late, rung: rung, at: now}
 		case len(got) > 0:
-			s.empty[i].set = false
+			s.empty[i] = emptyMark{rung: rung}
 		}
 		return err
 	}
