@@ -201,19 +201,25 @@ func completedEvents(t *testing.T, url string) []transport.Event {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, transport.StreamEvents, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"ymera.events.task.>"},
+	// An ephemeral consumer counts what it has to deliver when it is made,
+	// so the read knows when it has everything: a no-wait fetch straight
+	// after making a consumer can come back empty while the stream is not.
+	cons, err := js.CreateConsumer(ctx, transport.StreamEvents, jetstream.ConsumerConfig{
+		FilterSubject: "ymera.events.task.>",
+		AckPolicy:     jetstream.AckNonePolicy,
+		MemoryStorage: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = js.DeleteConsumer(context.Background(), transport.StreamEvents, cons.CachedInfo().Name) }()
 	var events []transport.Event
-	for {
-		batch, err := cons.FetchNoWait(500)
+	for left := cons.CachedInfo().NumPending; left > 0; {
+		batch, err := cons.Fetch(int(min(left, 500)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := 0
+		got := uint64(0)
 		for m := range batch.Messages() {
 			got++
 			var ev transport.Event
@@ -221,11 +227,13 @@ func completedEvents(t *testing.T, url string) []transport.Event {
 				events = append(events, ev)
 			}
 		}
-		if got == 0 {
-			sort.Slice(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
-			return events
+		if err := batch.Error(); err != nil && got == 0 {
+			t.Fatalf("reading %s: %v (%d events left)", transport.StreamEvents, err, left)
 		}
+		left -= min(got, left)
 	}
+	sort.Slice(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+	return events
 }
 
 // completionTimes returns the times of completed events, in order.
