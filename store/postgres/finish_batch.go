@@ -1,13 +1,17 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -16,37 +20,14 @@ import (
 // finishBatchSQL records many outcomes in one statement: the batch arrives as
 // parallel arrays, and each row applies only where Finish's own condition
 // holds (running under that lease). ORDINALITY says which items applied.
-// The rows are locked first, in id order ($1, see lockedRows).
-const finishBatchSQL = lockedRows + `UPDATE tasks
+// See inRounds for the IS TRUE and the order of row locks.
+const finishBatchSQL = `UPDATE tasks
 	SET status = b.status, result = b.result::jsonb, error_message = b.error_message,
 		completed_at = b.at, updated_at = b.at
-	FROM locked JOIN unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-		WITH ORDINALITY AS b(id, lease, status, result, error_message, at, ord) ON b.id = locked.lid
-	WHERE tasks.id = b.id AND locked.lstatus = 'running' AND locked.llease = b.lease
+	FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+		WITH ORDINALITY AS b(id, lease, status, result, error_message, at, ord)
+	WHERE tasks.id = b.id AND (tasks.status = 'running') IS TRUE AND tasks.lease = b.lease
 	RETURNING b.ord`
-
-// lockedRows heads a batched UPDATE: it locks the rows of the ids in $1 in
-// id order before the UPDATE touches any of them (the UPDATE joins locked,
-// so it changes only rows already held). Without it a batch takes its row
-// locks in whatever order the plan visits the rows, and two batches sharing
-// rows (a start and a finish, two nodes' starts of redelivered tasks) can
-// each wait for the other; in one order, the later one just waits. MATERIALIZED
-// keeps the locking query whole rather than folded into the join. FOR NO KEY
-// UPDATE is the lock the UPDATE itself takes.
-//
-// The UPDATE tests each row's condition on the status and lease locked
-// returns (the row's latest version, which no one else can change while it
-// is held), not on tasks' own columns. With the condition on tasks.status
-// the planner may add the (status, id) index to the primary key lookup
-// (a BitmapAnd), and that index holds an entry for every version a status
-// change made: under load every statement then read the thousands of dead
-// 'running' entries left since the last vacuum. Measured on PostgreSQL 15:
-// 23 million index entries read by 2,191 statements in ten seconds, a
-// sixth of the server's CPU; by the primary key alone, none.
-const lockedRows = `WITH locked AS MATERIALIZED (
-		SELECT id AS lid, status AS lstatus, lease AS llease FROM tasks
-		WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE)
-	`
 
 // querier is what a round runs on: a pooled connection, or a transaction
 // when the batch needs several rounds.
@@ -65,11 +46,8 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	if len(rounds) == 0 {
 		return errs, nil
 	}
-	// Every round locks every id of the batch: the first takes them all in
-	// id order, the later ones hold them already.
-	lock := roundIDs(rounds, func(i int) string { return items[i].ID })
 	err := r.inRounds(ctx, rounds, func(q querier, round []int) error {
-		return r.finishRound(ctx, q, items, lock, round, errs)
+		return r.finishRound(ctx, q, items, round, errs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
@@ -80,6 +58,31 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 // inRounds applies each round in turn: one round is one statement on one
 // connection, and several (a batch that repeats an id) run in one
 // transaction, so that the batch commits as a whole.
+//
+// The batched UPDATEs (starts and finishes) name each row by primary key
+// and test its status and lease on the row itself; an UPDATE re-reads a
+// row changed under it and tests again, as a single-row Finish or Start
+// does.
+//
+// The status test is wrapped in IS TRUE so that the planner cannot use it
+// as an index condition. Bare, it may add the (status, id) index to the
+// primary-key lookup (a BitmapAnd), and that index holds an entry for
+// every version a status change made: under load every statement then read
+// the thousands of dead 'running' entries left since the last vacuum.
+// Measured on PostgreSQL 15: 23 million index entries read by 2,191
+// statements in ten seconds, a sixth of the server's CPU; by the primary
+// key alone, none.
+//
+// Two batches that share rows (a start and a finish of a redelivered task,
+// two nodes starting the same redelivered tasks) take their row locks in
+// the order their plans visit the rows. Each round's arrays are sorted by
+// id (distinctRounds), which is that order in a nested-loop plan, so such
+// batches mostly just wait for each other; a deadlock left over (another
+// plan, a multi-round transaction) aborts one of them, and inRounds runs
+// it again. Locking every row first, in id order, with a SELECT ... FOR
+// NO KEY UPDATE (as this did before) made deadlocks impossible but wrote
+// every row twice: a tuple lock and its WAL record, then the update. Without
+// it, 6-7 % more tasks/s through HTTP on PostgreSQL (docs/performance.md).
 func (r tasks) inRounds(ctx context.Context, rounds [][]int, apply func(q querier, round []int) error) error {
 	run := func(q querier) error {
 		for _, round := range rounds {
@@ -89,15 +92,31 @@ func (r tasks) inRounds(ctx context.Context, rounds [][]int, apply func(q querie
 		}
 		return nil
 	}
-	if len(rounds) == 1 {
-		c, err := r.db.acquire(ctx)
-		if err != nil {
-			return err
+	once := func() error {
+		if len(rounds) == 1 {
+			c, err := r.db.acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Release()
+			return run(c)
 		}
-		defer c.Release()
-		return run(c)
+		return r.db.inTx(ctx, func(tx pgx.Tx) error { return run(tx) })
 	}
-	return r.db.inTx(ctx, func(tx pgx.Tx) error { return run(tx) })
+	err := once()
+	for try := 1; try < deadlockTries && isDeadlock(err); try++ {
+		err = once() // the aborted attempt changed nothing
+	}
+	return err
+}
+
+// deadlockTries bounds how often inRounds runs a batch a deadlock aborted.
+const deadlockTries = 3
+
+// isDeadlock says whether err is PostgreSQL's deadlock_detected.
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
 }
 
 // finishRounds checks each item as Finish would, setting errs for the bad
@@ -126,12 +145,15 @@ func finishRounds(items []store.Finished, errs []error) [][]int {
 // which no task repeats: one UPDATE changes a row at most once, so an item
 // whose task is already in a round goes to the next one, where it sees what
 // the earlier item did, as the same calls made in turn would. Ids are
-// compared as UUIDs, so two spellings of one id count as one task.
+// compared as UUIDs, so two spellings of one id count as one task. Each
+// round comes sorted by id.
 func distinctRounds(idx []int, id func(int) string) [][]int {
 	var rounds [][]int
 	var seen []map[uuid.UUID]bool
+	keys := make(map[int]uuid.UUID, len(idx))
 	for _, i := range idx {
 		key := uuid.MustParse(id(i)) // validID held
+		keys[i] = key
 		k := 0
 		for k < len(seen) && seen[k][key] {
 			k++
@@ -142,22 +164,19 @@ func distinctRounds(idx []int, id func(int) string) [][]int {
 		seen[k][key] = true
 		rounds[k] = append(rounds[k], i)
 	}
+	// Each round in id order, the order PostgreSQL sorts uuids in (see
+	// inRounds).
+	for _, round := range rounds {
+		slices.SortFunc(round, func(a, b int) int {
+			ka, kb := keys[a], keys[b]
+			return bytes.Compare(ka[:], kb[:])
+		})
+	}
 	return rounds
 }
 
-// roundIDs lists the ids of all the rounds' items, for lockedRows.
-func roundIDs(rounds [][]int, id func(int) string) []string {
-	var ids []string
-	for _, round := range rounds {
-		for _, i := range round {
-			ids = append(ids, id(i))
-		}
-	}
-	return ids
-}
-
 // finishRound applies one round and explains every item that did not apply.
-func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, lock []string, round []int, errs []error) error {
+func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error) error {
 	ids := make([]string, len(round))
 	leases := make([]int64, len(round))
 	statuses := make([]string, len(round))
@@ -166,6 +185,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 	ats := make([]time.Time, len(round))
 	for j, i := range round {
 		it := items[i]
+		errs[i] = nil // from an attempt that inRounds runs again
 		ids[j], leases[j], statuses[j], ats[j] = it.ID, it.Lease, string(it.Outcome.Status), it.At
 		if len(it.Outcome.Result) > 0 {
 			s := string(it.Outcome.Result)
@@ -176,7 +196,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 			messages[j] = &s
 		}
 	}
-	rows, err := q.Query(ctx, finishBatchSQL, lock, ids, leases, statuses, results, messages, ats)
+	rows, err := q.Query(ctx, finishBatchSQL, ids, leases, statuses, results, messages, ats)
 	if err != nil {
 		return err
 	}

@@ -12,17 +12,18 @@ import (
 
 // startBatchSQL starts many tasks in one statement: the batch arrives as
 // parallel arrays, and each row applies only where Start's own condition
-// holds (pending or queued, or running under the same lease). The rows are
-// locked first, in id order ($1, see lockedRows). The unnest columns are
-// named apart from the task's so that RETURNING can list taskColumns as
-// they are; ORDINALITY says which item each returned task answers.
-const startBatchSQL = lockedRows + `UPDATE tasks
+// holds (pending or queued, or running under the same lease); see inRounds
+// for the IS TRUE and the order of row locks. The unnest columns are named apart from
+// the task's so that RETURNING can list taskColumns as they are;
+// ORDINALITY says which item each returned task answers.
+const startBatchSQL = `UPDATE tasks
 	SET status = 'running', lease = b.blease, attempts = attempts + 1,
 		started_at = COALESCE(started_at, b.bat), updated_at = b.bat
-	FROM locked JOIN unnest($2::uuid[], $3::bigint[], $4::timestamptz[])
-		WITH ORDINALITY AS b(bid, blease, bat, ord) ON b.bid = locked.lid
+	FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[])
+		WITH ORDINALITY AS b(bid, blease, bat, ord)
 	WHERE tasks.id = b.bid
-		AND (locked.lstatus IN ('pending', 'queued') OR (locked.lstatus = 'running' AND locked.llease = b.blease))
+		AND ((tasks.status IN ('pending', 'queued')) IS TRUE
+			OR ((tasks.status = 'running') IS TRUE AND tasks.lease = b.blease))
 	RETURNING b.ord, ` + taskColumns
 
 // StartBatch starts many tasks with one UPDATE ... FROM unnest(...), the
@@ -47,9 +48,8 @@ func (r tasks) StartBatch(ctx context.Context, items []store.Starting) ([]store.
 	if len(rounds) == 0 {
 		return ts, errs, nil
 	}
-	lock := roundIDs(rounds, id)
 	err := r.inRounds(ctx, rounds, func(q querier, round []int) error {
-		return r.startRound(ctx, q, items, lock, round, ts, errs)
+		return r.startRound(ctx, q, items, round, ts, errs)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: start %d tasks: %w", len(items), translate(err))
@@ -59,15 +59,16 @@ func (r tasks) StartBatch(ctx context.Context, items []store.Starting) ([]store.
 
 // startRound applies one round, keeping the task each applied item returned,
 // and explains every item that did not apply.
-func (r tasks) startRound(ctx context.Context, q querier, items []store.Starting, lock []string, round []int,
+func (r tasks) startRound(ctx context.Context, q querier, items []store.Starting, round []int,
 	ts []store.Task, errs []error) error {
 	ids := make([]string, len(round))
 	leases := make([]int64, len(round))
 	ats := make([]time.Time, len(round))
 	for j, i := range round {
+		ts[i], errs[i] = store.Task{}, nil // from an attempt that inRounds runs again
 		ids[j], leases[j], ats[j] = items[i].ID, items[i].Lease, items[i].At
 	}
-	rows, err := q.Query(ctx, startBatchSQL, lock, ids, leases, ats)
+	rows, err := q.Query(ctx, startBatchSQL, ids, leases, ats)
 	if err != nil {
 		return err
 	}
