@@ -82,9 +82,11 @@ func fastTasks() []actors.Task {
 	zoned.MaxAttempts = 123456789012
 	zoned.Parameters = json.RawMessage(`"just a string"`)
 	list := newTask("batch")
-	list.Parameters = json.RawMessage(` [ {"a" : []}, {} ] `)
+	list.Parameters = json.RawMessage(`[{"a":[]},{}]`)
 	list.Priority = actors.PriorityLow
-	return []actors.Task{full, minimal, unicode, zoned, list, newTask("code_analysis")}
+	now := newTask("code_analysis")
+	now.CreatedAt = time.Now()
+	return []actors.Task{full, minimal, unicode, zoned, list, now}
 }
 
 func TestDecodeTaskFastTakesEncodeTaskOutput(t *testing.T) {

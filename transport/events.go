@@ -90,15 +90,28 @@ func (c *Conn) PublishEvent(ctx context.Context, ev Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
-	body, err := json.Marshal(ev)
+	body, err := encodeEvent(ev)
 	if err != nil {
-		return fmt.Errorf("%w: encode event %s: %w", ErrInvalid, ev.Type, err)
+		return err
 	}
 	msg := &nats.Msg{Subject: subject, Data: body, Header: traceHeader(ctx)}
 	if err := c.nc.PublishMsg(msg); err != nil {
 		return wrap("publish event "+ev.Type+" on "+subject, err)
 	}
 	return nil
+}
+
+// encodeEvent returns the wire body of ev, which PublishEvent has checked
+// and completed.
+func encodeEvent(ev Event) ([]byte, error) {
+	if b, ok := appendEventFast(nil, ev); ok {
+		return b, nil
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode event %s: %w", ErrInvalid, ev.Type, err)
+	}
+	return b, nil
 }
 
 // DecodeEvent parses an event body, refusing other major versions with

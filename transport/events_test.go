@@ -79,3 +79,37 @@ func lastMsg(t *testing.T, s jetstream.Stream, subject string) *jetstream.RawStr
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// BenchmarkPublishEventEncode measures the encoding PublishEvent does, three
+// times per task: bodies like the runner's lifecycle events.
+func BenchmarkPublishEventEncode(b *testing.B) {
+	ev := benchEvent()
+	for _, bc := range []struct {
+		name string
+		data json.RawMessage
+	}{
+		{"plain", nil},
+		{"data", json.RawMessage(`{"error":"agent returned status 500","attempt":2}`)},
+	} {
+		ev.Data = bc.data
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := encodeEvent(ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func benchEvent() Event {
+	return Event{
+		V:      ProtocolVersion,
+		Type:   EventTaskCompleted,
+		TaskID: "0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10",
+		UserID: "7d1c1c8e-2b6f-4d7e-8f0a-1a2b3c4d5e6f",
+		Status: "completed",
+		Time:   time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC),
+	}
+}

@@ -13,9 +13,9 @@ import (
 // startBatchSQL starts many tasks in one statement: the batch arrives as
 // parallel arrays, and each row applies only where Start's own condition
 // holds (pending or queued, or running under the same lease); see inRounds
-// for the IS TRUE and the order of row locks. The unnest columns are named apart from
-// the task's so that RETURNING can list taskColumns as they are;
-// ORDINALITY says which item each returned task answers.
+// for the IS TRUE and the order of row locks. The unnest columns are named
+// apart from the task's so that RETURNING can list taskColumns as they
+// are; ORDINALITY says which item each returned task answers.
 const startBatchSQL = `UPDATE tasks
 	SET status = 'running', lease = b.blease, attempts = attempts + 1,
 		started_at = COALESCE(started_at, b.bat), updated_at = b.bat
