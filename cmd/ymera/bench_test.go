@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ymera/ymera/transport"
 )
 
 // TestBenchModes runs tiny in-process benches through each submission path
@@ -114,5 +117,35 @@ func TestBenchTrackerEarlyCompletion(t *testing.T) {
 	}
 	if req[2] <= 0 {
 		t.Errorf("request p99 %v, want the submissions' durations", req[2])
+	}
+}
+
+// TestBenchEventFields: the bench client's quick read of an event body
+// agrees with encoding/json, whatever the event's data holds.
+func TestBenchEventFields(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for _, ev := range []transport.Event{
+		{V: 1, Type: transport.EventTaskCompleted, TaskID: "0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10", UserID: "u", Status: "completed", Time: at},
+		{V: 1, Type: transport.EventTaskQueued, TaskID: "0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10", Status: "queued", Time: at},
+		{V: 1, Type: transport.EventTaskFailed, TaskID: "t", Status: "failed", Time: at,
+			Data: json.RawMessage(`{"task_id":"other","status":"completed","error":"a \"quoted\" status"}`)},
+		{V: 1, Type: transport.EventTaskCompleted, TaskID: `odd"id`, Status: "completed", Time: at},
+		{V: 1, Type: transport.EventAgentOnline, AgentID: "a-1", Status: "healthy", Time: at},
+	} {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want struct {
+			TaskID string `json:"task_id"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(body, &want); err != nil {
+			t.Fatal(err)
+		}
+		if id, status := benchEventFields(body); id != want.TaskID || status != want.Status {
+			t.Errorf("%s: read %q, %q; want %q, %q", body, id, status, want.TaskID, want.Status)
+		}
 	}
 }
