@@ -25,6 +25,7 @@ type benchOptions struct {
 	cpuprofile  string
 	memprofile  string
 	syncAlways  bool
+	closedLoop  bool
 }
 
 // benchReport is what a run measured; --json prints it as one object.
@@ -113,6 +114,7 @@ With --url it drives a running gateway over HTTP and polls each task.`,
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "in-process only: write a CPU profile of the run to this file")
 	f.StringVar(&o.memprofile, "memprofile", "", "in-process only: write an allocation profile of the run to this file")
 	f.BoolVar(&o.syncAlways, "sync-always", false, "in-process only: the embedded JetStream fsyncs every write (sync_interval: always)")
+	f.BoolVar(&o.closedLoop, "closed-loop", false, "in-process, --via http: each client waits for its task to complete before it submits the next (--url always does)")
 	addConfigFlags(f)
 	return cmd
 }
@@ -142,6 +144,9 @@ func (o benchOptions) validate() error {
 		case o.cpuprofile != "" || o.memprofile != "":
 			return fmt.Errorf("bench: --cpuprofile and --memprofile profile the in-process system; drop --url=%s", o.url)
 		}
+	}
+	if o.closedLoop && o.via == "nats" {
+		return fmt.Errorf("bench: --closed-loop waits for each HTTP submission's task; drop it or --via=nats")
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ func TestBenchModes(t *testing.T) {
 		{"http_tasks", benchOptions{via: "http", store: "sqlite", tasks: 40, concurrency: 4}},
 		{"nats_tasks", benchOptions{via: "nats", store: "sqlite", tasks: 50, concurrency: 2, batch: 8}},
 		{"http_duration", benchOptions{via: "http", store: "sqlite", duration: 200 * time.Millisecond, concurrency: 2}},
+		{"http_closed_loop", benchOptions{via: "http", store: "sqlite", tasks: 30, concurrency: 2, closedLoop: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +82,7 @@ func TestBenchOptionsRejected(t *testing.T) {
 		{func(o *benchOptions) { o.url, o.via = "http://x", "nats" }, "--via=nats"},
 		{func(o *benchOptions) { o.url, o.cpuprofile = "http://x", "cpu.prof" }, "--cpuprofile"},
 		{func(o *benchOptions) { o.url, o.syncAlways = "http://x", true }, "--sync-always"},
+		{func(o *benchOptions) { o.via, o.closedLoop = "nats", true }, "--closed-loop"},
 	} {
 		o := ok
 		tc.change(&o)

@@ -239,6 +239,8 @@ func (r *benchRun) httpLoop(ctx context.Context, poll bool) {
 			// with River (which is polled the same way) would then measure
 			// the polling, not the queues.
 			pollTask(ctx, r.client, r.base, r.token, id, r.track.finish)
+		} else if r.o.closedLoop {
+			r.track.wait(ctx, id) // the completion event ends the wait
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ type benchTracker struct {
 	target int
 	done   chan struct{}
 	once   sync.Once
+	// waiters are the submitters waiting for their own task (wait).
+	waiters map[string]chan struct{}
 }
 
 func newBenchTracker(sizeHint int) *benchTracker {
@@ -32,6 +35,7 @@ func newBenchTracker(sizeHint int) *benchTracker {
 		latencies: make([]time.Duration, 0, sizeHint),
 		target:    -1,
 		done:      make(chan struct{}),
+		waiters:   make(map[string]chan struct{}),
 	}
 }
 
@@ -60,7 +64,35 @@ func (b *benchTracker) finish(id string, at time.Time) {
 	}
 	delete(b.submitted, id)
 	b.record(at.Sub(t0), at)
+	if ch, ok := b.waiters[id]; ok {
+		delete(b.waiters, id)
+		close(ch)
+	}
 }
+
+// wait returns once id, already submitted, has completed, or ctx ends, or
+// after waitLimit: a completion event can be lost (core NATS), and the run
+// goes on rather than stalls; the task still counts when it completes.
+func (b *benchTracker) wait(ctx context.Context, id string) {
+	b.mu.Lock()
+	if _, pending := b.submitted[id]; !pending {
+		b.mu.Unlock() // its completion came with or before its submission
+		return
+	}
+	ch := make(chan struct{})
+	b.waiters[id] = ch
+	b.mu.Unlock()
+	t := time.NewTimer(waitLimit)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// waitLimit bounds one wait of a --closed-loop client.
+const waitLimit = 30 * time.Second
 
 // seal says no more submissions will come: the run ends when n completed.
 func (b *benchTracker) seal(n int) {
