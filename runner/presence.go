@@ -165,7 +165,9 @@ func (w *PresenceWatcher) record(ctx context.Context, u transport.PresenceUpdate
 		return
 	}
 	if _, err := w.Agents.Update(ctx, a.ID, upd); err != nil {
-		w.Logger.WarnContext(ctx, "presence: update agent", "agent_id", a.ID, "error", err)
+		if ctx.Err() == nil { // stopping is not worth a warning
+			w.Logger.WarnContext(ctx, "presence: update agent", "agent_id", a.ID, "error", err)
+		}
 		return
 	}
 	if upd.Status != nil || (prev != "" && prev != status) {
