@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/internal/kept"
 	"github.com/ymera/ymera/supervisor"
 	"github.com/ymera/ymera/transport"
 )
@@ -101,7 +102,8 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	// Up to four settling attempts per worker: enough to keep the workers
 	// busy through a commit round trip, few enough that a store that slows
 	// down slows them too.
-	rt.settling = &settlingSet{slots: make(chan struct{}, 4*workers*max(len(cfg.Kinds), 1))}
+	settlers := 4 * workers * max(len(cfg.Kinds), 1)
+	rt.settling = &settlingSet{slots: make(chan struct{}, settlers), run: kept.New(settlers)}
 	n := &Node{log: cfg.Logger, settling: rt.settling}
 	if err := n.startControl(ctx, cfg, rt); err != nil {
 		return nil, err
@@ -161,6 +163,7 @@ func (n *Node) Stop(ctx context.Context) {
 	}
 	if n.settling != nil {
 		n.settling.wait(ctx) // before the result writer stops, among n.stops
+		n.settling.run.Stop()
 	}
 	for i := len(n.stops) - 1; i >= 0; i-- {
 		n.stops[i]()

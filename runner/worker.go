@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/internal/kept"
 	"github.com/ymera/ymera/store"
 	"github.com/ymera/ymera/supervisor"
 	"github.com/ymera/ymera/transport"
@@ -137,7 +138,9 @@ func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervis
 		return
 	}
 	rt.settling.slots <- struct{}{}
-	rt.settling.wg.Go(func() {
+	rt.settling.wg.Add(1)
+	rt.settling.run.Go(func() {
+		defer rt.settling.wg.Done()
 		defer func() { <-rt.settling.slots }()
 		defer func() {
 			// Off the actor, a panic here would end the process rather
@@ -152,10 +155,13 @@ func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervis
 }
 
 // settlingSet is the attempts waiting for their outcome's commit (see
-// settleAsync): a slot each, and a wait group for the node's Stop.
+// settleAsync): a slot each, a wait group for the node's Stop, and the kept
+// goroutines they run on (package kept: each reaches down into the store,
+// and a fresh goroutine grew its stack on the way every time).
 type settlingSet struct {
 	slots chan struct{}
 	wg    sync.WaitGroup
+	run   *kept.Goroutines
 }
 
 // wait waits until every attempt has settled, or ctx ends.

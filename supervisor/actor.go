@@ -67,7 +67,7 @@ func (a *poolActor) spawnWorker(c actor.Context) {
 	p := a.p
 	c.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor {
 		return &workerActor{p: p, slot: s}
-	}), "worker-")
+	}, actor.WithDispatcher(p.mailbox)), "worker-")
 }
 
 // workerActor runs one Worker. protoactor makes a new workerActor at every

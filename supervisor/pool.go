@@ -24,6 +24,7 @@ type Pool struct {
 	log      *slog.Logger
 	strategy *restartStrategy
 	timers   *timers
+	mailbox  keptDispatcher // runs the worker actors' mailboxes
 
 	// fetchCtx ends when Stop begins: no new work is fetched after that.
 	fetchCtx  context.Context
@@ -78,6 +79,7 @@ func newPool(ctx context.Context, sup *Supervisor, cfg PoolConfig, random func()
 		sys:        sup.sys,
 		log:        cfg.Logger,
 		timers:     newTimers(),
+		mailbox:    newKeptDispatcher(cfg.Size),
 		wake:       make(chan struct{}, 1),
 		dispatched: make(chan struct{}),
 		actorsDone: make(chan struct{}),
@@ -173,6 +175,7 @@ func (p *Pool) stopped() {
 	p.stoppedOnce.Do(func() {
 		// The offers of the stopped actors are void; Stats should say so.
 		p.idle.Store(0)
+		p.mailbox.Stop()
 		close(p.actorsDone)
 	})
 }
