@@ -38,10 +38,11 @@ package gateway
 // seq is the event's YMERA_EVENTS stream sequence, increasing across the
 // stream. A client keeps the last seq it saw; after a disconnect it
 // subscribes again with "since": that seq and receives every event after
-// it that the stream still keeps (24 h by default), then live ones, each
-// once. Without since a subscription starts with the next event. Events of
-// one subscription arrive in stream order; "subscribed" comes first.
-// Subscribing again to the same topic and id replaces the subscription.
+// it that the stream still keeps (24 h, 1,000,000 events by default), then
+// live ones, each once. Without since a subscription starts with the next
+// event. Events of one subscription arrive in stream order; "subscribed"
+// comes first. Subscribing again to the same topic and id replaces the
+// subscription.
 //
 // Error codes: bad_request (the message is malformed; the message names the
 // bad value), not_found (no such task or project, or someone else's: the

@@ -23,7 +23,7 @@
 //
 //	subject                              stream        retention   notes
 //	ymera.tasks.<task_type>.<priority>   YMERA_TASKS   work queue  Nats-Msg-Id = task id
-//	ymera.events.task.<task_id>          YMERA_EVENTS  limits      max age 24h (SetupOptions)
+//	ymera.events.task.<task_id>          YMERA_EVENTS  limits      24h, 1,000,000 events (SetupOptions)
 //	ymera.events.agent.<agent_id>        YMERA_EVENTS  limits      presence, status
 //	ymera.events.project.<project_id>    YMERA_EVENTS  limits      project events
 //	ymera.dlq.<task_type>                YMERA_DLQ     limits      kept until replayed

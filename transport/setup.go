@@ -10,6 +10,7 @@ import (
 // Defaults of SetupOptions.
 const (
 	DefaultEventsMaxAge    = 24 * time.Hour
+	DefaultEventsMaxMsgs   = 1_000_000
 	DefaultHeartbeatTTL    = 30 * time.Second // three 10 s heartbeat intervals
 	DefaultDuplicateWindow = 2 * time.Minute
 )
@@ -22,6 +23,14 @@ type SetupOptions struct {
 	Replicas int
 	// EventsMaxAge is how long YMERA_EVENTS keeps an event. Default 24h.
 	EventsMaxAge time.Duration
+	// EventsMaxMsgs is how many events YMERA_EVENTS keeps at most, the
+	// oldest going first. Default 1,000,000. Each task's events have a
+	// subject of their own, and the server keeps an index entry in memory
+	// per subject stored: bounded by age alone, a day of a few thousand
+	// tasks a second would be hundreds of millions of entries (and that
+	// many events on disk). At three events per task the default keeps the
+	// last ~330,000 tasks' events, a day's at 4 tasks a second.
+	EventsMaxMsgs int64
 	// HeartbeatTTL is how long a heartbeat key lives without being renewed;
 	// an agent that stops beating is offline once it passes. Default 30 s.
 	HeartbeatTTL time.Duration
@@ -37,6 +46,9 @@ func (o SetupOptions) withDefaults() SetupOptions {
 	}
 	if o.EventsMaxAge <= 0 {
 		o.EventsMaxAge = DefaultEventsMaxAge
+	}
+	if o.EventsMaxMsgs <= 0 {
+		o.EventsMaxMsgs = DefaultEventsMaxMsgs
 	}
 	if o.HeartbeatTTL <= 0 {
 		o.HeartbeatTTL = DefaultHeartbeatTTL
@@ -100,6 +112,7 @@ func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
 			Discard:     jetstream.DiscardOld,
 			Replicas:    o.Replicas,
 			MaxAge:      o.EventsMaxAge,
+			MaxMsgs:     o.EventsMaxMsgs,
 			// Events carry no message id; a short window keeps the
 			// dedup index small.
 			Duplicates: min(o.EventsMaxAge, 10*time.Second),

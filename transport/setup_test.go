@@ -14,7 +14,7 @@ func TestSetupIsIdempotent(t *testing.T) {
 	t.Parallel()
 	c := testConn(t, Options{})
 	ctx := testCtx(t)
-	opts := SetupOptions{EventsMaxAge: time.Hour}
+	opts := SetupOptions{EventsMaxAge: time.Hour, EventsMaxMsgs: 5000}
 	if err := c.Setup(ctx, opts); err != nil {
 		t.Fatalf("first Setup: %v", err)
 	}
@@ -37,8 +37,9 @@ func TestSetupIsIdempotent(t *testing.T) {
 	if tasks.Retention != jetstream.WorkQueuePolicy || tasks.Duplicates != DefaultDuplicateWindow {
 		t.Errorf("%s: retention %v, duplicates %v", StreamTasks, tasks.Retention, tasks.Duplicates)
 	}
-	if ev := before[StreamEvents].Config; ev.Retention != jetstream.LimitsPolicy || ev.MaxAge != time.Hour {
-		t.Errorf("%s: retention %v, max age %v", StreamEvents, ev.Retention, ev.MaxAge)
+	if ev := before[StreamEvents].Config; ev.Retention != jetstream.LimitsPolicy || ev.MaxAge != time.Hour ||
+		ev.MaxMsgs != 5000 || ev.Discard != jetstream.DiscardOld {
+		t.Errorf("%s: retention %v, max age %v, max messages %d, discard %v", StreamEvents, ev.Retention, ev.MaxAge, ev.MaxMsgs, ev.Discard)
 	}
 	hb, err := c.JS().KeyValue(ctx, BucketHeartbeats)
 	if err != nil {
@@ -71,4 +72,14 @@ func streamInfos(t *testing.T, c *Conn) map[string]*jetstream.StreamInfo {
 		}
 	}
 	return infos
+}
+
+// TestSetupDefaults: options left zero take the documented defaults.
+func TestSetupDefaults(t *testing.T) {
+	t.Parallel()
+	o := SetupOptions{}.withDefaults()
+	if o.Replicas != 1 || o.EventsMaxAge != DefaultEventsMaxAge || o.EventsMaxMsgs != DefaultEventsMaxMsgs ||
+		o.HeartbeatTTL != DefaultHeartbeatTTL || o.DuplicateWindow != DefaultDuplicateWindow {
+		t.Errorf("defaults: %+v", o)
+	}
 }

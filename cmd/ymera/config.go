@@ -82,6 +82,10 @@ type NATSConfig struct {
 	User           string // NATS_USER, for a nats.conf with users (roles.go)
 	Password       string // NATS_PASSWORD
 	StreamReplicas int    // YMERA_STREAM_REPLICAS, 1..5
+	// EventsMaxAge and EventsMaxMessages bound YMERA_EVENTS
+	// (transport.SetupOptions).
+	EventsMaxAge      time.Duration // YMERA_EVENTS_MAX_AGE
+	EventsMaxMessages int           // YMERA_EVENTS_MAX_MESSAGES
 }
 
 // DBConfig says which database to open and how to pool connections.

@@ -62,7 +62,7 @@ func TestConfigDefaults(t *testing.T) {
 			CORSOrigins: []string{"http://localhost:3000"},
 			RateLimit:   RateLimitConfig{Enabled: true, RequestsPerMinute: 100, LoginPerMinute: 10},
 		},
-		NATS: NATSConfig{StreamReplicas: 1},
+		NATS: NATSConfig{StreamReplicas: 1, EventsMaxAge: 24 * time.Hour, EventsMaxMessages: 1_000_000},
 		DB: DBConfig{
 			Driver: "sqlite", DSN: filepath.Join("data", "ymera.db"),
 			PoolSize: 20, MaxOverflow: 10, PoolTimeout: 30 * time.Second, PoolRecycle: time.Hour,
@@ -175,6 +175,8 @@ func TestConfigErrors(t *testing.T) {
 			`config: DB_POOL_SIZE="abc" (from the environment): expected a whole number ≥ 1`},
 		{"out of range", map[string]string{"YMERA_STREAM_REPLICAS": "7"},
 			`config: YMERA_STREAM_REPLICAS="7" (from the environment): expected a whole number from 1 to 5`},
+		{"no events kept", map[string]string{"YMERA_EVENTS_MAX_MESSAGES": "0"},
+			`config: YMERA_EVENTS_MAX_MESSAGES="0" (from the environment): expected a whole number ≥ 1`},
 		{"out of range float", map[string]string{"QUALITY_THRESHOLD": "101"},
 			`config: QUALITY_THRESHOLD="101" (from the environment): expected a number from 0 to 100`},
 		{"bad duration", map[string]string{"AGENT_ACK_WAIT": "soon"},
