@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +16,13 @@ import (
 	"github.com/ymera/ymera/store"
 )
 
-// cancelRequests records the cancel requests a runner.Canceller sends to
-// the nodes (NATS in production).
+// cancelRequests records what a runner.Canceller tells the nodes (NATS in
+// production): cancel requests, and tasks listed as cancelled before they
+// started.
 type cancelRequests struct {
-	mu  sync.Mutex
-	ids []string
+	mu     sync.Mutex
+	ids    []string
+	listed []string
 }
 
 func (c *cancelRequests) PublishCancel(_ context.Context, id string) error {
@@ -29,10 +32,17 @@ func (c *cancelRequests) PublishCancel(_ context.Context, id string) error {
 	return nil
 }
 
-func (c *cancelRequests) sent() []string {
+func (c *cancelRequests) MarkCancelled(_ context.Context, id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.ids...)
+	c.listed = append(c.listed, id)
+	return nil
+}
+
+func (c *cancelRequests) sent() (requests, listed []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ids...), append([]string(nil), c.listed...)
 }
 
 // TestCancelTask covers POST /tasks/{task_id}/cancel: a task not started
@@ -70,8 +80,10 @@ func TestCancelTask(t *testing.T) {
 	if m["task_id"] != running || m["status"] != "cancelling" {
 		t.Errorf("cancel running: %v", m)
 	}
-	if s := reqs.sent(); len(s) != 1 || s[0] != running {
-		t.Errorf("cancel requests sent: %v, want [%s]", s, running)
+	// A queued task is listed for the nodes and announced too, in case
+	// one took it that moment (runner/deferred.go); a running one announced.
+	if s, l := reqs.sent(); !slices.Equal(s, []string{queued, running}) || !slices.Equal(l, []string{queued}) {
+		t.Errorf("cancel requests sent: %v, listed %v; want [%s %s] and [%s]", s, l, queued, running, queued)
 	}
 
 	done := b.submit(t, token, task("done"))

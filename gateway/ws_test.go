@@ -74,6 +74,9 @@ func wsSetup(t *testing.T, opt ...func(*gateway.Options)) *wsBundle {
 	node, err := runner.StartNode(t.Context(), runner.NodeConfig{
 		Conn: conn, Tasks: db, Supervisor: sup, Kinds: []actors.Kind{agent},
 		Workers: 1, TaskTimeout: 30 * time.Second, AckWait: 5 * time.Second, Logger: log,
+		// Every start recorded (and announced) before the agent runs, so
+		// that each task lives the whole lifecycle these tests follow.
+		StartDelay: -1,
 	})
 	if err != nil {
 		t.Fatal(err)

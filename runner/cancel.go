@@ -97,10 +97,14 @@ type CancelStore interface {
 	Cancel(ctx context.Context, id string, now time.Time) (store.Task, error)
 }
 
-// CancelPublisher announces a request to cancel a running task to every
-// node; transport.Conn satisfies it.
+// CancelPublisher tells the nodes of a cancel; transport.Conn satisfies it.
 type CancelPublisher interface {
+	// PublishCancel asks the node running the task to cancel it.
 	PublishCancel(ctx context.Context, taskID string) error
+	// MarkCancelled lists a task cancelled before it started, so that no
+	// node runs it before recording its start (deferred.go,
+	// transport.CancelView).
+	MarkCancelled(ctx context.Context, taskID string) error
 }
 
 // Canceller cancels tasks for the API. A task that has not started is
@@ -134,6 +138,17 @@ func (c *Canceller) Cancel(ctx context.Context, id string) (store.Task, error) {
 		return t, err
 	}
 	if t.Status == actors.StatusCancelled {
+		// Nodes run a first attempt before recording its start
+		// (deferred.go): list the task so that none does, and ask one
+		// that took it this very moment to stop. The store has the task
+		// cancelled either way; without the list, a node may still run
+		// it, and the store drops the outcome.
+		if err := c.Nodes.MarkCancelled(ctx, id); err != nil {
+			log.WarnContext(ctx, "cancelled task not listed for the nodes; one may still run it", "task_id", id, "error", err)
+		}
+		if err := c.Nodes.PublishCancel(ctx, id); err != nil {
+			log.WarnContext(ctx, "cancel request for a queued task not sent", "task_id", id, "error", err)
+		}
 		publishEvent(ctx, c.Events, log, taskEvent("task.cancelled", t.Task, actors.StatusCancelled, nil))
 		return t, nil
 	}

@@ -85,6 +85,12 @@ func TestCancelRunning(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the task did not start within 10 s")
 	}
+	// Its start is recorded once it has run for the start delay
+	// (deferred.go); from then on the store says running.
+	waitFor(t, func() bool {
+		got, err := b.db.Tasks().Get(t.Context(), task.ID)
+		return err == nil && got.Status == actors.StatusRunning
+	})
 	got, err := b.canceller().Cancel(t.Context(), task.ID)
 	if err != nil || got.Status != actors.StatusRunning {
 		t.Fatalf("cancel running: %s, %v; want the running task back", got.Status, err)

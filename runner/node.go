@@ -28,6 +28,11 @@ type NodeConfig struct {
 	MaxDeliver int
 	// RetryBase is the exponential base of retry delays (default 2).
 	RetryBase float64
+	// StartDelay is how long a first attempt runs before its start is
+	// recorded (deferred.go; default 50 ms); an attempt that succeeds
+	// sooner is recorded in one write with its outcome. Negative records
+	// every start before the agent runs.
+	StartDelay time.Duration
 	// Backoff and restart budget of the actors.
 	Backoff     supervisor.Backoff
 	MaxRestarts int
@@ -91,12 +96,19 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		now:         time.Now,
 		observer:    cfg.Observer,
 		caller:      cfg.Caller,
+		startDelay:  cfg.StartDelay,
 	}
 	if cfg.Conn != nil {
 		rt.leases = cfg.Conn
 	}
 	if rt.observer == nil {
 		rt.observer = noObserver{}
+	}
+	switch {
+	case rt.startDelay == 0:
+		rt.startDelay = defaultStartDelay
+	case rt.startDelay < 0:
+		rt.startDelay = 0 // every start recorded first
 	}
 	rt.cancels, rt.noKeepAlive = newCancels(), cfg.noKeepAlive
 	// Up to four settling attempts per worker: enough to keep the workers

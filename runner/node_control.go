@@ -45,15 +45,37 @@ func (n *Node) startControl(ctx context.Context, cfg NodeConfig, rt *runtime) er
 	}
 	n.stops = append(n.stops, stopCancels)
 
-	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	w := &DeadLetterWatcher{Conn: cfg.Conn, Tasks: cfg.Tasks, Events: cfg.Conn, Logger: cfg.Logger}
+	n.runUntilStop(ctx, "dead-letter watcher", w.Run)
+	if rt.startDelay > 0 {
+		view := transport.NewCancelView(cfg.Conn)
+		n.runUntilStop(ctx, "cancel list watch", view.Run)
+		rt.cancelList = view
+		// Until the view has loaded, every start is recorded first; a
+		// node that begins with a backlog should not, so wait a little.
+		select {
+		case <-view.Loaded():
+		case <-time.After(cancelListWait):
+			n.log.WarnContext(ctx, "cancel list not loaded yet; recording every start first until it is", "waited", cancelListWait)
+		case <-ctx.Done():
+		}
+	}
+	return nil
+}
+
+// cancelListWait is how long a starting node waits for its cancel list.
+const cancelListWait = 5 * time.Second
+
+// runUntilStop runs run in a goroutine until the node stops, which waits
+// for it to return.
+func (n *Node) runUntilStop(ctx context.Context, name string, run func(context.Context) error) {
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := w.Run(wctx); err != nil && wctx.Err() == nil {
-			cfg.Logger.ErrorContext(wctx, "dead-letter watcher stopped", "error", err)
+		if err := run(rctx); err != nil && rctx.Err() == nil {
+			n.log.ErrorContext(rctx, name+" stopped", "error", err)
 		}
 	}()
 	n.stops = append(n.stops, func() { stop(); <-done })
-	return nil
 }

@@ -60,6 +60,9 @@ func (rt *runtime) commit(ctx context.Context, log *slog.Logger, st store.Task,
 			ErrorMessage: fmt.Sprintf("task timed out after %s", rt.taskTimeout)}
 	case perr == nil:
 		o = store.Outcome{Status: actors.StatusCompleted, Result: res.Output}
+		if deferred(st) {
+			o.StartedAt = *st.StartedAt // start and outcome in one write (deferred.go)
+		}
 	case errors.Is(perr, ErrCancelled):
 		o = store.Outcome{Status: actors.StatusCancelled, ErrorMessage: "cancelled on request while running"}
 	case !actors.IsPermanent(perr) && st.Attempts < st.MaxAttempts:

@@ -212,6 +212,12 @@ func TestDuplicateMessageOneResult(t *testing.T) {
 	if err := b.submitter().Submit(t.Context(), task); err != nil {
 		t.Fatal(err)
 	}
+	// The copies come once the first holds the task in the store: its
+	// start is recorded after the start delay (deferred.go).
+	waitFor(t, func() bool {
+		got, err := b.db.Tasks().Get(t.Context(), task.ID)
+		return err == nil && got.Status == actors.StatusRunning
+	})
 	body, err := transport.EncodeTask(task)
 	if err != nil {
 		t.Fatal(err)

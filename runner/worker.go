@@ -86,34 +86,59 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		ctx = withAttempt(ctx, w.self.id, w.self.stats) // settle teaches the agent's stats
 	}
 
-	st, err := rt.startHeld(ctx, d, log, msg, lease) // outage.go: waits out a store outage
-	if errors.Is(err, store.ErrConflict) {
-		st, err = rt.takeOver(ctx, log, msg.ID, lease, func() (store.Task, error) { return rt.start(ctx, msg, lease, false) })
-	}
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		// Final already, or held by a live delivery: nothing for us to do.
-		log.DebugContext(ctx, "task not startable; acknowledging", "error", err)
-		_ = d.Ack()
-		return
-	case err != nil:
-		log.WarnContext(ctx, "could not start task; handing it back", "error", err)
-		_ = d.Nak(rt.storeBackoff())
+	if rt.mayDefer(d, msg.ID, lease) {
+		w.handleDeferred(ctx, d, log, msg, lease) // deferred.go
 		return
 	}
-	publishEvent(ctx, rt.events, log, taskEvent("task.started", st.Task, actors.StatusRunning, nil))
-
+	st, err := rt.begin(ctx, d, log, msg, lease)
+	if err != nil {
+		rt.refuse(ctx, d, log, err)
+		return
+	}
 	task := st.Task
 	task.Attempt = st.Attempts
 	res, perr, timedOut := w.process(ctx, d, task)
-
-	if ctx.Err() != nil && perr != nil && !timedOut {
-		// The node is stopping and the agent gave up: hand the task to
-		// another node untouched rather than recording a failure.
+	if stopping(ctx, perr, timedOut) {
 		_ = d.Nak(0)
 		return
 	}
 	rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+}
+
+// begin records the start of the attempt d holds (outage.go's startHeld
+// waits out a store outage), taking the task over when its running
+// attempt lost its message (takeover.go), and announces it. It returns
+// ErrConflict when the task is final or held by a live delivery.
+func (rt *runtime) begin(ctx context.Context, d supervisor.Delivery, log *slog.Logger,
+	msg actors.Task, lease int64) (store.Task, error) {
+	st, err := rt.startHeld(ctx, d, log, msg, lease)
+	if errors.Is(err, store.ErrConflict) {
+		st, err = rt.takeOver(ctx, log, msg.ID, lease, func() (store.Task, error) { return rt.start(ctx, msg, lease, false) })
+	}
+	if err == nil {
+		publishEvent(ctx, rt.events, log, taskEvent("task.started", st.Task, actors.StatusRunning, nil))
+	}
+	return st, err
+}
+
+// refuse answers a delivery whose attempt could not begin: a task final
+// already or held by a live delivery is acknowledged (nothing for this one
+// to do), one the store did not answer for is handed back.
+func (rt *runtime) refuse(ctx context.Context, d supervisor.Delivery, log *slog.Logger, err error) {
+	if errors.Is(err, store.ErrConflict) {
+		log.DebugContext(ctx, "task not startable; acknowledging", "error", err)
+		_ = d.Ack()
+		return
+	}
+	log.WarnContext(ctx, "could not start task; handing it back", "error", err)
+	_ = d.Nak(rt.storeBackoff())
+}
+
+// stopping says the node is stopping and the agent gave up: the task then
+// goes back to the queue untouched for another node, rather than being
+// recorded failed.
+func stopping(ctx context.Context, perr error, timedOut bool) bool {
+	return ctx.Err() != nil && perr != nil && !timedOut
 }
 
 // rowCommitted says whether d's message was published after its task's row
@@ -225,6 +250,8 @@ type runtime struct {
 	caller      *Caller    // agent-to-agent calls (caller.go); nil: none
 	leases      LeaseProbe // takes over tasks whose lease's message is gone (takeover.go); nil: never
 	settling    *settlingSet
+	startDelay  time.Duration // deferred.go; 0 records every start before the agent runs
+	cancelList  cancelList    // tasks cancelled before they started (deferred.go); nil: defer none
 }
 
 // start moves the task to running under lease. A task published straight to
@@ -266,6 +293,20 @@ func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.D
 	v := rt.commitHeld(node, d, log, func(ctx context.Context) verdict {
 		return rt.commit(ctx, log, st, res, perr, timedOut)
 	})
+	if errors.Is(v.err, store.ErrConflict) && deferred(st) {
+		// A deferred start found the row was not the never-started task
+		// it expected (deferred.go): cancelled meanwhile, or run before
+		// by a message this one repeats. Begin as any delivery does, and
+		// commit under the start that records.
+		var err error
+		if st, err = rt.begin(node, d, log, st.Task, st.Lease); err != nil {
+			rt.refuse(node, d, log, err)
+			return
+		}
+		v = rt.commitHeld(node, d, log, func(ctx context.Context) verdict {
+			return rt.commit(ctx, log, st, res, perr, timedOut)
+		})
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(node), settleTimeout)
 	defer cancel()
 	if v.event != "" {

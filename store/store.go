@@ -157,6 +157,14 @@ type Outcome struct {
 	Status       actors.Status // completed, failed, timeout, cancelled, dead_letter
 	Result       json.RawMessage
 	ErrorMessage string
+	// StartedAt, when set, is when an attempt began whose start no Start
+	// recorded: the runner records the start of a short attempt together
+	// with its outcome, in one write (runner/deferred.go). Finish
+	// then applies also to a task never started (pending, or queued with no
+	// attempts), counting this attempt (attempts 1) under the lease, with
+	// started_at = StartedAt; to a task running under the lease it applies
+	// as without it. Zero: Start recorded the attempt's start, as usual.
+	StartedAt time.Time
 }
 
 // Tasks reaches tasks. Transitions are conditional: each names what it
@@ -222,13 +230,17 @@ type Tasks interface {
 	// errs are then nil.
 	CreateStarted(ctx context.Context, items []NewStart) (ts []Task, errs []error, err error)
 	// Finish records the outcome of the attempt holding lease. ErrConflict
-	// unless the task is running under that lease.
+	// unless the task is running under that lease, or, with
+	// Outcome.StartedAt, never started (pending or queued with no attempts).
 	Finish(ctx context.Context, id string, lease int64, o Outcome, now time.Time) error
 	// FinishBatch is Finish for many attempts in one commit (group commit):
-	// each item applies exactly as Finish would, on its own, and errs[i] is
-	// what Finish would have returned for items[i] (ErrConflict unless the
-	// task is running under that lease). A non-nil err means the batch as a
-	// whole was not recorded (e.g. ErrUnavailable), and errs is then nil.
+	// each item applies exactly as Finish would, on its own and in turn (an
+	// id repeated in the batch sees what the earlier item did), and errs[i]
+	// is what Finish would have returned for items[i] (ErrConflict unless
+	// the task is running under that lease, or, with Outcome.StartedAt,
+	// never started: pending or queued with no attempts). A non-nil err
+	// means the batch as a whole was not recorded (e.g. ErrUnavailable), and
+	// errs is then nil.
 	FinishBatch(ctx context.Context, items []Finished) (errs []error, err error)
 	// Requeue hands a failed attempt back for a retry: running under lease
 	// becomes queued again, keeping errMsg as the last error. ErrConflict

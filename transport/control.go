@@ -11,7 +11,8 @@ import (
 // running task matters only to the node running it, now. If it is lost (no
 // node running the task listened, or the connection dropped), the task runs
 // to its end and the caller sees the real outcome; the store's transition
-// to cancelled is what makes a cancel of a queued task durable.
+// to cancelled is what makes a cancel of a queued task durable, and
+// ymera_cancels (cancels.go) what keeps a node from running it unrecorded.
 
 // PublishCancel asks every node to cancel the running task id. It returns
 // once the server has the request (a flush), not when a node acted on it.

@@ -3,12 +3,10 @@ package transport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -21,13 +19,6 @@ import (
 // directly otherwise: before the first load, while NATS is unreachable, and
 // while the watch restarts. A direct read that fails is an error, as it is
 // for Conn.RevokedAt, so a view never turns "cannot tell" into "not revoked".
-
-// Waits between attempts to restart the denylist watch: doubling from the
-// first to the last, back to the first once a watch has loaded.
-const (
-	denylistRetryMin = 100 * time.Millisecond
-	denylistRetryMax = 5 * time.Second
-)
 
 // DenylistView is the ymera_revoked bucket held in memory and kept current
 // by a watch, for a gateway that reads it on every request. RevokedAt and
@@ -78,119 +69,7 @@ func (v *DenylistView) Run(ctx context.Context) error {
 	if !v.running.CompareAndSwap(false, true) {
 		return errors.New("transport: denylist view: Run called twice")
 	}
-	nc := v.c.nc
-	status := nc.StatusChanged(nats.CONNECTED, nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
-	defer nc.RemoveStatusListener(status)
-
-	wait := denylistRetryMin
-	for failed := false; ; failed = true {
-		loaded, err := v.follow(ctx, status, failed)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if nc.IsClosed() {
-			return fmt.Errorf("transport: denylist watch: %w", ErrClosed)
-		}
-		if loaded {
-			wait = denylistRetryMin
-		}
-		v.c.logger.Warn("denylist watch down; reading the bucket directly until it is back", "err", err, "retry_in", wait)
-		if !waitToRetry(ctx, status, wait) {
-			return nil
-		}
-		wait = min(2*wait, denylistRetryMax)
-	}
-}
-
-// waitToRetry waits d, or less when the connection comes back. It reports
-// false when ctx ended.
-func waitToRetry(ctx context.Context, status <-chan nats.Status, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		case s := <-status:
-			if s == nats.CONNECTED {
-				return true
-			}
-		}
-	}
-}
-
-// follow runs one watch: it empties the view, loads the bucket, marks the
-// view live at the end of the initial values and applies every change
-// until ctx ends, the watcher closes or the connection leaves CONNECTED.
-// It reports whether the view went live. The view is not live before
-// follow loads it nor after follow returns.
-func (v *DenylistView) follow(ctx context.Context, status <-chan nats.Status, restart bool) (loaded bool, err error) {
-	// Status changes from before this attempt are stale: the state is read
-	// below, and changes from now on end the watch.
-	for drained := false; !drained; {
-		select {
-		case <-status:
-		default:
-			drained = true
-		}
-	}
-	if s := v.c.nc.Status(); s != nats.CONNECTED {
-		return false, fmt.Errorf("transport: watch denylist: %w: connection %s", ErrUnavailable, s)
-	}
-	kv, err := v.c.bucket(ctx, BucketRevoked)
-	if err != nil {
-		return false, wrap("watch denylist", err)
-	}
-	// What the view held may have expired or been replaced while nobody
-	// watched; the watch delivers every key that still exists. Revoke
-	// records only what the server has stored, so what it records from now
-	// on is among the watch's initial values or a later change as well.
-	v.reset()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := kv.WatchAll(wctx)
-	if err != nil {
-		return false, wrap("watch denylist", err)
-	}
-	defer func() {
-		// Not live first: Stop deletes the watch's consumer, a request
-		// that waits for the connection to come back (at most the
-		// JetStream timeout, 5 s) while the server is away.
-		v.setLive(false)
-		_ = w.Stop()
-		// The subscription hands entries to the channel from its own
-		// goroutine and blocks while the channel is full; reading until it
-		// closes lets that goroutine end.
-		for range w.Updates() {
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return loaded, ctx.Err()
-		case s := <-status:
-			if s != nats.CONNECTED {
-				return loaded, fmt.Errorf("transport: watch denylist: %w: connection %s", ErrUnavailable, s)
-			}
-		case e, ok := <-w.Updates():
-			if !ok {
-				return loaded, fmt.Errorf("transport: watch denylist: %w: watcher closed", ErrUnavailable)
-			}
-			if e == nil {
-				if !loaded {
-					loaded = true
-					v.setLive(true)
-					if restart {
-						v.c.logger.Info("denylist watch restored")
-					}
-				}
-				continue
-			}
-			v.apply(e)
-		}
-	}
+	return v.c.mirrorBucket(ctx, BucketRevoked, "denylist", "reading the bucket directly", v)
 }
 
 // apply records one change the watch delivered. Deletions, purges and the

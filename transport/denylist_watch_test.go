@@ -39,7 +39,7 @@ func connectBy(t *testing.T, url string) *Conn {
 
 // runView runs v in the background until the returned stop is called (at
 // the latest when the test ends); stop waits for Run and returns its error.
-func runView(t *testing.T, v *DenylistView) (stop func() error) {
+func runView(t *testing.T, v interface{ Run(context.Context) error }) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -35,6 +35,8 @@
 //	                  user.<id>    until the tokens it refuses expire (Conn.Revoke)
 //	ymera_ratelimit   <scope>.<window>.<base64url id>  decimal count of one rate-limit
 //	                  window, shared by gateway replicas (Conn.AddRate); TTL 2 min
+//	ymera_cancels     task id      empty: a task cancelled before it started, which
+//	                  no node may run (Conn.MarkCancelled, CancelView); TTL 24 h
 //
 //	consumer          on           filter
 //	agent_<kind>_<priority>  YMERA_TASKS  ymera.tasks.<type>.<priority> for each of the kind's types

@@ -165,6 +165,15 @@ func bucketConfigs(o SetupOptions) []jetstream.KeyValueConfig {
 			LimitMarkerTTL: time.Minute,
 		},
 		{
+			Bucket:      BucketCancels,
+			Description: "YMERA tasks cancelled before they started, which nodes must not run",
+			History:     1,
+			TTL:         CancelTTL,
+			// File: a restart must not let a node run a cancelled task.
+			Storage:  jetstream.FileStorage,
+			Replicas: o.Replicas,
+		},
+		{
 			Bucket:      BucketRateLimits,
 			Description: "YMERA gateway request counters shared by the replicas",
 			History:     1,

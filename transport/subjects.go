@@ -41,6 +41,9 @@ const (
 	// BucketRateLimits holds the gateway replicas' shared request counters,
 	// one key per limited identity and window (see [Conn.AddRate]).
 	BucketRateLimits = "ymera_ratelimit"
+	// BucketCancels holds one key per task cancelled before it started
+	// (the task id), for CancelTTL (see [CancelView]).
+	BucketCancels = "ymera_cancels"
 )
 
 // Subjects the streams capture.

@@ -136,6 +136,7 @@ type AgentConfig struct {
 	HeartbeatInterval       time.Duration // AGENT_HEARTBEAT_INTERVAL
 	AckWait                 time.Duration // AGENT_ACK_WAIT, JetStream redelivery after silence
 	MaxDeliver              int           // AGENT_MAX_DELIVER, JetStream deliveries per message
+	RecordStartAfter        time.Duration // AGENT_RECORD_START_AFTER, 0: every start recorded first
 	Workers                 int           // AGENT_WORKERS, actors per built-in agent kind
 	Kinds                   []string      // AGENT_KINDS, built-in kinds run by this process
 	// NodeName (NODE_NAME) names this node in its built-in agents' ids; empty

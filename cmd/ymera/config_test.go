@@ -72,7 +72,7 @@ func TestConfigDefaults(t *testing.T) {
 			RequestTimeout: 30 * time.Second, MaxAttempts: 3, RetryBackoff: 2,
 			CircuitBreakerThreshold: 5, CircuitBreakerTimeout: time.Minute,
 			TaskTimeout: 5 * time.Minute, HeartbeatInterval: 10 * time.Second,
-			AckWait: 30 * time.Second, MaxDeliver: 5, Workers: 4,
+			AckWait: 30 * time.Second, MaxDeliver: 5, RecordStartAfter: 50 * time.Millisecond, Workers: 4,
 			Kinds: []string{"security", "documentation"},
 		},
 		Quality: QualityConfig{

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ymera/ymera/actors"
@@ -164,6 +165,7 @@ func (s *system) startNode(ctx context.Context, kinds []actors.Kind) (err error)
 		AckWait:     cfg.Agent.AckWait,
 		MaxDeliver:  cfg.Agent.MaxDeliver,
 		RetryBase:   cfg.Agent.RetryBackoff,
+		StartDelay:  startDelay(cfg.Agent.RecordStartAfter),
 		Logger:      s.log,
 		// Each pool is a registered agent that heartbeats (presence.go).
 		Agents:            s.store.Agents(),
@@ -173,6 +175,15 @@ func (s *system) startNode(ctx context.Context, kinds []actors.Kind) (err error)
 		Caller:            s.parts.caller,
 	})
 	return err
+}
+
+// startDelay is AGENT_RECORD_START_AFTER as runner.NodeConfig takes it,
+// where zero means its default and a negative delay none.
+func startDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // requireExternalNATS refuses a split role without NATS_URL: an embedded

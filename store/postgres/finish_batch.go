@@ -19,14 +19,20 @@ import (
 
 // finishBatchSQL records many outcomes in one statement: the batch arrives as
 // parallel arrays, and each row applies only where Finish's own condition
-// holds (running under that lease). ORDINALITY says which items applied.
-// See inRounds for the IS TRUE and the order of row locks.
+// holds (running under that lease, or, for an item with a start time, never
+// started). ORDINALITY says which items applied. See inRounds for the IS
+// TRUE and the order of row locks.
 const finishBatchSQL = `UPDATE tasks
 	SET status = b.status, result = b.result::jsonb, error_message = b.error_message,
-		completed_at = b.at, updated_at = b.at
-	FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-		WITH ORDINALITY AS b(id, lease, status, result, error_message, at, ord)
-	WHERE tasks.id = b.id AND (tasks.status = 'running') IS TRUE AND tasks.lease = b.lease
+		completed_at = b.at, updated_at = b.at,
+		attempts = CASE WHEN tasks.status = 'running' THEN tasks.attempts ELSE 1 END,
+		lease = b.lease, started_at = COALESCE(tasks.started_at, b.started)
+	FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+			$7::timestamptz[])
+		WITH ORDINALITY AS b(id, lease, status, result, error_message, at, started, ord)
+	WHERE tasks.id = b.id AND (((tasks.status = 'running') IS TRUE AND tasks.lease = b.lease)
+		OR (b.started IS NOT NULL AND (tasks.status IN ('pending', 'queued')) IS TRUE
+			AND tasks.attempts = 0))
 	RETURNING b.ord`
 
 // querier is what a round runs on: a pooled connection, or a transaction
@@ -183,6 +189,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 	results := make([]*string, len(round))
 	messages := make([]*string, len(round))
 	ats := make([]time.Time, len(round))
+	starts := make([]*time.Time, len(round))
 	for j, i := range round {
 		it := items[i]
 		errs[i] = nil // from an attempt that inRounds runs again
@@ -195,8 +202,9 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 			s := it.Outcome.ErrorMessage
 			messages[j] = &s
 		}
+		starts[j] = startedArg(it.Outcome)
 	}
-	rows, err := q.Query(ctx, finishBatchSQL, ids, leases, statuses, results, messages, ats)
+	rows, err := q.Query(ctx, finishBatchSQL, ids, leases, statuses, results, messages, ats, starts)
 	if err != nil {
 		return err
 	}

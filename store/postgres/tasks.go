@@ -166,7 +166,10 @@ func (r tasks) Start(ctx context.Context, id string, lease int64, now time.Time)
 	return store.Task{}, fmt.Errorf("store: start task %s under lease %d: %w", id, lease, translate(err))
 }
 
-// Finish records the outcome of the attempt holding lease.
+// Finish records the outcome of the attempt holding lease; with
+// o.StartedAt, also of a first attempt whose start it records with it, on a
+// task never started. The status tests are wrapped as finishBatchSQL's are
+// (see inRounds).
 func (r tasks) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
 	if !o.Status.Final() {
 		return fmt.Errorf("store: finish task %s: outcome status %q is not final", id, o.Status)
@@ -175,9 +178,13 @@ func (r tasks) Finish(ctx context.Context, id string, lease int64, o store.Outco
 		return fmt.Errorf("store: finish task %s: %w", id, store.ErrNotFound)
 	}
 	tag, err := r.db.exec(ctx, `UPDATE tasks
-		SET status = $3, result = $4, error_message = $5, completed_at = $6, updated_at = $6
-		WHERE id = $1 AND status = 'running' AND lease = $2`,
-		id, lease, o.Status, jsonArg(o.Result), nullable(o.ErrorMessage), now)
+		SET status = $3, result = $4, error_message = $5, completed_at = $6, updated_at = $6,
+			attempts = CASE WHEN status = 'running' THEN attempts ELSE 1 END,
+			lease = $2, started_at = COALESCE(started_at, $7)
+		WHERE id = $1 AND (((status = 'running') IS TRUE AND lease = $2)
+			OR ($7::timestamptz IS NOT NULL AND (status IN ('pending', 'queued')) IS TRUE
+				AND attempts = 0))`,
+		id, lease, o.Status, jsonArg(o.Result), nullable(o.ErrorMessage), now, startedArg(o))
 	if err == nil && tag.RowsAffected() == 0 {
 		err = r.miss(ctx, id)
 	}
@@ -185,6 +192,15 @@ func (r tasks) Finish(ctx context.Context, id string, lease int64, o store.Outco
 		return fmt.Errorf("store: finish task %s under lease %d: %w", id, lease, translate(err))
 	}
 	return nil
+}
+
+// startedArg passes o.StartedAt, the start of an attempt Start did not
+// record, zero as SQL NULL.
+func startedArg(o store.Outcome) *time.Time {
+	if o.StartedAt.IsZero() {
+		return nil
+	}
+	return &o.StartedAt
 }
 
 // Requeue hands the attempt holding lease back to the queue, keeping errMsg.

@@ -35,7 +35,7 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 				continue
 			}
 			res, err := stmt.ExecContext(ctx, it.ID, it.Lease, o.Status, jsonArg(o.Result),
-				nullable(o.ErrorMessage), timeArg(it.At))
+				nullable(o.ErrorMessage), timeArg(it.At), startedArg(o))
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,21 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	return errs, nil
 }
 
-// finishSQL records an attempt's outcome under its lease.
+// finishSQL records an attempt's outcome under its lease; with a start time
+// ($7), also that of a first attempt Start did not record, on a task never
+// started, which it counts under the lease and marks started then.
 const finishSQL = `UPDATE tasks
-	SET status = $3, result = $4, error_message = $5, completed_at = $6, updated_at = $6
-	WHERE id = $1 AND status = 'running' AND lease = $2`
+	SET status = $3, result = $4, error_message = $5, completed_at = $6, updated_at = $6,
+		attempts = CASE WHEN status = 'running' THEN attempts ELSE 1 END,
+		lease = $2, started_at = COALESCE(started_at, $7)
+	WHERE id = $1 AND ((status = 'running' AND lease = $2)
+		OR ($7 IS NOT NULL AND status IN ('pending', 'queued') AND attempts = 0))`
+
+// startedArg passes o.StartedAt, the start of an attempt Start did not
+// record, zero as SQL NULL.
+func startedArg(o store.Outcome) any {
+	if o.StartedAt.IsZero() {
+		return nil
+	}
+	return timeArg(o.StartedAt)
+}

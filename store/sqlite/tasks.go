@@ -157,13 +157,15 @@ func (r tasks) Start(ctx context.Context, id string, lease int64, now time.Time)
 	return store.Task{}, fmt.Errorf("store: start task %s under lease %d: %w", id, lease, translate(err))
 }
 
-// Finish records the outcome of the attempt holding lease.
+// Finish records the outcome of the attempt holding lease; with
+// o.StartedAt, also of a first attempt whose start it records with it, on a
+// task never started.
 func (r tasks) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
 	if !o.Status.Final() {
 		return fmt.Errorf("store: finish task %s: outcome status %q is not final", id, o.Status)
 	}
 	res, err := r.db.write.ExecContext(ctx, finishSQL,
-		id, lease, o.Status, jsonArg(o.Result), nullable(o.ErrorMessage), timeArg(now))
+		id, lease, o.Status, jsonArg(o.Result), nullable(o.ErrorMessage), timeArg(now), startedArg(o))
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
 			err = r.miss(ctx, id)

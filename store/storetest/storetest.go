@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tasks", testTasks},
 		{"Transitions", testTransitions},
 		{"FinishBatch", testFinishBatch},
+		{"DeferredStart", testDeferredStart},
 		{"StartBatch", testStartBatch},
 		{"CreateBatch", testCreateBatch},
 		{"CreateStarted", testCreateStarted},

@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/supervisor"
+)
+
+// Most tasks end within milliseconds of their delivery, and recording
+// their start before running them cost a third of the database's work per
+// task: a write whose row the outcome rewrites at once. A first delivery
+// of a task whose row is committed (never started, so its first attempt is
+// beyond doubt) therefore runs at once, and its start is recorded only if
+// the attempt is still running after the node's start delay
+// (NodeConfig.StartDelay, AGENT_RECORD_START_AFTER, 50 ms by default). An
+// attempt that succeeds sooner is recorded in one write that takes the row
+// from queued straight to completed, counting the attempt and its start
+// time (store.Outcome.StartedAt); its watchers see task.queued, then
+// task.completed, without task.started.
+//
+// Nothing else changes: the delivery is acknowledged only after that
+// commit, and the write applies only to a row never started (queued or
+// pending, no attempts), so a task cancelled meanwhile, or run before by
+// a message this one repeats, is not overwritten; settle then begins the
+// attempt as any delivery does and commits under that start (or drops the
+// outcome when the task is final or held elsewhere). Since the store is
+// not asked before the agent runs, a task cancelled while queued is kept
+// from running by the cancel list instead (ymera_cancels, which the
+// Canceller fills and every node mirrors): a node defers only the starts
+// of tasks its list is current about and does not hold, and a cancel that
+// crosses a delivery in the same instant reaches the agent as a cancel
+// request. Outcomes other than
+// success record the start first and then commit as usual, since a retry
+// is decided from the attempts the row counts. A node that crashes within
+// the delay leaves the row queued, and the redelivery begins the task's
+// first recorded attempt.
+
+// defaultStartDelay is how long an attempt runs before its start is
+// recorded, when NodeConfig.StartDelay is zero: long enough for most
+// tasks that need no outside call to end first, short against what a
+// person watching a task could notice, or an AckWait.
+const defaultStartDelay = 50 * time.Millisecond
+
+// cancelList is what a node knows of the tasks cancelled before they
+// started (transport.CancelView).
+type cancelList interface {
+	Cancelled(taskID string) (cancelled, known bool)
+}
+
+// mayDefer says the attempt d holds may run before its start is recorded:
+// the message's first delivery, of a committed row, of a task the node
+// knows was not cancelled.
+func (rt *runtime) mayDefer(d supervisor.Delivery, taskID string, lease int64) bool {
+	if rt.startDelay <= 0 || rt.cancelList == nil || lease <= 0 || !firstDelivery(d) || !rowCommitted(d) {
+		return false
+	}
+	cancelled, known := rt.cancelList.Cancelled(taskID)
+	return known && !cancelled
+}
+
+// firstDelivery says d is its message's first delivery. A delivery that
+// cannot say is taken not to be.
+func firstDelivery(d supervisor.Delivery) bool {
+	n, ok := d.(interface{ NumDelivered() uint64 })
+	return ok && n.NumDelivered() == 1
+}
+
+// deferred says st stands for an attempt whose start was deferred and not
+// recorded: the row is taken to be queued, and StartedAt is when the
+// attempt began.
+func deferred(st store.Task) bool {
+	return st.Status == actors.StatusQueued && st.StartedAt != nil
+}
+
+// errStartRefused cancels an attempt whose deferred start found the task
+// final or held by another delivery: its outcome would be dropped.
+var errStartRefused = errors.New("runner: the task is final or held by another delivery")
+
+// handleDeferred runs a first delivery before recording its start; see
+// above.
+func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log *slog.Logger, msg actors.Task, lease int64) {
+	rt := w.rt
+	began := rt.now()
+	runCtx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+
+	var (
+		done = make(chan struct{})
+		st   store.Task
+		err  error
+	)
+	timer := time.AfterFunc(rt.startDelay, func() {
+		defer close(done)
+		st, err = rt.begin(ctx, d, log, msg, lease)
+		if errors.Is(err, store.ErrConflict) {
+			abort(errStartRefused)
+		}
+	})
+	task := msg
+	task.Attempt = 1
+	res, perr, timedOut := w.process(runCtx, d, task)
+
+	if timer.Stop() {
+		// The start was never recorded.
+		switch {
+		case stopping(ctx, perr, timedOut):
+			_ = d.Nak(0)
+			return
+		case perr == nil && !timedOut:
+			st = store.Task{Task: msg, Status: actors.StatusQueued, Lease: lease, Attempts: 1, StartedAt: &began}
+			rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+			return
+		}
+		st, err = rt.begin(ctx, d, log, msg, lease)
+	} else {
+		<-done
+	}
+	if err != nil {
+		rt.refuse(ctx, d, log, err)
+		return
+	}
+	if stopping(ctx, perr, timedOut) {
+		_ = d.Nak(0)
+		return
+	}
+	rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+}

@@ -1,0 +1,235 @@
+package runner_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/runner"
+	"github.com/ymera/ymera/supervisor"
+	"github.com/ymera/ymera/transport"
+)
+
+// startNodeDelayed is startNode with the given start delay (NodeConfig.StartDelay).
+func (b *bundle) startNodeDelayed(t *testing.T, delay time.Duration, k actors.Kind) {
+	t.Helper()
+	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
+		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{k},
+		Workers: 2, TaskTimeout: time.Minute, AckWait: 2 * time.Second, RetryBase: 1.01, StartDelay: delay,
+		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
+		Logger:  b.log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.Stop(ctx)
+	})
+}
+
+// eventTypes subscribes to the task's events and returns a function that
+// lists the types received so far.
+func (b *bundle) eventTypes(t *testing.T, taskID string) func() []string {
+	t.Helper()
+	subject, err := transport.TaskEventSubject(taskID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := b.conn.NC().SubscribeSync(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	var seen []string
+	return func() []string {
+		for {
+			m, err := sub.NextMsg(50 * time.Millisecond)
+			if errors.Is(err, nats.ErrTimeout) {
+				return seen
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev struct{ Type string }
+			if err := json.Unmarshal(m.Data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, ev.Type)
+		}
+	}
+}
+
+// TestDeferredStartOneWrite: a task that succeeds within the start delay
+// is recorded once, from queued to completed, with its attempt and start
+// time, and announces no task.started.
+func TestDeferredStartOneWrite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startNodeDelayed(t, time.Minute, kind("fast", func(context.Context, actors.Task) (actors.Result, error) {
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	task := newTask("fast_job", "")
+	events := b.eventTypes(t, task.ID)
+	before := time.Now()
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 || got.Lease <= 0 || string(got.Result) != `{"ok":true}` {
+		t.Fatalf("task %s attempts %d lease %d result %s; want completed by one attempt", got.Status, got.Attempts, got.Lease, got.Result)
+	}
+	if got.StartedAt == nil || got.CompletedAt == nil || got.StartedAt.Before(before.Add(-time.Second)) ||
+		got.CompletedAt.Before(*got.StartedAt) {
+		t.Errorf("started_at %v completed_at %v; want a start time before the completion", got.StartedAt, got.CompletedAt)
+	}
+	attempts, err := b.db.Tasks().Attempts(t.Context(), task.ID)
+	if err != nil || len(attempts) != 1 || attempts[0].Status != string(actors.StatusCompleted) ||
+		!attempts[0].StartedAt.Equal(*got.StartedAt) {
+		t.Errorf("attempts %+v, %v; want one completed, started at the task's start", attempts, err)
+	}
+	waitFor(t, func() bool { return slices.Contains(events(), transport.EventTaskCompleted) })
+	if got := events(); !slices.Equal(got, []string{"task.queued", "task.completed"}) {
+		t.Errorf("events %v; want task.queued, task.completed", got)
+	}
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+}
+
+// TestDeferredStartRecordedWhenSlow: an attempt still running after the
+// delay is recorded running and announced, then completes as one attempt.
+func TestDeferredStartRecordedWhenSlow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	release := make(chan struct{})
+	b.startNodeDelayed(t, 20*time.Millisecond, kind("slow", func(context.Context, actors.Task) (actors.Result, error) {
+		<-release
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	task := newTask("slow_job", "")
+	events := b.eventTypes(t, task.ID)
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		got, err := b.db.Tasks().Get(t.Context(), task.ID)
+		return err == nil && got.Status == actors.StatusRunning && got.Attempts == 1
+	})
+	waitFor(t, func() bool { return slices.Contains(events(), transport.EventTaskStarted) })
+	close(release)
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 {
+		t.Errorf("task %s attempts %d; want completed by one attempt", got.Status, got.Attempts)
+	}
+	waitFor(t, func() bool { return slices.Contains(events(), transport.EventTaskCompleted) })
+	if got := events(); !slices.Equal(got, []string{"task.queued", "task.started", "task.completed"}) {
+		t.Errorf("events %v; want queued, started, completed", got)
+	}
+}
+
+// TestDeferredStartKeepsCancel: a task cancelled while its attempt runs
+// unrecorded (it is queued in the store, so the cancel is the store's
+// alone) stays cancelled; the outcome is dropped and the message settled.
+func TestDeferredStartKeepsCancel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	running := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var calls atomic.Int64
+	b.startNodeDelayed(t, time.Minute, kind("held", func(context.Context, actors.Task) (actors.Result, error) {
+		calls.Add(1)
+		running <- struct{}{}
+		<-release
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	task := newTask("held_job", "")
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	got, err := b.canceller().Cancel(t.Context(), task.ID)
+	if err != nil || got.Status != actors.StatusCancelled {
+		t.Fatalf("cancel: %s, %v; want cancelled at once", got.Status, err)
+	}
+	close(release)
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	final, err := b.db.Tasks().Get(t.Context(), task.ID)
+	if err != nil || final.Status != actors.StatusCancelled || final.Result != nil {
+		t.Errorf("task %s result %s, %v; want cancelled without a result", final.Status, final.Result, err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("agent ran %d times, want 1", n)
+	}
+}
+
+// TestDeferredStartRefusedStopsAgent: when the delayed start finds the
+// task cancelled, the attempt's work is for nothing, so its context is
+// cancelled and the message settled.
+func TestDeferredStartRefusedStopsAgent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	running := make(chan struct{}, 1)
+	stopped := make(chan struct{})
+	b.startNodeDelayed(t, 200*time.Millisecond, kind("doomed", func(ctx context.Context, _ actors.Task) (actors.Result, error) {
+		running <- struct{}{}
+		select {
+		case <-ctx.Done():
+			close(stopped)
+			return actors.Result{}, ctx.Err()
+		case <-time.After(time.Minute):
+			return actors.JSONResult(map[string]bool{"ok": true})
+		}
+	}))
+	task := newTask("doomed_job", "")
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	if got, err := b.canceller().Cancel(t.Context(), task.ID); err != nil || got.Status != actors.StatusCancelled {
+		t.Fatalf("cancel: %s, %v; want cancelled at once", got.Status, err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent was not stopped within 10 s of its start being refused")
+	}
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	if final, err := b.db.Tasks().Get(t.Context(), task.ID); err != nil || final.Status != actors.StatusCancelled {
+		t.Errorf("task %s, %v; want cancelled", final.Status, err)
+	}
+}
+
+// TestDeferredStartFailureRetries: a quick transient failure records its
+// start before its outcome, so the retry counts it: two attempts, the
+// first failed, the second completed.
+func TestDeferredStartFailureRetries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var calls atomic.Int64
+	b.startNodeDelayed(t, time.Minute, kind("flaky", func(context.Context, actors.Task) (actors.Result, error) {
+		if calls.Add(1) == 1 {
+			return actors.Result{}, errors.New("transient")
+		}
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	task := newTask("flaky_job", "")
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	if got.Status != actors.StatusCompleted || got.Attempts != 2 {
+		t.Fatalf("task %s attempts %d; want completed on the second attempt", got.Status, got.Attempts)
+	}
+	attempts, err := b.db.Tasks().Attempts(t.Context(), task.ID)
+	if err != nil || len(attempts) != 2 || attempts[0].Status != string(actors.StatusFailed) ||
+		attempts[0].Error != "transient" || attempts[1].Status != string(actors.StatusCompleted) {
+		t.Errorf("attempts %+v, %v; want failed (transient), then completed", attempts, err)
+	}
+}
