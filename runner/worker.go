@@ -81,7 +81,7 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 	if l, ok := d.(leased); ok {
 		lease = int64(l.Seq())
 	}
-	log := rt.log.With("task_id", msg.ID, "task_type", msg.Type, "lease", lease)
+	log := taskLogger(rt.log, slog.String("task_id", msg.ID), slog.String("task_type", msg.Type), slog.Int64("lease", lease))
 	if w.self != nil {
 		ctx = withAttempt(ctx, w.self.id, w.self.stats) // settle teaches the agent's stats
 	}
