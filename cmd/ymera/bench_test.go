@@ -151,3 +151,27 @@ func TestBenchEventFields(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitAnswer: the bench client's quick read of a POST /tasks answer
+// agrees with encoding/json.
+func TestSubmitAnswer(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"$schema":"http://127.0.0.1:8000/schemas/SubmitTaskResponse.json","task_id":"0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10","status":"created"}`,
+		`{"task_id":"0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10","status":"created"}`,
+		`{"$schema":"x \"task_id\":\"no\"","task_id":"yes","status":"created"}`,
+		`{"task_id":"odd\"id","status":"created"}`,
+		`{"status":"created"}`,
+	} {
+		var want struct {
+			TaskID string `json:"task_id"`
+		}
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatal(err)
+		}
+		var got submitAnswer
+		if err := got.decode([]byte(body)); err != nil || got.taskID != want.TaskID {
+			t.Errorf("%s: read %q, %v; want %q", body, got.taskID, err, want.TaskID)
+		}
+	}
+}
