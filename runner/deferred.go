@@ -28,17 +28,21 @@ import (
 // pending, no attempts), so a task cancelled meanwhile, or run before by
 // a message this one repeats, is not overwritten; settle then begins the
 // attempt as any delivery does and commits under that start (or drops the
-// outcome when the task is final or held elsewhere). Since the store is
-// not asked before the agent runs, a task cancelled while queued is kept
-// from running by the cancel list instead (ymera_cancels, which the
-// Canceller fills and every node mirrors): a node defers only the starts
-// of tasks its list is current about and does not hold, and a cancel that
-// crosses a delivery in the same instant reaches the agent as a cancel
-// request. Outcomes other than
+// outcome when the task is final or held elsewhere). Outcomes other than
 // success record the start first and then commit as usual, since a retry
 // is decided from the attempts the row counts. A node that crashes within
 // the delay leaves the row queued, and the redelivery begins the task's
-// first recorded attempt.
+// first recorded attempt. What the delay does give up: a second message
+// for the task (a copy published past the dedup window) that arrives
+// within it finds the row not started, and runs the agent too; only one
+// of the two outcomes is recorded.
+//
+// Since the store is not asked before the agent runs, a task cancelled
+// while queued is kept from running by the cancel list instead
+// (ymera_cancels, which the Canceller fills and every node mirrors): a node
+// defers only the starts of tasks its list is current about and does not
+// hold, and a cancel that crosses a delivery in the same instant reaches
+// the agent as a cancel request.
 
 // defaultStartDelay is how long an attempt runs before its start is
 // recorded, when NodeConfig.StartDelay is zero: long enough for most
@@ -54,7 +58,9 @@ type cancelList interface {
 
 // mayDefer says the attempt d holds may run before its start is recorded:
 // the message's first delivery, of a committed row, of a task the node
-// knows was not cancelled.
+// knows was not cancelled. A message published straight to NATS is not
+// deferred: its row, made running at its first delivery, is also what
+// keeps a repeated message from running the task again.
 func (rt *runtime) mayDefer(d supervisor.Delivery, taskID string, lease int64) bool {
 	if rt.startDelay <= 0 || rt.cancelList == nil || lease <= 0 || !firstDelivery(d) || !rowCommitted(d) {
 		return false
@@ -70,12 +76,18 @@ func firstDelivery(d supervisor.Delivery) bool {
 	return ok && n.NumDelivered() == 1
 }
 
-// deferred says st stands for an attempt whose start was deferred and not
-// recorded: the row is taken to be queued, and StartedAt is when the
-// attempt began.
-func deferred(st store.Task) bool {
-	return st.Status == actors.StatusQueued && st.StartedAt != nil
+// attempt is the attempt a delivery settles: the task as its recorded
+// start left it, or, for a deferred start, the task as its message tells
+// it, with when the attempt began.
+type attempt struct {
+	store.Task
+	// began is when a deferred attempt began, its start not recorded; zero
+	// for a recorded start.
+	began time.Time
 }
+
+// deferred says a's start was not recorded.
+func (a attempt) deferred() bool { return !a.began.IsZero() }
 
 // errStartRefused cancels an attempt whose deferred start found the task
 // final or held by another delivery: its outcome would be dropped.
@@ -112,8 +124,8 @@ func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log 
 			_ = d.Nak(0)
 			return
 		case perr == nil && !timedOut:
-			st = store.Task{Task: msg, Status: actors.StatusQueued, Lease: lease, Attempts: 1, StartedAt: &began}
-			rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+			a := attempt{Task: store.Task{Task: msg, Lease: lease, Attempts: 1}, began: began}
+			rt.settleAsync(ctx, log, d, a, res, perr, timedOut)
 			return
 		}
 		st, err = rt.begin(ctx, d, log, msg, lease)
@@ -128,5 +140,5 @@ func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log 
 		_ = d.Nak(0)
 		return
 	}
-	rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+	rt.settleAsync(ctx, log, d, attempt{Task: st}, res, perr, timedOut)
 }

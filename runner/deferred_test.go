@@ -233,3 +233,49 @@ func TestDeferredStartFailureRetries(t *testing.T) {
 		t.Errorf("attempts %+v, %v; want failed (transient), then completed", attempts, err)
 	}
 }
+
+// publishRaw publishes task's message straight to JetStream, as a service
+// does (docs/protocol.md): no row, no Ymera-Row-Committed.
+func (b *bundle) publishRaw(t *testing.T, task actors.Task) {
+	t.Helper()
+	body, err := transport.EncodeTask(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := transport.TaskSubject(task.Type, task.Priority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.conn.JS().PublishMsg(t.Context(), &nats.Msg{Subject: subject, Data: body}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRowlessTaskNotDeferred: a task published straight to NATS has its
+// row made running before its agent runs, as that row is what keeps a
+// repeated message from running it again.
+func TestRowlessTaskNotDeferred(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var calls atomic.Int64
+	b.startNodeDelayed(t, time.Minute, kind("direct", func(context.Context, actors.Task) (actors.Result, error) {
+		return actors.JSONResult(map[string]int64{"call": calls.Add(1)})
+	}))
+	task := newTask("direct_job", "")
+	events := b.eventTypes(t, task.ID)
+	b.publishRaw(t, task)
+	waitFor(t, func() bool { _, err := b.db.Tasks().Get(t.Context(), task.ID); return err == nil }) // made at delivery
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 || string(got.Result) != `{"call":1}` {
+		t.Fatalf("task %s attempts %d result %s; want completed by one attempt", got.Status, got.Attempts, got.Result)
+	}
+	waitFor(t, func() bool { return slices.Contains(events(), transport.EventTaskCompleted) })
+	if got := events(); !slices.Equal(got, []string{"task.started", "task.completed"}) {
+		t.Errorf("events %v; want started, completed", got)
+	}
+	b.publishRaw(t, task) // no message id: past any dedup window
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	if n := calls.Load(); n != 1 {
+		t.Errorf("agent ran %d times; a repeated message must not run the task again", n)
+	}
+}

@@ -47,22 +47,21 @@ type verdict struct {
 	err error
 }
 
-// commit records the outcome of the attempt st holds: the final status, or,
-// after a transient failure with attempts left, the task queued again for a
-// retry after an exponential backoff. It neither answers the delivery nor
+// commit records the outcome of attempt a: the final status, or, after a
+// transient failure with attempts left, the task queued again for a retry
+// after an exponential backoff. It neither answers the delivery nor
 // publishes the event; see settle and announce.
-func (rt *runtime) commit(ctx context.Context, log *slog.Logger, st store.Task,
+func (rt *runtime) commit(ctx context.Context, log *slog.Logger, a attempt,
 	res actors.Result, perr error, timedOut bool) verdict {
+	st := a.Task
 	var o store.Outcome
 	switch {
 	case timedOut:
 		o = store.Outcome{Status: actors.StatusTimeout,
 			ErrorMessage: fmt.Sprintf("task timed out after %s", rt.taskTimeout)}
 	case perr == nil:
-		o = store.Outcome{Status: actors.StatusCompleted, Result: res.Output}
-		if deferred(st) {
-			o.StartedAt = *st.StartedAt // start and outcome in one write (deferred.go)
-		}
+		// A deferred start is recorded with the outcome (deferred.go).
+		o = store.Outcome{Status: actors.StatusCompleted, Result: res.Output, StartedAt: a.began}
 	case errors.Is(perr, ErrCancelled):
 		o = store.Outcome{Status: actors.StatusCancelled, ErrorMessage: "cancelled on request while running"}
 	case !actors.IsPermanent(perr) && st.Attempts < st.MaxAttempts:

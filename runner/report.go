@@ -209,7 +209,7 @@ func (s *ReportService) result(ctx context.Context, req micro.Request) {
 	case transport.ReportRetry:
 		perr = errors.New(r.Error)
 	}
-	v := s.rt.commit(ctx, log, st, res, perr, false)
+	v := s.rt.commit(ctx, log, attempt{Task: st}, res, perr, false)
 	switch {
 	case errors.Is(v.err, store.ErrConflict):
 		s.refuse(req, transport.ReportCodeConflict, "task changed hands; outcome not recorded", transport.ActionNone, 0)

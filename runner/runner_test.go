@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/runner"
@@ -218,18 +217,8 @@ func TestDuplicateMessageOneResult(t *testing.T) {
 		got, err := b.db.Tasks().Get(t.Context(), task.ID)
 		return err == nil && got.Status == actors.StatusRunning
 	})
-	body, err := transport.EncodeTask(task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subject, err := transport.TaskSubject(task.Type, task.Priority)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for range 2 {
-		if _, err := b.conn.JS().PublishMsg(t.Context(), &nats.Msg{Subject: subject, Data: body}); err != nil {
-			t.Fatal(err)
-		}
+		b.publishRaw(t, task) // copies past the dedup window: no message id
 	}
 	// The copies are settled without running while the first holds the task.
 	waitFor(t, func() bool {

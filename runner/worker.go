@@ -102,7 +102,7 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		_ = d.Nak(0)
 		return
 	}
-	rt.settleAsync(ctx, log, d, st, res, perr, timedOut)
+	rt.settleAsync(ctx, log, d, attempt{Task: st}, res, perr, timedOut)
 }
 
 // begin records the start of the attempt d holds (outage.go's startHeld
@@ -157,10 +157,10 @@ func rowCommitted(d supervisor.Delivery) bool {
 // PostgreSQL, docs/performance.md). The delivery stays unacknowledged until
 // its outcome is committed, as before; settling bounds how many attempts
 // wait for their commit at once, so a slow store still slows the workers.
-func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
+func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervisor.Delivery, a attempt,
 	res actors.Result, perr error, timedOut bool) {
 	if rt.settling == nil { // a runtime made outside StartNode
-		rt.settle(ctx, log, d, st, res, perr, timedOut)
+		rt.settle(ctx, log, d, a, res, perr, timedOut)
 		return
 	}
 	rt.settling.slots <- struct{}{}
@@ -176,7 +176,7 @@ func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervis
 				_ = d.Nak(0)
 			}
 		}()
-		rt.settle(ctx, log, d, st, res, perr, timedOut)
+		rt.settle(ctx, log, d, a, res, perr, timedOut)
 	})
 }
 
@@ -288,25 +288,27 @@ func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64, fres
 // announces the event. node is the worker's context: the commit itself runs
 // even when the node is stopping, so finished work is kept, but holding the
 // delivery through a database outage ends when the node stops.
-func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.Delivery, st store.Task,
+func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.Delivery, a attempt,
 	res actors.Result, perr error, timedOut bool) {
 	v := rt.commitHeld(node, d, log, func(ctx context.Context) verdict {
-		return rt.commit(ctx, log, st, res, perr, timedOut)
+		return rt.commit(ctx, log, a, res, perr, timedOut)
 	})
-	if errors.Is(v.err, store.ErrConflict) && deferred(st) {
-		// A deferred start found the row was not the never-started task
-		// it expected (deferred.go): cancelled meanwhile, or run before
-		// by a message this one repeats. Begin as any delivery does, and
-		// commit under the start that records.
-		var err error
-		if st, err = rt.begin(node, d, log, st.Task, st.Lease); err != nil {
+	if errors.Is(v.err, store.ErrConflict) && a.deferred() {
+		// A deferred start found the row was not what it expected
+		// (deferred.go): cancelled meanwhile, or made or run before by a
+		// message this one repeats. Begin as any delivery does, and commit
+		// under the start that records.
+		st, err := rt.begin(node, d, log, a.Task.Task, a.Lease)
+		if err != nil {
 			rt.refuse(node, d, log, err)
 			return
 		}
+		a = attempt{Task: st}
 		v = rt.commitHeld(node, d, log, func(ctx context.Context) verdict {
-			return rt.commit(ctx, log, st, res, perr, timedOut)
+			return rt.commit(ctx, log, a, res, perr, timedOut)
 		})
 	}
+	st := a.Task
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(node), settleTimeout)
 	defer cancel()
 	if v.event != "" {
