@@ -22,14 +22,24 @@ const (
 // securityHeaders sets the headers every response carries, before the
 // handler runs, so that error responses carry them too.
 func securityHeaders() fiber.Handler {
+	// Names and values as bytes once: Set would copy and normalize each
+	// name again on every response.
+	headers := [][2][]byte{}
+	for _, kv := range [][2]string{
+		{fiber.HeaderXContentTypeOptions, "nosniff"},
+		{fiber.HeaderXFrameOptions, "DENY"},
+		{fiber.HeaderStrictTransportSecurity, hsts},
+		{fiber.HeaderContentSecurityPolicy, apiCSP},
+		{fiber.HeaderReferrerPolicy, "no-referrer"},
+		{fiber.HeaderPermissionsPolicy, permissionsPolicy},
+	} {
+		headers = append(headers, [2][]byte{[]byte(kv[0]), []byte(kv[1])})
+	}
 	return func(c *fiber.Ctx) error {
 		h := &c.Response().Header
-		h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		h.Set(fiber.HeaderXFrameOptions, "DENY")
-		h.Set(fiber.HeaderStrictTransportSecurity, hsts)
-		h.Set(fiber.HeaderContentSecurityPolicy, apiCSP)
-		h.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-		h.Set(fiber.HeaderPermissionsPolicy, permissionsPolicy)
+		for _, kv := range headers {
+			h.SetCanonical(kv[0], kv[1])
+		}
 		return c.Next()
 	}
 }
