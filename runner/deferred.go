@@ -113,6 +113,20 @@ func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log 
 			abort(errStartRefused)
 		}
 	})
+	defer func() {
+		if p := recover(); p != nil {
+			// The agent panicked. Put the attempt on the record, as its
+			// start would be had it run longer, so that the redelivery
+			// counts it crashed (attempt history); the supervisor then
+			// hands the message back and restarts the actor.
+			if timer.Stop() {
+				_, _ = rt.begin(ctx, d, log, msg, lease)
+			} else {
+				<-done
+			}
+			panic(p)
+		}
+	}()
 	task := msg
 	task.Attempt = 1
 	res, perr, timedOut := w.process(runCtx, d, task)

@@ -110,6 +110,11 @@ func TestKillNineAndRestart(t *testing.T) {
 		"AGENT_WORKERS=4",
 		"AGENT_ACK_WAIT=2s",
 		"LOG_LEVEL=INFO",
+		// Every start recorded before the agent runs, so that the kill
+		// surely hits recorded attempts: with deferred starts, the four
+		// workers' 150 ms tasks run in step, and a kill inside their first
+		// 50 ms leaves nothing to retry. make soak kills deferred ones.
+		"AGENT_RECORD_START_AFTER=0",
 	}
 	proc, base := startProcess(t, bin, env)
 	a := &apiClient{t: t, base: base, c: &http.Client{Timeout: 10 * time.Second}}
