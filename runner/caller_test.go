@@ -61,19 +61,11 @@ func TestCallerBreakerThroughNATS(t *testing.T) {
 		return actors.JSONResult(map[string][]string{"outcomes": outcomes})
 	})
 
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{callee, parent},
+	b.runNode(t, runner.NodeConfig{
+		Kinds:   []actors.Kind{callee, parent},
 		Workers: 2, TaskTimeout: 20 * time.Second, AckWait: 5 * time.Second,
 		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
 		Logger:  b.log, Caller: caller,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
 	})
 
 	run := func(p params) []string {

@@ -32,19 +32,11 @@ func TestPoisonTaskDeadLettered(t *testing.T) {
 	healthy := kind("healthy", func(context.Context, actors.Task) (actors.Result, error) {
 		return actors.JSONResult(map[string]bool{"ok": true})
 	})
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{poison, healthy},
+	b.runNode(t, runner.NodeConfig{
+		Kinds:   []actors.Kind{poison, healthy},
 		Workers: 2, TaskTimeout: 10 * time.Second, AckWait: 5 * time.Second, MaxDeliver: maxDeliver,
 		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
 		Logger:  b.log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
 	})
 
 	sub := b.submitter()
@@ -74,6 +66,7 @@ func TestPoisonTaskDeadLettered(t *testing.T) {
 	}
 	var entries []transport.DeadLetterEntry
 	waitFor(t, func() bool {
+		var err error
 		entries, err = b.conn.DeadLetters(t.Context(), 0, 10)
 		return err == nil && len(entries) == 1 && b.streamEmpty(t)
 	})

@@ -12,28 +12,15 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ymera/ymera/actors"
-	"github.com/ymera/ymera/runner"
-	"github.com/ymera/ymera/supervisor"
 	"github.com/ymera/ymera/transport"
 )
 
 // startNodeDelayed is startNode with the given start delay (NodeConfig.StartDelay).
 func (b *bundle) startNodeDelayed(t *testing.T, delay time.Duration, k actors.Kind) {
 	t.Helper()
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{k},
-		Workers: 2, TaskTimeout: time.Minute, AckWait: 2 * time.Second, RetryBase: 1.01, StartDelay: delay,
-		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
-		Logger:  b.log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
-	})
+	cfg := testNodeConfig(time.Minute, k)
+	cfg.StartDelay = delay
+	b.runNode(t, cfg)
 }
 
 // eventTypes subscribes to the task's events and returns a function that

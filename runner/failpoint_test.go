@@ -24,20 +24,12 @@ func TestFailpointBetweenCommitAndPublish(t *testing.T) {
 	b := setup(t)
 	// Eight workers, so that the wait measured is the crash window's and
 	// not a backlog of workers.
-	n0, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Workers: 8,
+	b.runNode(t, runner.NodeConfig{
+		Workers: 8,
 		Kinds: []actors.Kind{kind("fp", func(_ context.Context, tk actors.Task) (actors.Result, error) {
 			return actors.JSONResult(map[string]int{"attempt": tk.Attempt})
 		})},
 		TaskTimeout: 10 * time.Second, AckWait: 5 * time.Second, Logger: b.log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n0.Stop(ctx)
 	})
 	sweeper := &runner.Sweeper{Tasks: b.db.Tasks(), Queue: queue{b.conn}, Logger: b.log,
 		Interval: 200 * time.Millisecond, Age: time.Second}

@@ -66,15 +66,7 @@ func TestRedeliveryWhileRunningOneResult(t *testing.T) {
 		Logger:  b.log,
 	}
 	runner.DisableKeepAlive(&cfg)
-	n, err := runner.StartNode(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
-	})
+	b.runNode(t, cfg)
 	task := newTask("slowlost_job", "")
 	if err := b.submitter().Submit(t.Context(), task); err != nil {
 		t.Fatal(err)

@@ -29,20 +29,12 @@ func TestObserverCountsFinishedTasks(t *testing.T) {
 		}
 		return actors.JSONResult(map[string]any{"ok": true})
 	})
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{k},
+	b.runNode(t, runner.NodeConfig{
+		Kinds:   []actors.Kind{k},
 		Workers: 2, AckWait: 2 * time.Second,
 		Backoff:  supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
 		Logger:   b.log,
 		Observer: tm,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
 	})
 
 	sub := b.submitter()

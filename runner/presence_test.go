@@ -167,17 +167,9 @@ func TestOfflineAgentLosesItsTaskToAnother(t *testing.T) {
 	})
 
 	// The platform's worker shares the consumer; then the agent goes silent.
-	n, err := runner.StartNode(ctx, runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{k},
+	b.runNode(t, runner.NodeConfig{
+		Kinds:   []actors.Kind{k},
 		Workers: 2, TaskTimeout: 10 * time.Second, AckWait: time.Second, MaxDeliver: 5, Logger: b.log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
 	})
 	stopBeating()
 	<-beating

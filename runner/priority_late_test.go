@@ -34,6 +34,18 @@ func (l *scriptedLane) FetchReady(_ context.Context, max int) ([]*transport.Task
 	return make([]*transport.TaskDelivery, n), nil
 }
 
+// scriptedLanes returns a scripted lane per priority, and the same as the
+// fetchers a prioritySource takes.
+func scriptedLanes() ([]*scriptedLane, []readyFetcher) {
+	lanes := make([]*scriptedLane, len(actors.Priorities))
+	cons := make([]readyFetcher, len(lanes))
+	for i := range lanes {
+		lanes[i] = &scriptedLane{}
+		cons[i] = lanes[i]
+	}
+	return lanes, cons
+}
+
 // TestLateRingLooksAgain: the server rings and counts a new message for the
 // consumers on separate goroutines, so the look a ring triggers can find
 // the priority empty. The source looks once more shortly after, instead of
@@ -58,12 +70,7 @@ func TestLateRingLooksAgain(t *testing.T) {
 	}
 	defer bell.Stop()
 
-	lanes := make([]*scriptedLane, len(actors.Priorities))
-	cons := make([]readyFetcher, len(lanes))
-	for i := range lanes {
-		lanes[i] = &scriptedLane{}
-		cons[i] = lanes[i]
-	}
+	lanes, cons := scriptedLanes()
 	const normal = 2 // actors.Priorities order
 	lanes[normal].answers = []int{0, 0, 1}
 	// A wait shorter than laneRecheck: without the second look, the only
@@ -104,12 +111,7 @@ func TestLateRingLooksAgain(t *testing.T) {
 // ring is answered at once.
 func TestRingLingerOnlyUnderLoad(t *testing.T) {
 	t.Parallel()
-	lanes := make([]*scriptedLane, len(actors.Priorities))
-	cons := make([]readyFetcher, len(lanes))
-	for i := range lanes {
-		lanes[i] = &scriptedLane{}
-		cons[i] = lanes[i]
-	}
+	lanes, cons := scriptedLanes()
 	const normal = 2 // actors.Priorities order
 	lanes[normal].answers = []int{2, 1, 3}
 	src := newPrioritySource(cons, &transport.Doorbell{}, time.Millisecond)

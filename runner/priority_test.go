@@ -36,19 +36,11 @@ func TestCriticalOvertakesLowBacklog(t *testing.T) {
 			return actors.JSONResult(map[string]bool{"ok": true})
 		})
 	}}
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{prio},
+	b.runNode(t, runner.NodeConfig{
+		Kinds:   []actors.Kind{prio},
 		Workers: 1, TaskTimeout: 10 * time.Second, AckWait: 5 * time.Second,
 		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
 		Logger:  b.log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
 	})
 
 	publish := func(count int, p actors.Priority) {
@@ -125,19 +117,11 @@ func TestLowNotStarved(t *testing.T) {
 			return actors.JSONResult(map[string]bool{"ok": true})
 		})
 	}
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: []actors.Kind{k},
+	b.runNode(t, runner.NodeConfig{
+		Kinds:   []actors.Kind{k},
 		Workers: 1, TaskTimeout: 10 * time.Second, AckWait: 5 * time.Second,
 		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
 		Logger:  b.log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
 	})
 	publish := func(count int, p actors.Priority) {
 		t.Helper()

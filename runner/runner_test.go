@@ -57,15 +57,24 @@ func setup(t *testing.T) *bundle {
 	return &bundle{db: db, conn: conn, sup: sup, log: log}
 }
 
-// startNode runs kinds with short timeouts suited to tests.
-func (b *bundle) startNode(t *testing.T, taskTimeout time.Duration, kinds ...actors.Kind) *runner.Node {
+// runNode starts a node on the bundle's parts (the connection, the task
+// store, the supervisor and the logger, where cfg names none) and stops it
+// when the test ends.
+func (b *bundle) runNode(t *testing.T, cfg runner.NodeConfig) *runner.Node {
 	t.Helper()
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
-		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: b.sup, Kinds: kinds,
-		Workers: 2, TaskTimeout: taskTimeout, AckWait: 2 * time.Second, RetryBase: 1.01,
-		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
-		Logger:  b.log,
-	})
+	if cfg.Conn == nil {
+		cfg.Conn = b.conn
+	}
+	if cfg.Tasks == nil {
+		cfg.Tasks = b.db.Tasks()
+	}
+	if cfg.Supervisor == nil {
+		cfg.Supervisor = b.sup
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = b.log
+	}
+	n, err := runner.StartNode(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +84,22 @@ func (b *bundle) startNode(t *testing.T, taskTimeout time.Duration, kinds ...act
 		n.Stop(ctx)
 	})
 	return n
+}
+
+// testNodeConfig is the configuration of kinds with short timeouts suited
+// to tests.
+func testNodeConfig(taskTimeout time.Duration, kinds ...actors.Kind) runner.NodeConfig {
+	return runner.NodeConfig{
+		Kinds:   kinds,
+		Workers: 2, TaskTimeout: taskTimeout, AckWait: 2 * time.Second, RetryBase: 1.01,
+		Backoff: supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
+	}
+}
+
+// startNode runs kinds with short timeouts suited to tests.
+func (b *bundle) startNode(t *testing.T, taskTimeout time.Duration, kinds ...actors.Kind) *runner.Node {
+	t.Helper()
+	return b.runNode(t, testNodeConfig(taskTimeout, kinds...))
 }
 
 func (b *bundle) submitter() *runner.Submitter {

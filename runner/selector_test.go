@@ -18,18 +18,10 @@ func (b *bundle) startRegisteredNode(t *testing.T, name string, k actors.Kind) *
 	t.Helper()
 	sup := supervisor.New(b.log)
 	t.Cleanup(func() { sup.Shutdown(context.Background()) })
-	n, err := runner.StartNode(t.Context(), runner.NodeConfig{
+	n := b.runNode(t, runner.NodeConfig{
 		Conn: b.conn, Tasks: b.db.Tasks(), Supervisor: sup, Kinds: []actors.Kind{k},
 		Workers: 2, TaskTimeout: 10 * time.Second, AckWait: 2 * time.Second, Logger: b.log,
 		Agents: b.db.Agents(), NodeName: name, HeartbeatInterval: presenceInterval,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Stop(ctx)
 	})
 	return n
 }
