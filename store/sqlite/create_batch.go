@@ -6,27 +6,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
 )
 
 // CreateBatch stores many new tasks as pending in one transaction on the
-// write connection, the group commit of new rows for the start writer: one
-// prepared INSERT per task, the same statement as Create, so each task fares
-// exactly as Create called in turn would (ErrConflict for an id that exists,
-// also earlier in the same batch). A failed INSERT rolls back only its own
-// statement in SQLite, so one bad task does not cost the others; what costs
-// is the commit (the WAL sync), and there is one.
+// write connection, the group commit of new rows for the start writer. Each
+// task fares exactly as Create called in turn would (ErrConflict for an id
+// that exists, also earlier in the same batch), though the rows go in a
+// chunk at a time (see createBatch): one bad task does not cost the others.
+// What costs most is the commit (the WAL sync), and there is one.
 func (r tasks) CreateBatch(ctx context.Context, ts []actors.Task) ([]error, error) {
 	_, _, errs, err := r.createBatch(ctx, ts, insertion{})
 	return errs, err
 }
 
 // EnqueueBatch is CreateBatch with the rows stored as queued and, in the
-// same transaction, the outbox entry that lists them; see store.Tasks. Every
-// task is inserted by its own statement here, so none is stored apart from
-// the entry.
+// same transaction, the outbox entry that lists them; see store.Tasks. A
+// task is either inserted with the batch and listed, or refused and
+// neither: none is stored apart from the entry.
 func (r tasks) EnqueueBatch(ctx context.Context, ts []actors.Task) (int64, []error, error) {
 	outbox, _, errs, err := r.createBatch(ctx, ts, insertion{enqueue: true})
 	return outbox, errs, err
@@ -53,6 +53,14 @@ type insertion struct {
 // createBatch is CreateBatch, EnqueueBatch or CreateStarted, as how says.
 // It returns the outbox entry's id (EnqueueBatch) and the tasks stored
 // started (CreateStarted; nil otherwise).
+//
+// CreateBatch and EnqueueBatch insert the batch a chunk of rows at a time
+// (chunks.go). One row that fails its constraints (an id that exists, also
+// earlier in the same batch, or an unknown user) fails its chunk's
+// statement, which SQLite then undoes alone; that chunk is inserted again a
+// row at a time, so that each task fares exactly as Create called in turn
+// would, with Create's error. CreateStarted inserts a row at a time: it
+// returns each row as stored, and it is not on the submit path.
 func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion) (int64, []store.Task, []error, error) {
 	errs := make([]error, len(ts))
 	var started []store.Task
@@ -63,14 +71,18 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 		return 0, started, errs, nil
 	}
 	now := r.db.now()
-	query := insertTaskSQL
+	query, chunked := insertTaskSQL, insertTaskChunk
 	switch {
 	case how.enqueue:
-		query = enqueueTaskSQL
+		query, chunked = enqueueTaskSQL, enqueueTaskChunk
 	case how.starts != nil:
 		query = insertStartedSQL
 	}
 	prepared, err := r.db.writeStmt(ctx, query)
+	var chunks chunkStmts
+	if err == nil && how.starts == nil {
+		chunks, err = r.db.chunkStmts(ctx, chunked)
+	}
 	var outboxStmt *sql.Stmt
 	if err == nil && how.enqueue {
 		outboxStmt, err = r.db.writeStmt(ctx, insertOutboxSQL)
@@ -81,16 +93,10 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 	var outbox int64
 	err = r.db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt := tx.StmtContext(ctx, prepared)
-		var inserted []string
-		for i, t := range ts {
-			if t.Priority == "" {
-				t.Priority = actors.PriorityNormal
-			}
-			if t.CreatedAt.IsZero() {
-				t.CreatedAt = now
-			}
-			args := []any{t.ID, t.Name, nullable(t.Description), t.Type, jsonArg(t.Parameters),
-				t.Priority, nullable(t.UserID), nullable(t.AgentID), t.MaxAttempts, timeArg(t.CreatedAt)}
+		inserted := make([]string, 0, len(ts))
+		// one inserts ts[i] alone; its error is the batch's.
+		one := func(i int) error {
+			args := taskArgs(make([]any, 0, 12), ts[i], now)
 			var err error
 			if how.starts != nil {
 				started[i], err = scanTask(stmt.QueryRowContext(ctx,
@@ -99,14 +105,50 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 				_, err = stmt.ExecContext(ctx, args...)
 			}
 			if err == nil {
-				inserted = append(inserted, t.ID)
-				continue
+				inserted = append(inserted, ts[i].ID)
+				return nil
 			}
-			terr := translate(err)
-			if errors.Is(terr, store.ErrUnavailable) || ctx.Err() != nil {
-				return err // the batch as a whole
+			if batchError(ctx, err) {
+				return err
 			}
-			errs[i] = fmt.Errorf("store: create task %s: %w", t.ID, terr)
+			errs[i] = fmt.Errorf("store: create task %s: %w", ts[i].ID, translate(err))
+			return nil
+		}
+		var args []any
+		if chunks != nil {
+			args = make([]any, 0, 11*chunkLen(len(ts)))
+		}
+		for lo := 0; lo < len(ts); {
+			n := 1
+			if chunks != nil {
+				n = chunkLen(len(ts) - lo)
+			}
+			if n > 1 {
+				args = args[:0]
+				for _, t := range ts[lo : lo+n] {
+					args = taskArgs(args, t, now)
+					args = append(args, args[len(args)-1]) // updated_at: created_at
+				}
+				_, err := tx.StmtContext(ctx, chunks.of(n)).ExecContext(ctx, args...)
+				if err == nil {
+					for _, t := range ts[lo : lo+n] {
+						inserted = append(inserted, t.ID)
+					}
+					lo += n
+					continue
+				}
+				if batchError(ctx, err) {
+					return err
+				}
+			}
+			// Alone: a chunk of one, a chunk a row of which failed, or a
+			// started row.
+			for i := lo; i < lo+n; i++ {
+				if err := one(i); err != nil {
+					return err
+				}
+			}
+			lo += n
 		}
 		if !how.enqueue || len(inserted) == 0 {
 			return nil
@@ -123,17 +165,47 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 	return outbox, started, errs, nil
 }
 
+// batchError reports whether err, from a statement of a batch's
+// transaction, fails the whole batch rather than one of its tasks: the
+// database is unavailable, or the caller gave up.
+func batchError(ctx context.Context, err error) bool {
+	return errors.Is(translate(err), store.ErrUnavailable) || ctx.Err() != nil
+}
+
+// taskArgs appends the arguments $1 to $10 of an insert of t, created now
+// unless it says when, at normal priority unless it says otherwise.
+func taskArgs(args []any, t actors.Task, now time.Time) []any {
+	if t.Priority == "" {
+		t.Priority = actors.PriorityNormal
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	return append(args, t.ID, t.Name, nullable(t.Description), t.Type, jsonArg(t.Parameters),
+		string(t.Priority), nullable(t.UserID), nullable(t.AgentID), int64(t.MaxAttempts), timeArg(t.CreatedAt))
+}
+
 // insertTaskSQL stores a new task as pending, as Create does;
 // enqueueTaskSQL as queued; insertStartedSQL as running under the lease $11
 // since $12, its first attempt counted, and returns it as Start does.
 const (
-	insertTaskSQL    = insertTaskHead + `'pending', $10, 0, 0, NULL)`
-	enqueueTaskSQL   = insertTaskHead + `'queued', $10, 0, 0, NULL)`
-	insertStartedSQL = insertTaskHead + `'running', $12, 1, $11, $12)
+	insertTaskSQL    = insertTaskHead + pendingTaskRow
+	enqueueTaskSQL   = insertTaskHead + queuedTaskRow
+	insertStartedSQL = insertTaskHead + `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $12, 1, $11, $12)
 	RETURNING ` + taskColumns
 	insertTaskHead = `INSERT INTO tasks (id, name, description, task_type, parameters,
 	priority, user_id, agent_id, max_attempts, created_at, status, updated_at, attempts, lease, started_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, `
+	VALUES `
+	pendingTaskRow = `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $10, 0, 0, NULL)`
+	queuedTaskRow  = `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $10, 0, 0, NULL)`
+)
+
+// insertTaskChunk and enqueueTaskChunk are insertTaskSQL and
+// enqueueTaskSQL for many rows: a row takes taskArgs and its created_at
+// again, for updated_at (see chunkQuery).
+var (
+	insertTaskChunk  = chunkQuery{head: insertTaskHead, row: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, 0, 0, NULL)`}
+	enqueueTaskChunk = chunkQuery{head: insertTaskHead, row: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 0, 0, NULL)`}
 )
 
 // insertOutboxSQL writes an outbox entry: a JSON array of task ids.

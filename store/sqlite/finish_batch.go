@@ -10,37 +10,62 @@ import (
 )
 
 // FinishBatch records the outcomes of many attempts in one transaction on
-// the write connection, the group commit of the result writer: one prepared
-// conditional UPDATE per item, the same statement as Finish, so each item
-// applies exactly as Finish called in turn would. What costs in SQLite is
-// the commit (the WAL sync), not the statements, and there is one.
+// the write connection, the group commit of the result writer. Each item
+// applies exactly as Finish called in turn would. The items are written a
+// chunk at a time (chunks.go) by finishChunk, which returns the id of every
+// row it changed: an item whose id it did not return missed, and is
+// explained after the commit as Finish does. A statement does not see its
+// own changes, where Finish called in turn sees the earlier item's, so no
+// chunk holds an id twice (finishRuns). What costs most is the commit (the
+// WAL sync), and there is one.
 func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error, error) {
 	errs := make([]error, len(items))
-	var missed []int
+	runs := finishRuns(items, errs)
+	if len(runs) == 0 {
+		return errs, nil
+	}
 	prepared, err := r.db.writeStmt(ctx, finishSQL)
+	var chunks chunkStmts
+	if err == nil {
+		chunks, err = r.db.chunkStmts(ctx, finishChunk)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
 	}
+	var missed []int
 	err = r.db.inTx(ctx, func(tx *sql.Tx) error {
-		stmt := tx.StmtContext(ctx, prepared)
-		for i, it := range items {
-			o := it.Outcome
-			switch {
-			case !o.Status.Final():
-				errs[i] = fmt.Errorf("store: finish task %s: outcome status %q is not final", it.ID, o.Status)
-				continue
-			case len(o.Result) > 0 && !json.Valid(o.Result):
-				// Checked here: the column's CHECK would fail the whole batch.
-				errs[i] = fmt.Errorf("store: finish task %s: result is not valid JSON", it.ID)
-				continue
-			}
-			res, err := stmt.ExecContext(ctx, it.ID, it.Lease, o.Status, jsonArg(o.Result),
-				nullable(o.ErrorMessage), timeArg(it.At), startedArg(o))
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				missed = append(missed, i)
+		args := make([]any, 0, 7*chunkLen(len(items)))
+		var changed []string
+		for _, run := range runs {
+			for lo := 0; lo < len(run); {
+				n := chunkLen(len(run) - lo)
+				chunk := run[lo : lo+n]
+				lo += n
+				args = args[:0]
+				for _, i := range chunk {
+					args = finishArgs(args, items[i])
+				}
+				if n == 1 {
+					res, err := tx.StmtContext(ctx, prepared).ExecContext(ctx, args...)
+					if err != nil {
+						return err
+					}
+					if affected, _ := res.RowsAffected(); affected == 0 {
+						missed = append(missed, chunk[0])
+					}
+					continue
+				}
+				rows, err := tx.StmtContext(ctx, chunks.of(n)).QueryContext(ctx, args...)
+				if err != nil {
+					return err
+				}
+				changed, err = scanIDs(rows, changed[:0])
+				if err != nil {
+					return err
+				}
+				if len(changed) < n {
+					missed = appendMissed(missed, items, chunk, changed)
+				}
 			}
 		}
 		return nil
@@ -56,6 +81,74 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	return errs, nil
 }
 
+// finishRuns sets errs[i] for every item that fails the checks Finish makes
+// before its UPDATE, and returns the indexes of the others in runs: in
+// order, each as long as it can be with no id twice.
+func finishRuns(items []store.Finished, errs []error) [][]int {
+	var runs [][]int
+	var run []int
+	ids := make(map[string]struct{}, len(items))
+	for i, it := range items {
+		o := it.Outcome
+		switch {
+		case !o.Status.Final():
+			errs[i] = fmt.Errorf("store: finish task %s: outcome status %q is not final", it.ID, o.Status)
+			continue
+		case len(o.Result) > 0 && !json.Valid(o.Result):
+			// Checked here: the column's CHECK would fail the whole batch.
+			errs[i] = fmt.Errorf("store: finish task %s: result is not valid JSON", it.ID)
+			continue
+		}
+		if _, twice := ids[it.ID]; twice {
+			runs = append(runs, run)
+			run = nil
+			clear(ids)
+		}
+		ids[it.ID] = struct{}{}
+		run = append(run, i)
+	}
+	if len(run) > 0 {
+		runs = append(runs, run)
+	}
+	return runs
+}
+
+// finishArgs appends the arguments of finishSQL, or of a row of
+// finishChunk, for it.
+func finishArgs(args []any, it store.Finished) []any {
+	o := it.Outcome
+	return append(args, it.ID, it.Lease, string(o.Status), jsonArg(o.Result),
+		nullable(o.ErrorMessage), timeArg(it.At), startedArg(o))
+}
+
+// scanIDs appends the ids rows returns to ids, and closes rows.
+func scanIDs(rows *sql.Rows, ids []string) ([]string, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// appendMissed appends to missed the items of chunk (indexes into items)
+// whose id is not among changed.
+func appendMissed(missed []int, items []store.Finished, chunk []int, changed []string) []int {
+	applied := make(map[string]struct{}, len(changed))
+	for _, id := range changed {
+		applied[id] = struct{}{}
+	}
+	for _, i := range chunk {
+		if _, ok := applied[items[i].ID]; !ok {
+			missed = append(missed, i)
+		}
+	}
+	return missed
+}
+
 // finishSQL records an attempt's outcome under its lease; with a start time
 // ($7), also that of a first attempt Start did not record, on a task never
 // started, which it counts under the lease and marks started then.
@@ -65,6 +158,26 @@ const finishSQL = `UPDATE tasks
 		lease = $2, started_at = COALESCE(started_at, $7)
 	WHERE id = $1 AND ((status = 'running' AND lease = $2)
 		OR ($7 IS NOT NULL AND status IN ('pending', 'queued') AND attempts = 0))`
+
+// finishChunk is finishSQL for many items, the rows of v, returning the id
+// of every task it changed. Like finishSQL's, its SET and WHERE read each
+// task as it was before the statement; SQLite would update a task matched
+// by two rows of v once, with either, which is why no chunk has an id twice.
+var finishChunk = chunkQuery{
+	head: `WITH v (id, lease, status, result, error_message, at, started) AS (VALUES
+	`,
+	row: `(?, ?, ?, ?, ?, ?, ?)`,
+	tail: `)
+UPDATE tasks
+	SET status = v.status, result = v.result, error_message = v.error_message,
+		completed_at = v.at, updated_at = v.at,
+		attempts = CASE WHEN tasks.status = 'running' THEN tasks.attempts ELSE 1 END,
+		lease = v.lease, started_at = COALESCE(tasks.started_at, v.started)
+	FROM v
+	WHERE tasks.id = v.id AND ((tasks.status = 'running' AND tasks.lease = v.lease)
+		OR (v.started IS NOT NULL AND tasks.status IN ('pending', 'queued') AND tasks.attempts = 0))
+	RETURNING tasks.id`,
+}
 
 // startedArg passes o.StartedAt, the start of an attempt Start did not
 // record, zero as SQL NULL.

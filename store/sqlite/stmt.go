@@ -15,8 +15,9 @@ import (
 // failed prepare is tried again next time. database/sql prepares each
 // statement again on every pooled connection that runs it.
 type stmtCache struct {
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	chunky map[chunkQuery]chunkStmts // chunks.go
 }
 
 // stmt returns the prepared statement for query on db.
@@ -37,6 +38,32 @@ func (c *stmtCache) stmt(ctx context.Context, db *sql.DB, query string) (*sql.St
 	return st, nil
 }
 
+// chunks returns the prepared statements of q on db for every chunk
+// length, preparing them all at the first call.
+func (c *stmtCache) chunks(ctx context.Context, db *sql.DB, q chunkQuery) (chunkStmts, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sts, ok := c.chunky[q]; ok {
+		return sts, nil
+	}
+	var sts chunkStmts
+	for n := 2; n <= maxChunk; n *= 2 {
+		st, err := db.PrepareContext(ctx, q.sql(n))
+		if err != nil {
+			for _, st := range sts {
+				st.Close()
+			}
+			return nil, err
+		}
+		sts = append(sts, st)
+	}
+	if c.chunky == nil {
+		c.chunky = map[chunkQuery]chunkStmts{}
+	}
+	c.chunky[q] = sts
+	return sts, nil
+}
+
 func (c *stmtCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -46,6 +73,14 @@ func (c *stmtCache) close() error {
 			first = err
 		}
 		delete(c.m, q)
+	}
+	for q, sts := range c.chunky {
+		for _, st := range sts {
+			if err := st.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		delete(c.chunky, q)
 	}
 	return first
 }

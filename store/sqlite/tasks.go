@@ -41,15 +41,7 @@ func scanTask(row scanner) (store.Task, error) {
 // is now. MaxAttempts is stored as given: zero leaves the limit to the
 // runtime's default.
 func (r tasks) Create(ctx context.Context, t actors.Task) error {
-	if t.Priority == "" {
-		t.Priority = actors.PriorityNormal
-	}
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = r.db.now()
-	}
-	_, err := r.db.write.ExecContext(ctx, insertTaskSQL,
-		t.ID, t.Name, nullable(t.Description), t.Type, jsonArg(t.Parameters),
-		t.Priority, nullable(t.UserID), nullable(t.AgentID), t.MaxAttempts, timeArg(t.CreatedAt))
+	_, err := r.db.write.ExecContext(ctx, insertTaskSQL, taskArgs(make([]any, 0, 10), t, r.db.now())...)
 	if err != nil {
 		return fmt.Errorf("store: create task %s: %w", t.ID, translate(err))
 	}

@@ -127,3 +127,55 @@ func BenchStart(b *testing.B, s store.Store) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
 	})
 }
+
+// BenchCreate compares storing benchBatch new tasks one Create at a time
+// ("Loop") with one CreateBatch ("Batch") and one EnqueueBatch ("Enqueue",
+// the submit writer's call), on the store s (migrated). The tasks are made
+// outside the timer; the figure to compare is ns/task.
+func BenchCreate(b *testing.B, s store.Store) {
+	tasks := s.Tasks()
+	ctx := b.Context()
+	now := time.Now()
+	prepare := func(b *testing.B) []actors.Task { // b: the sub-benchmark, whose timer to stop
+		b.StopTimer()
+		defer b.StartTimer()
+		ts := make([]actors.Task, benchBatch)
+		for i := range ts {
+			ts[i] = actors.Task{ID: newID(), Name: "bench", Type: "bench_noop", Parameters: json.RawMessage(`{}`),
+				Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now}
+		}
+		return ts
+	}
+	check := func(b *testing.B, errs []error, err error) {
+		if err == nil {
+			err = errors.Join(errs...)
+		}
+		if err != nil {
+			b.Fatalf("create batch: %v", err)
+		}
+	}
+	b.Run("Loop", func(b *testing.B) {
+		for range b.N {
+			for _, t := range prepare(b) {
+				if err := tasks.Create(ctx, t); err != nil {
+					b.Fatalf("create: %v", err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+	b.Run("Batch", func(b *testing.B) {
+		for range b.N {
+			errs, err := tasks.CreateBatch(ctx, prepare(b))
+			check(b, errs, err)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+	b.Run("Enqueue", func(b *testing.B) {
+		for range b.N {
+			_, errs, err := tasks.EnqueueBatch(ctx, prepare(b))
+			check(b, errs, err)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+}

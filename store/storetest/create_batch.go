@@ -80,6 +80,17 @@ func testCreateBatch(t *testing.T, s store.Store) {
 		}
 	})
 
+	// A batch longer than the writers' cap, which a backend may write in
+	// parts (SQLite: chunks of up to 256 rows), holds each task to its own
+	// verdict wherever it falls, and stores every other task.
+	t.Run("Long", func(t *testing.T) {
+		t.Parallel()
+		batch, want := longBatch(t, s, fresh)
+		errs, err := tasks.CreateBatch(t.Context(), batch)
+		ok(t, "create batch", err)
+		checkLong(t, s, batch, want, errs, actors.StatusPending)
+	})
+
 	t.Run("BadTaskAlone", func(t *testing.T) {
 		t.Parallel()
 		good := fresh(0, "")
@@ -99,4 +110,44 @@ func testCreateBatch(t *testing.T, s store.Store) {
 		_, err = tasks.Get(t.Context(), unknownUser.ID)
 		isErr(t, "bad task not stored", err, store.ErrNotFound)
 	})
+}
+
+// longBatch returns 300 tasks made by fresh, some of them refused wherever a
+// backend may split the batch, and what CreateBatch must say of each (nil
+// or ErrConflict): an id that exists, at the ends and around 256, and ids
+// repeated from earlier in the batch, next to those and in between.
+func longBatch(t *testing.T, s store.Store, fresh func(i int, user string) actors.Task) ([]actors.Task, []error) {
+	batch := make([]actors.Task, 300)
+	for i := range batch {
+		batch[i] = fresh(i, "")
+	}
+	want := make([]error, len(batch))
+	for _, i := range []int{0, 255, 256, 299} {
+		batch[i] = newTask(t, s, "")
+		want[i] = store.ErrConflict
+	}
+	for _, p := range [][2]int{{2, 1}, {127, 3}, {128, 126}, {200, 140}, {258, 257}, {298, 297}} {
+		batch[p[0]] = batch[p[1]]
+		want[p[0]] = store.ErrConflict
+	}
+	return batch, want
+}
+
+// checkLong checks the verdicts errs of a longBatch, and that each task it
+// let in is stored with status, the first of its id in the batch.
+func checkLong(t *testing.T, s store.Store, batch []actors.Task, want, errs []error, status actors.Status) {
+	t.Helper()
+	equal(t, "per-task errors", len(errs), len(batch))
+	for i, task := range batch {
+		what := fmt.Sprintf("task %d", i)
+		if want[i] != nil {
+			isErr(t, what, errs[i], want[i])
+			continue
+		}
+		ok(t, what, errs[i])
+		got, err := s.Tasks().Get(t.Context(), task.ID)
+		ok(t, "get "+what, err)
+		equal(t, what+" status", got.Status, status)
+		equal(t, what+" name", got.Name, task.Name)
+	}
 }

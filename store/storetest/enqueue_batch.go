@@ -129,6 +129,27 @@ func testEnqueueBatch(t *testing.T, s store.Store) {
 		}
 	})
 
+	// See testCreateBatch's Long: the entry lists exactly the tasks let in.
+	t.Run("Long", func(t *testing.T) {
+		t.Parallel()
+		batch, want := longBatch(t, s, fresh)
+		outbox, errs, err := tasks.EnqueueBatch(t.Context(), batch)
+		ok(t, "enqueue batch", err)
+		checkLong(t, s, batch, want, errs, actors.StatusQueued)
+		var in []string
+		for i, task := range batch {
+			if want[i] == nil {
+				in = append(in, task.ID)
+			}
+		}
+		e, found := entry(t, outbox)
+		if !found {
+			t.Fatalf("outbox entry %d not listed", outbox)
+		}
+		equal(t, "entry lists the inserted tasks", sorted(ids(e.Tasks, taskID)...), sorted(in...))
+		ok(t, "clear", tasks.ClearOutbox(t.Context(), outbox))
+	})
+
 	t.Run("NothingInserted", func(t *testing.T) {
 		t.Parallel()
 		outbox, errs, err := tasks.EnqueueBatch(t.Context(), nil)

@@ -107,6 +107,88 @@ func testFinishBatch(t *testing.T, s store.Store) {
 		}
 	})
 
+	// A batch longer than the writers' cap, which a backend may write in
+	// parts (SQLite: chunks of up to 256 rows, none with an id twice),
+	// holds each item to its own verdict wherever it falls.
+	t.Run("Long", func(t *testing.T) {
+		t.Parallel()
+		const n = 300
+		ts := make([]actors.Task, n)
+		ids := make([]string, n)
+		for i := range ts {
+			ts[i] = actors.Task{ID: newID(), Name: fmt.Sprintf("long %d", i), Type: "code_review", MaxAttempts: 1}
+			ids[i] = ts[i].ID
+		}
+		errs, err := tasks.CreateBatch(t.Context(), ts)
+		ok(t, "create batch", err)
+		ok(t, "create batch items", errors.Join(errs...))
+		ok(t, "mark queued", tasks.MarkQueued(t.Context(), ids...))
+		// Every tenth task is never started: its item carries the start.
+		deferred := func(i int) bool { return i%10 == 3 }
+		var starts []store.Starting
+		for i, id := range ids {
+			if !deferred(i) {
+				starts = append(starts, store.Starting{ID: id, Lease: int64(1000 + i), At: now})
+			}
+		}
+		_, errs, err = tasks.StartBatch(t.Context(), starts)
+		ok(t, "start batch", err)
+		ok(t, "start batch items", errors.Join(errs...))
+
+		done := now.Add(time.Second)
+		items := make([]store.Finished, n)
+		for i, id := range ids {
+			items[i] = store.Finished{ID: id, Lease: int64(1000 + i), At: done,
+				Outcome: store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(fmt.Sprintf(`{"i": %d}`, i))}}
+			if deferred(i) {
+				items[i].Outcome.StartedAt = now
+			}
+		}
+		want := make([]error, n) // nil: applies
+		set := func(i int, err error, edit func(*store.Finished)) {
+			edit(&items[i])
+			want[i] = err
+		}
+		set(0, store.ErrConflict, func(it *store.Finished) { it.Lease = 1 })
+		set(128, store.ErrNotFound, func(it *store.Finished) { it.ID = newID() })
+		set(200, store.ErrConflict, func(it *store.Finished) { *it = items[199] }) // finished by item 199
+		set(201, errPlain, func(it *store.Finished) { it.Outcome.Status = actors.StatusRunning })
+		set(202, nil, func(it *store.Finished) { *it = items[201]; it.Outcome.Status = actors.StatusFailed })
+		set(255, store.ErrConflict, func(it *store.Finished) { it.Lease = 1 })
+		set(256, store.ErrConflict, func(it *store.Finished) { it.Lease = 1 })
+		set(263, store.ErrConflict, func(it *store.Finished) { it.Outcome.StartedAt = time.Time{} }) // never started
+		set(299, nil, func(it *store.Finished) { *it = items[0]; it.Lease = 1000 })                  // after item 0 missed
+
+		errs, err = tasks.FinishBatch(t.Context(), items)
+		ok(t, "finish batch", err)
+		equal(t, "per-item errors", len(errs), n)
+		for i, w := range want {
+			what := fmt.Sprintf("item %d", i)
+			switch w {
+			case nil:
+				ok(t, what, errs[i])
+				got, err := tasks.Get(t.Context(), items[i].ID)
+				ok(t, "get", err)
+				if got.Status != items[i].Outcome.Status || got.Lease != items[i].Lease || got.Attempts != 1 ||
+					!got.UpdatedAt.Equal(stored(done)) {
+					t.Errorf("%s: %+v, want %s under lease %d", what, got, items[i].Outcome.Status, items[i].Lease)
+				}
+			case errPlain:
+				if errs[i] == nil || errors.Is(errs[i], store.ErrConflict) || errors.Is(errs[i], store.ErrNotFound) {
+					t.Errorf("%s: error %v, want a plain error", what, errs[i])
+				}
+			default:
+				isErr(t, what, errs[i], w)
+			}
+		}
+		for i, st := range map[int]actors.Status{201: actors.StatusFailed, 255: actors.StatusRunning,
+			256: actors.StatusRunning, 263: actors.StatusQueued} {
+			got, err := tasks.Get(t.Context(), ids[i])
+			ok(t, "get", err)
+			equal(t, fmt.Sprintf("status of task %d", i), got.Status, st)
+		}
+	})
+
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
 		errs, err := tasks.FinishBatch(t.Context(), nil)
