@@ -52,7 +52,7 @@ func (s *Server) routes() {
 	huma.Register(api, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/tasks/{task_id}",
 		Summary: "Get a task", Tags: []string{"tasks"}, Security: bearer,
 		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusServiceUnavailable}},
-		handleGetTask(s.log, o.Tasks))
+		handleGetTask(s.log, o.Tasks, o.TaskWaiter, s.stopping))
 	s.taskControlRoutes()
 
 	if o.Agents != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -93,6 +94,10 @@ type Options struct {
 	Users store.Users
 	// Tasks reads tasks for GET /tasks and GET /tasks/{task_id}.
 	Tasks TaskReader
+	// TaskWaiter lets GET /tasks/{task_id}?wait= answer as soon as the task
+	// ends (pass the gateway's *transport.TaskEnds); nil makes such a wait
+	// read the task once a second instead.
+	TaskWaiter TaskWaiter
 	// Submitter stores and queues tasks for POST /tasks.
 	Submitter Submitter
 	// TaskTypes decides which task_type values POST /tasks accepts.
@@ -164,6 +169,11 @@ type Server struct {
 	registry  *prometheus.Registry
 	// limiter is nil when rate limiting is off.
 	limiter *rateLimiter
+	// stopping is closed when Shutdown begins: requests that wait (GET
+	// /tasks/{task_id}?wait=) answer at once instead of holding it up.
+	stopping chan struct{}
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New checks opts, applies defaults and builds the API. It fails when a
@@ -214,6 +224,7 @@ func New(opts Options) (*Server, error) {
 		opts:      opts,
 		tokens:    tok,
 		passwords: pw,
+		stopping:  make(chan struct{}),
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "ymera",
@@ -263,10 +274,15 @@ func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 func (s *Server) Listener(ln net.Listener) error { return s.app.Listener(ln) }
 
 // Shutdown stops accepting connections and waits for requests in flight,
-// until ctx is done.
+// until ctx is done; requests waiting for a task answer at once. Calls after
+// the first return its result.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.limiter != nil {
-		defer s.limiter.stop()
-	}
-	return s.app.ShutdownWithContext(ctx)
+	s.stopOnce.Do(func() {
+		close(s.stopping)
+		if s.limiter != nil {
+			defer s.limiter.stop()
+		}
+		s.stopErr = s.app.ShutdownWithContext(ctx)
+	})
+	return s.stopErr
 }

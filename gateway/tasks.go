@@ -257,18 +257,58 @@ func utcPtr(t *time.Time) *time.Time {
 
 type getTaskInput struct {
 	TaskID string `path:"task_id" doc:"The task's id, a UUID"`
+	Wait   string `query:"wait" maxLength:"16" doc:"Wait up to this long (a duration such as 10s or 500ms, at most 60s) for the task to end before answering; the answer is the task as it then is, ended or not"`
 }
 
 type getTaskOutput struct {
 	Body taskDetail
 }
 
+// maxTaskWait bounds GET /tasks/{task_id}?wait=. A longer wait is also cut
+// short by the request timeout (RequestTimeout): the answer goes out
+// taskWaitMargin before it.
+const (
+	maxTaskWait    = 60 * time.Second
+	taskWaitMargin = 250 * time.Millisecond
+)
+
+// taskWaitRecheck is how often a waiting GET reads the task again without
+// being told it ended: the end signal rides on events, which can be lost.
+const taskWaitRecheck = time.Second
+
+// TaskWaiter tells GET /tasks/{task_id}?wait= when a task ends
+// (*transport.TaskEnds). Await must have its watch in place when it
+// returns, so that the handler, reading the task afterwards, cannot miss
+// an end between its read and its wait.
+type TaskWaiter interface {
+	Await(ctx context.Context, taskID string) (ended <-chan struct{}, release func(), err error)
+}
+
+// parseTaskWait reads ?wait=: empty is no wait.
+func parseTaskWait(s string) (time.Duration, *Problem) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > maxTaskWait {
+		return 0, validationProblem("query.wait", fmt.Sprintf("expected a duration from 0s to %s, such as 10s or 500ms", maxTaskWait), s)
+	}
+	return d, nil
+}
+
 // handleGetTask shows one task to its owner or to an admin. Someone else's
 // task, a missing task and an id that is not a UUID get the same 404, so ids
 // cannot be probed.
+//
+// With ?wait= it answers as soon as the task has ended, or once the wait is
+// over with the task as it then is: a client that wants a task's result
+// asks again until the status is final, one request per wait instead of a
+// poll every few milliseconds. waiter may be nil: the wait then reads the
+// task every taskWaitRecheck. A wait ends early when stopping is closed
+// (the server shuts down).
 func handleGetTask(log *slog.Logger, tasks interface {
 	Get(ctx context.Context, id string) (store.Task, error)
-}) func(context.Context, *getTaskInput) (*getTaskOutput, error) {
+}, waiter TaskWaiter, stopping <-chan struct{}) func(context.Context, *getTaskInput) (*getTaskOutput, error) {
 	return func(ctx context.Context, in *getTaskInput) (*getTaskOutput, error) {
 		who, err := currentUser(ctx)
 		if err != nil {
@@ -282,31 +322,119 @@ func handleGetTask(log *slog.Logger, tasks interface {
 		if err != nil {
 			return nil, problemFor(ctx, log, store.ErrNotFound, notFound())
 		}
-		var (
-			t        store.Task
-			attempts []store.Attempt
-		)
-		if dr, ok := tasks.(detailReader); ok {
-			// One read for both: this is the request clients poll.
-			t, attempts, err = dr.GetWithAttempts(ctx, id.String())
-		} else {
-			t, err = tasks.Get(ctx, id.String())
+		wait, p := parseTaskWait(in.Wait)
+		if p != nil {
+			return nil, p
 		}
-		if err != nil {
-			return nil, problemFor(ctx, log, err, notFound())
+		// visible refuses a task the caller may not see exactly as one that
+		// does not exist.
+		visible := func(t store.Task, err error) error {
+			if err == nil && !who.seesAll() && t.UserID != who.UserID {
+				err = store.ErrNotFound
+			}
+			if err != nil {
+				return problemFor(ctx, log, err, notFound())
+			}
+			return nil
 		}
-		if !who.seesAll() && t.UserID != who.UserID {
-			// Answer exactly as if the task did not exist.
-			return nil, problemFor(ctx, log, store.ErrNotFound, notFound())
+		read := func() (*getTaskOutput, error) {
+			var (
+				t        store.Task
+				attempts []store.Attempt
+				err      error
+			)
+			dr, ok := tasks.(detailReader)
+			if ok {
+				// One read for both: this is the request clients poll.
+				t, attempts, err = dr.GetWithAttempts(ctx, id.String())
+			} else {
+				t, err = tasks.Get(ctx, id.String())
+			}
+			if err := visible(t, err); err != nil {
+				return nil, err
+			}
+			d := detailOf(t)
+			if ok {
+				d.AttemptHistory = attemptViews(attempts)
+			} else if d.AttemptHistory, err = attemptHistory(ctx, tasks, t.ID); err != nil {
+				return nil, problemFor(ctx, log, err, notFound())
+			}
+			return &getTaskOutput{Body: d}, nil
 		}
-		d := detailOf(t)
-		if _, ok := tasks.(detailReader); ok {
-			d.AttemptHistory = attemptViews(attempts)
-		} else if d.AttemptHistory, err = attemptHistory(ctx, tasks, t.ID); err != nil {
-			return nil, problemFor(ctx, log, err, notFound())
+		if wait <= 0 {
+			return read()
 		}
-		return &getTaskOutput{Body: d}, nil
+		// While it waits, the handler reads the task's row alone: most
+		// reads then find it unfinished, and its attempts matter only in
+		// the answer.
+		peek := func() (actors.Status, error) {
+			t, err := tasks.Get(ctx, id.String())
+			if err := visible(t, err); err != nil {
+				return "", err
+			}
+			return t.Status, nil
+		}
+		return awaitTask(ctx, log, waiter, stopping, id.String(), wait, peek, read)
 	}
+}
+
+// awaitTask answers GET /tasks/{task_id}?wait=: with read's answer as soon
+// as peek or the waiter says the task ended, or once the wait is over (or
+// the server stops). An error of either is the answer.
+func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stopping <-chan struct{}, id string, wait time.Duration,
+	peek func() (actors.Status, error), read func() (*getTaskOutput, error)) (*getTaskOutput, error) {
+	end := time.Now().Add(wait)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-taskWaitMargin).Before(end) {
+		end = dl.Add(-taskWaitMargin)
+	}
+	var ended <-chan struct{}
+	if waiter != nil {
+		// Watched before the first read: an end between the two is seen.
+		ch, release, err := waiter.Await(ctx, id)
+		if err != nil {
+			log.WarnContext(ctx, "cannot watch the task's events; waiting by reading it again", "task_id", id, "error", err)
+		} else {
+			defer release()
+			ended = ch
+		}
+	}
+	status, err := peek()
+	if err != nil || status.Final() {
+		return finalRead(read, err)
+	}
+	timer := time.NewTimer(time.Until(end))
+	defer timer.Stop()
+	recheck := time.NewTicker(taskWaitRecheck)
+	defer recheck.Stop()
+	for {
+		select {
+		case <-ended:
+			// Most likely ended: read it whole at once.
+			if out, err := read(); err != nil || out.Body.Status.Final() {
+				return out, err
+			}
+		case <-recheck.C:
+			if status, err = peek(); err != nil || status.Final() {
+				return finalRead(read, err)
+			}
+		case <-timer.C:
+			return read()
+		case <-stopping:
+			return read()
+		case <-ctx.Done():
+			// The client left, or the request timed out and its answer
+			// is a 504 whatever this returns.
+			return nil, problemFor(ctx, log, ctx.Err(), details{})
+		}
+	}
+}
+
+// finalRead is read's answer, or err when there is one.
+func finalRead(read func() (*getTaskOutput, error), err error) (*getTaskOutput, error) {
+	if err != nil {
+		return nil, err
+	}
+	return read()
 }
 
 // listTasksInput filters and pages GET /tasks. The enums must name exactly

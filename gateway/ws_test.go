@@ -53,6 +53,7 @@ func wsSetup(t *testing.T, opt ...func(*gateway.Options)) *wsBundle {
 		db = o.Tasks.(store.Tasks)
 		o.Submitter = &runner.Submitter{Tasks: db, Queue: wsQueue{conn}, Events: conn, Logger: log}
 		o.WebSocket = gateway.WebSocketOptions{Events: conn}
+		o.TaskWaiter = conn.NewTaskEnds()
 		o.CORSOrigins = []string{allowedOrigin}
 		for _, f := range opt {
 			f(o)

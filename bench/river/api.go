@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -20,12 +21,14 @@ type api struct {
 	client *river.Client[pgx.Tx]
 	secret []byte
 	parser *jwt.Parser
+	ends   *jobEnds
 }
 
 func newAPI(client *river.Client[pgx.Tx], secret []byte) http.Handler {
 	a := &api{
 		client: client,
 		secret: secret,
+		ends:   watchJobEnds(client),
 		// The same checks YMERA's gateway makes on every request: a fixed
 		// algorithm, a signature, expiry and a subject.
 		parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired()),
@@ -100,7 +103,11 @@ func (a *api) createTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"task_id": strconv.FormatInt(res.Job.ID, 10), "status": "created"})
 }
 
-// getTask reports a job's state in YMERA's task vocabulary.
+// getTask reports a job's state in YMERA's task vocabulary. With ?wait= (a
+// duration up to 60 s) it answers as soon as the job has ended or once the
+// wait is over, as YMERA's GET /tasks/{task_id}?wait= does: told by River's
+// job events, and reading the job again each second in case one was
+// dropped.
 func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.authorize(r); !ok {
 		problem(w, http.StatusUnauthorized, "missing or invalid bearer token")
@@ -111,20 +118,117 @@ func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "task id must be an integer")
 		return
 	}
-	job, err := a.client.JobGet(r.Context(), id)
-	if errors.Is(err, river.ErrNotFound) {
-		problem(w, http.StatusNotFound, "no such task")
+	var wait time.Duration
+	if v := r.URL.Query().Get("wait"); v != "" {
+		if wait, err = time.ParseDuration(v); err != nil || wait < 0 || wait > time.Minute {
+			problem(w, http.StatusBadRequest, "wait must be a duration from 0s to 60s")
+			return
+		}
+	}
+	var ended <-chan struct{}
+	if wait > 0 {
+		// Before the first read, so that an end in between is not missed.
+		ch, release := a.ends.await(id)
+		defer release()
+		ended = ch
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	recheck := time.NewTicker(time.Second)
+	defer recheck.Stop()
+	for {
+		job, err := a.client.JobGet(r.Context(), id)
+		if errors.Is(err, river.ErrNotFound) {
+			problem(w, http.StatusNotFound, "no such task")
+			return
+		}
+		if err != nil {
+			problem(w, http.StatusServiceUnavailable, "lookup failed")
+			return
+		}
+		status := taskStatus(job.State)
+		if wait > 0 && !final(status) {
+			select {
+			case <-ended:
+				continue
+			case <-recheck.C:
+				continue
+			case <-r.Context().Done():
+			case <-deadline.C:
+			}
+		}
+		out := map[string]any{"id": r.PathValue("id"), "status": status}
+		if o := job.Output(); o != nil {
+			out["result"] = json.RawMessage(o)
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	if err != nil {
-		problem(w, http.StatusServiceUnavailable, "lookup failed")
-		return
+}
+
+// final reports whether a job in this (YMERA-worded) status has ended.
+func final(status string) bool {
+	switch status {
+	case "completed", "cancelled", "failed":
+		return true
 	}
-	out := map[string]any{"id": r.PathValue("id"), "status": taskStatus(job.State)}
-	if o := job.Output(); o != nil {
-		out["result"] = json.RawMessage(o)
+	return false
+}
+
+// jobEnds fans River's job events out to the GET requests waiting for
+// those jobs.
+type jobEnds struct {
+	mu      sync.Mutex
+	waiters map[int64][]chan struct{}
+}
+
+// watchJobEnds subscribes to the client's job events for as long as it
+// runs.
+func watchJobEnds(client *river.Client[pgx.Tx]) *jobEnds {
+	e := &jobEnds{waiters: map[int64][]chan struct{}{}}
+	events, _ := client.SubscribeConfig(&river.SubscribeConfig{
+		Kinds:    []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled},
+		ChanSize: 1 << 16,
+	})
+	go func() {
+		for ev := range events {
+			if ev.Job == nil {
+				continue
+			}
+			e.mu.Lock()
+			for _, ch := range e.waiters[ev.Job.ID] {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+			e.mu.Unlock()
+		}
+	}()
+	return e
+}
+
+func (e *jobEnds) await(id int64) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	e.mu.Lock()
+	e.waiters[id] = append(e.waiters[id], ch)
+	e.mu.Unlock()
+	return ch, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		ws := e.waiters[id]
+		for i, c := range ws {
+			if c == ch {
+				ws = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(ws) == 0 {
+			delete(e.waiters, id)
+		} else {
+			e.waiters[id] = ws
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // taskStatus maps River's job states onto YMERA's task statuses.

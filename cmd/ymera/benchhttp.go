@@ -78,6 +78,12 @@ func (a *submitAnswer) decode(b []byte) error {
 	return err
 }
 
+// pollWait is the ?wait= of each GET /tasks/{id} that pollTask sends: the
+// gateway answers as soon as the task ends, so a task costs one GET, not
+// one per poll. A server that ignores the parameter answers at once and is
+// polled with the backoff instead.
+const pollWait = "10s"
+
 // pollTask waits for a task to become final when no event stream is at hand.
 func pollTask(ctx context.Context, c *fasthttp.Client, base, token, id string, done func(string, time.Time)) {
 	delay := time.Millisecond
@@ -85,7 +91,7 @@ func pollTask(ctx context.Context, c *fasthttp.Client, base, token, id string, d
 		var t struct {
 			Status string `json:"status"`
 		}
-		if err := doJSON(ctx, c, http.MethodGet, base+"/tasks/"+id, token, nil, http.StatusOK, &t); err == nil &&
+		if err := doJSON(ctx, c, http.MethodGet, base+"/tasks/"+id+"?wait="+pollWait, token, nil, http.StatusOK, &t); err == nil &&
 			actors.Status(t.Status).Final() {
 			done(id, time.Now())
 			return

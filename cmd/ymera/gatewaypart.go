@@ -65,6 +65,7 @@ func (s *system) startGateway(ctx context.Context) (err error) {
 	s.gw, err = gateway.New(gateway.Options{
 		Users:       s.store.Users(),
 		Tasks:       s.store.Tasks(),
+		TaskWaiter:  s.conn.NewTaskEnds(),
 		Agents:      s.store.Agents(),
 		Heartbeats:  heartbeats{s.conn},
 		Projects:    s.store.Projects(),

@@ -1,0 +1,177 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/ymera/ymera/gateway"
+	"github.com/ymera/ymera/store"
+)
+
+// firstRead passes reads through to the store and closes read when the
+// first read of a task has returned: a waiting GET has then found its task
+// unfinished and is waiting.
+type firstRead struct {
+	gateway.TaskReader
+	read chan struct{}
+	once sync.Once
+}
+
+func (f *firstRead) Get(ctx context.Context, id string) (store.Task, error) {
+	defer f.once.Do(func() { close(f.read) })
+	return f.TaskReader.Get(ctx, id)
+}
+
+func (f *firstRead) GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
+	defer f.once.Do(func() { close(f.read) })
+	return f.TaskReader.(interface {
+		GetWithAttempts(context.Context, string) (store.Task, []store.Attempt, error)
+	}).GetWithAttempts(ctx, id)
+}
+
+// getTask sends GET /tasks/{id} with query over a real connection, with a
+// client timeout far below the waits asked for, so that a wait that should
+// not happen fails the test instead of passing slowly.
+func (w *wsBundle) getTask(t *testing.T, token, id, query string) (int, map[string]any) {
+	t.Helper()
+	r, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.base+"/tasks/"+id+"?"+query, nil)
+	if err != nil {
+		t.Error(err)
+		return 0, nil
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: wsWait}).Do(r)
+	if err != nil {
+		t.Error(err)
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Error(err)
+		return 0, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Errorf("body is not a JSON object: %v\n%s", err, body)
+	}
+	return resp.StatusCode, m
+}
+
+// TestGetTaskWaitsForEnd: GET /tasks/{id}?wait= sent while the task runs
+// answers with the finished task once it ends, told by the task's events;
+// without a waiter, by reading the task again each second.
+func TestGetTaskWaitsForEnd(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		waiter bool
+	}{{"events", true}, {"rereads", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reads := &firstRead{read: make(chan struct{})}
+			w := wsSetup(t, func(o *gateway.Options) {
+				reads.TaskReader = o.Tasks
+				o.Tasks = reads
+				if !tc.waiter {
+					o.TaskWaiter = nil
+				}
+			})
+			alice, _ := w.register(t, "alice")
+			id := w.submit(t, alice, task("waited for"))
+
+			type answer struct {
+				status int
+				body   map[string]any
+			}
+			got := make(chan answer, 1)
+			go func() {
+				status, body := w.getTask(t, alice, id, "wait=14s")
+				got <- answer{status, body}
+			}()
+			<-reads.read // the GET found the task unfinished
+			w.release <- struct{}{}
+			a := <-got
+			if a.status != http.StatusOK || a.body["status"] != "completed" {
+				t.Fatalf("GET ?wait=14s: %d %v, want 200 and the task completed", a.status, a.body)
+			}
+			if r, _ := a.body["result"].(map[string]any); r["ok"] != "yes" {
+				t.Errorf("result %v, want the agent's", a.body["result"])
+			}
+		})
+	}
+}
+
+// TestGetTaskWaitEnds: a wait that ends first answers 200 with the task
+// unfinished; someone else's task is a 404 at once, never waited for.
+func TestGetTaskWaitEnds(t *testing.T) {
+	t.Parallel()
+	w := wsSetup(t)
+	alice, _ := w.register(t, "alice")
+	bob, _ := w.register(t, "bob")
+	id := w.submit(t, alice, task("never released"))
+
+	status, body := w.getTask(t, alice, id, "wait=200ms")
+	if status != http.StatusOK || (body["status"] != "queued" && body["status"] != "running") {
+		t.Fatalf("GET ?wait=200ms of a running task: %d %v, want 200 and queued or running", status, body)
+	}
+	// The client's timeout (wsWait) is below the wait: a 404 must not wait.
+	if status, body := w.getTask(t, bob, id, "wait=60s"); status != http.StatusNotFound {
+		t.Fatalf("GET ?wait=60s of another user's task: %d %v, want 404", status, body)
+	}
+}
+
+// TestGetTaskWaitRefusesBadValues: a wait that is not a duration from 0s
+// to 60s is a 400 naming it.
+func TestGetTaskWaitRefusesBadValues(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tok, _ := b.register(t, "alice")
+	id := b.submit(t, tok, task("t"))
+	for _, v := range []string{"soon", "10", "-1s", "61s", "1h"} {
+		p := b.do(t, req{method: http.MethodGet, path: "/tasks/" + id + "?wait=" + v, token: tok}).
+			problem(t, http.StatusBadRequest, gateway.ProblemValidation)
+		errs, _ := p["errors"].([]any)
+		first, _ := errs[0].(map[string]any)
+		if len(errs) != 1 || first["location"] != "query.wait" || first["value"] != v {
+			t.Errorf("wait=%s: errors %v, want one naming query.wait and %q", v, p["errors"], v)
+		}
+	}
+	if r := b.do(t, req{method: http.MethodGet, path: "/tasks/" + id + "?wait=0s", token: tok}); r.status != http.StatusOK {
+		t.Errorf("wait=0s: %d %s, want 200 at once", r.status, r.body)
+	}
+}
+
+// TestGetTaskWaitEndsAtShutdown: a waiting GET answers, with the task
+// unfinished, as soon as the server begins to shut down, rather than
+// holding the shutdown for the rest of its wait.
+func TestGetTaskWaitEndsAtShutdown(t *testing.T) {
+	t.Parallel()
+	reads := &firstRead{read: make(chan struct{})}
+	w := wsSetup(t, func(o *gateway.Options) {
+		reads.TaskReader = o.Tasks
+		o.Tasks = reads
+	})
+	alice, _ := w.register(t, "alice")
+	id := w.submit(t, alice, task("never released"))
+
+	got := make(chan int, 1)
+	go func() {
+		// The client's timeout (wsWait) is below the wait.
+		status, _ := w.getTask(t, alice, id, "wait=60s")
+		got <- status
+	}()
+	<-reads.read
+	ctx, cancel := context.WithTimeout(t.Context(), wsWait)
+	defer cancel()
+	if err := w.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a GET waiting: %v", err)
+	}
+	if status := <-got; status != http.StatusOK {
+		t.Fatalf("waiting GET at shutdown: %d, want 200", status)
+	}
+}

@@ -1,0 +1,167 @@
+package transport
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ymera/ymera/actors"
+)
+
+// taskEndsLinger is how long TaskEnds keeps its subscription after its last
+// waiter left. Clients that wait for one task after another would otherwise
+// subscribe and unsubscribe (a round trip each) for every task.
+const taskEndsLinger = 30 * time.Second
+
+// TaskEnds tells waiters when a task reaches a final status, from the task
+// events every node publishes (task.completed, task.failed, ...), so that a
+// client can wait for a task's end instead of polling its row. It holds one
+// core NATS subscription to every task's events, made for the first waiter
+// and dropped taskEndsLinger after the last one left: with nobody waiting,
+// the events do not reach this connection at all.
+//
+// Events are announcements sent after the fact and without acknowledgement;
+// one can be lost (a slow consumer, a reconnect). An end signal therefore
+// means "read the row again", and a waiter should also re-read now and then
+// rather than rely on the signal alone.
+type TaskEnds struct {
+	c      *Conn
+	linger time.Duration
+
+	// subMu serializes making and dropping the subscription, which takes a
+	// round trip; mu guards the rest and is never held across one.
+	subMu sync.Mutex
+
+	mu      sync.Mutex
+	sub     *nats.Subscription
+	waiters map[string][]chan struct{}
+	count   int
+	idle    *time.Timer // drops the subscription once count stayed 0
+}
+
+// NewTaskEnds returns a TaskEnds on c. It subscribes nothing until the
+// first Await.
+func (c *Conn) NewTaskEnds() *TaskEnds {
+	e := &TaskEnds{c: c, linger: taskEndsLinger, waiters: map[string][]chan struct{}{}}
+	e.idle = time.AfterFunc(time.Hour, e.dropIfIdle)
+	e.idle.Stop()
+	return e
+}
+
+// Await registers interest in taskID's end. The returned channel receives
+// (it is never closed) when an event says the task reached a final status;
+// release must be called once the caller stops waiting. When Await returns
+// without error the subscription is in place on the server: an end
+// announced after Await returned is not missed, so a caller that reads the
+// task's row after Await and finds it unfinished cannot miss its end in
+// between.
+func (e *TaskEnds) Await(ctx context.Context, taskID string) (ended <-chan struct{}, release func(), err error) {
+	if err := checkTaskID(taskID); err != nil {
+		return nil, nil, err
+	}
+	ch := make(chan struct{}, 1)
+	// Registered before the subscription is ensured, so that an idle timer
+	// firing meanwhile sees a waiter and keeps it.
+	e.mu.Lock()
+	e.waiters[taskID] = append(e.waiters[taskID], ch)
+	e.count++
+	e.idle.Stop()
+	e.mu.Unlock()
+	release = func() { e.release(taskID, ch) }
+	if err := e.subscribe(ctx); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return ch, release, nil
+}
+
+// subscribe makes the subscription if there is none and waits until the
+// server has it.
+func (e *TaskEnds) subscribe(ctx context.Context) error {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	e.mu.Lock()
+	live := e.sub != nil
+	e.mu.Unlock()
+	if live {
+		return nil
+	}
+	sub, err := e.c.nc.Subscribe(TaskEventsWildcard(), e.deliver)
+	if err != nil {
+		return wrap("subscribe task events", err)
+	}
+	if err := e.c.nc.FlushWithContext(ctx); err != nil {
+		_ = sub.Unsubscribe()
+		return wrap("subscribe task events", err)
+	}
+	e.mu.Lock()
+	e.sub = sub
+	e.mu.Unlock()
+	return nil
+}
+
+// release removes one waiter; the last one out starts the idle timer.
+func (e *TaskEnds) release(taskID string, ch chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ws := e.waiters[taskID]
+	i := slices.Index(ws, ch)
+	if i < 0 {
+		return // released twice
+	}
+	if ws = slices.Delete(ws, i, i+1); len(ws) == 0 {
+		delete(e.waiters, taskID)
+	} else {
+		e.waiters[taskID] = ws
+	}
+	if e.count--; e.count == 0 {
+		e.idle.Reset(e.linger)
+	}
+}
+
+// dropIfIdle unsubscribes when nobody has waited for a whole linger.
+func (e *TaskEnds) dropIfIdle() {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	e.mu.Lock()
+	sub := e.sub
+	if e.count > 0 || sub == nil {
+		e.mu.Unlock()
+		return
+	}
+	e.sub = nil
+	e.mu.Unlock()
+	_ = sub.Unsubscribe()
+}
+
+// deliver signals the waiters of the event's task if the event says the
+// task ended. Events of tasks nobody waits for, the most, cost a map
+// lookup.
+func (e *TaskEnds) deliver(m *nats.Msg) {
+	id, ok := strings.CutPrefix(m.Subject, prefixTaskEvents)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	_, waited := e.waiters[id]
+	e.mu.Unlock()
+	if !waited {
+		return
+	}
+	ev, err := DecodeEvent(m.Data)
+	if err != nil || !actors.Status(ev.Status).Final() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ch := range e.waiters[id] {
+		select {
+		case ch <- struct{}{}:
+		default: // already signalled
+		}
+	}
+}
