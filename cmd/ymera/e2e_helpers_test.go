@@ -204,14 +204,16 @@ func (a *apiClient) waitFinal(id string, timeout time.Duration) taskView {
 	a.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
+		// The gateway holds the request until the task ends (or the wait
+		// is over), so this loop turns only on a long task.
+		wait := max(min(time.Until(deadline), 5*time.Second), 0).Round(time.Millisecond)
 		var tv taskView
-		a.mustJSON(http.MethodGet, "/tasks/"+id, nil, http.StatusOK, &tv)
+		a.mustJSON(http.MethodGet, "/tasks/"+id+"?wait="+wait.String(), nil, http.StatusOK, &tv)
 		if actors.Status(tv.Status).Final() {
 			return tv
 		}
 		if time.Now().After(deadline) {
 			a.t.Fatalf("task %s still %s after %s", id, tv.Status, timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
