@@ -291,7 +291,7 @@ func parseTaskWait(s string) (time.Duration, *Problem) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 || d > maxTaskWait {
-		return 0, validationProblem("query.wait", fmt.Sprintf("expected a duration from 0s to %s, such as 10s or 500ms", maxTaskWait), s)
+		return 0, validationProblem("query.wait", fmt.Sprintf("expected a duration from 0s to %gs, such as 10s or 500ms", maxTaskWait.Seconds()), s)
 	}
 	return d, nil
 }
