@@ -78,7 +78,8 @@ straight to JetStream in batches of --batch, as a service would. It also
 reports the system's start-to-ready time and idle RSS, and can write CPU and
 allocation profiles of the run (--cpuprofile, --memprofile).
 
-With --url it drives a running gateway over HTTP and polls each task.`,
+With --url it drives a running gateway over HTTP and waits for each task
+with GET /tasks/{id}?wait=10s before it submits the next.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
