@@ -46,13 +46,20 @@ func TestTaskEndsSignalsOnlyEnds(t *testing.T) {
 	default:
 	}
 
-	if err := other.PublishEvent(ctx, Event{Type: EventTaskFailed, TaskID: a, Status: "failed"}); err != nil {
+	publishHeard(t, other, Event{Type: EventTaskFailed, TaskID: a, Status: "failed"}, endA)
+}
+
+// publishHeard publishes ev on pub and fails unless ended then receives.
+func publishHeard(t *testing.T, pub *Conn, ev Event, ended <-chan struct{}) {
+	t.Helper()
+	ctx := testCtx(t)
+	if err := pub.PublishEvent(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-endA:
+	case <-ended:
 	case <-ctx.Done():
-		t.Fatal("no signal for a failed task")
+		t.Fatalf("no end signal for %s", ev.Type)
 	}
 }
 
@@ -87,14 +94,7 @@ func TestTaskEndsUnsubscribesWhenIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer release()
-	if err := c.PublishEvent(ctx, Event{Type: EventTaskCancelled, TaskID: id, Status: "cancelled"}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ended:
-	case <-ctx.Done():
-		t.Fatal("no signal after subscribing again")
-	}
+	publishHeard(t, c, Event{Type: EventTaskCancelled, TaskID: id, Status: "cancelled"}, ended)
 }
 
 // TestTaskEndsRefusesBadID: a task id that is not a UUID is refused before

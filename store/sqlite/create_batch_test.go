@@ -3,41 +3,20 @@ package sqlite_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
-	"github.com/ymera/ymera/store/sqlite"
-	"github.com/ymera/ymera/store/storetest"
 )
-
-// BenchmarkCreateBatch compares CreateBatch and EnqueueBatch with a loop of
-// Create.
-func BenchmarkCreateBatch(b *testing.B) {
-	db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "ymera.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(b.Context()); err != nil {
-		b.Fatalf("migrate up: %v", err)
-	}
-	storetest.BenchCreate(b, db)
-}
 
 // TestCreateBatchConflictText checks that a task refused inside a chunk gets
 // the very error Create gives it, not only the same sentinel: the batch
 // falls back to Create's statement for the chunk.
 func TestCreateBatchConflictText(t *testing.T) {
 	t.Parallel()
-	db, _ := open(t)
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatalf("migrate up: %v", err)
-	}
-	tasks := db.Tasks()
+	tasks := migrated(t).Tasks()
 	fresh := func(i int) actors.Task {
 		return actors.Task{ID: uuid.Must(uuid.NewV7()).String(), Name: fmt.Sprintf("t%d", i), Type: "code_review"}
 	}

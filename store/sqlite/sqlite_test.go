@@ -17,7 +17,7 @@ import (
 
 // open opens a database in a fresh directory (which Open must create) and
 // closes it when t ends.
-func open(t *testing.T) (*sqlite.DB, string) {
+func open(t testing.TB) (*sqlite.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "ymera.db")
 	db, err := sqlite.Open(t.Context(), path, sqlite.Options{})
@@ -32,14 +32,18 @@ func open(t *testing.T) (*sqlite.DB, string) {
 	return db, path
 }
 
+// migrated opens a database in a temporary directory and migrates it up.
+func migrated(t testing.TB) *sqlite.DB {
+	t.Helper()
+	db, _ := open(t)
+	if err := db.MigrateUp(t.Context()); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	return db
+}
+
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		db, _ := open(t)
-		if err := db.MigrateUp(t.Context()); err != nil {
-			t.Fatalf("migrate up: %v", err)
-		}
-		return db
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return migrated(t) })
 }
 
 func TestMigrations(t *testing.T) {
@@ -175,10 +179,7 @@ func TestOpen(t *testing.T) {
 // SQLITE_BUSY, while readers keep reading.
 func TestConcurrentWriters(t *testing.T) {
 	t.Parallel()
-	db, _ := open(t)
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := migrated(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	for i := range 100 {
