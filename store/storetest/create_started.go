@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -15,7 +14,6 @@ import (
 // CreateBatch would give its task.
 func testCreateStarted(t *testing.T, s store.Store) {
 	tasks := s.Tasks()
-	at := func(sec int) time.Time { return stored(t0).Add(time.Duration(sec) * time.Second) }
 	fresh := func(i int, user string) actors.Task {
 		return actors.Task{ID: newID(), Name: fmt.Sprintf("started %d", i), Type: "code_review",
 			Description: "d", Parameters: json.RawMessage(`{"file":"main.go"}`), Priority: actors.PriorityHigh,
@@ -26,9 +24,9 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		t.Parallel()
 		user := newUser(t, s)
 		items := []store.NewStart{
-			{Task: fresh(0, user.ID), Lease: 40, At: at(1)},
-			{Task: fresh(1, ""), Lease: 41, At: at(2)},
-			{Task: actors.Task{ID: newID(), Name: "bare", Type: "code_review"}, Lease: 42, At: at(3)},
+			{Task: fresh(0, user.ID), Lease: 40, At: atSec(1)},
+			{Task: fresh(1, ""), Lease: 41, At: atSec(2)},
+			{Task: actors.Task{ID: newID(), Name: "bare", Type: "code_review"}, Lease: 42, At: atSec(3)},
 		}
 		ts, errs, err := tasks.CreateStarted(t.Context(), items)
 		ok(t, "create started", err)
@@ -76,11 +74,11 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		t.Parallel()
 		user := newUser(t, s)
 		a, b := fresh(0, user.ID), fresh(0, user.ID)
-		ts, errs, err := tasks.CreateStarted(t.Context(), []store.NewStart{{Task: a, Lease: 7, At: at(5)}})
+		ts, errs, err := tasks.CreateStarted(t.Context(), []store.NewStart{{Task: a, Lease: 7, At: atSec(5)}})
 		ok(t, "create started", err)
 		ok(t, "item", errs[0])
 		ok(t, "create", tasks.Create(t.Context(), b))
-		want, err := tasks.Start(t.Context(), b.ID, 7, at(5))
+		want, err := tasks.Start(t.Context(), b.ID, 7, atSec(5))
 		ok(t, "start", err)
 		equal(t, "task returned", anonymous(t, ts[0]), anonymous(t, want))
 		ga, la, err := tasks.GetWithAttempts(t.Context(), a.ID)
@@ -100,10 +98,10 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		again.Name = "second try"
 		a, b := fresh(0, ""), fresh(1, "")
 		items := []store.NewStart{
-			{Task: a, Lease: 1, At: at(1)},
-			{Task: again, Lease: 2, At: at(2)},
-			{Task: b, Lease: 3, At: at(3)},
-			{Task: a, Lease: 4, At: at(4)}, // another delivery of a, in the same batch
+			{Task: a, Lease: 1, At: atSec(1)},
+			{Task: again, Lease: 2, At: atSec(2)},
+			{Task: b, Lease: 3, At: atSec(3)},
+			{Task: a, Lease: 4, At: atSec(4)}, // another delivery of a, in the same batch
 		}
 		ts, errs, err := tasks.CreateStarted(t.Context(), items)
 		ok(t, "create started", err)
@@ -131,9 +129,9 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		malformed := fresh(2, "")
 		malformed.ID = "not-a-uuid-" + newID() // PostgreSQL refuses it, SQLite takes it
 		ts, errs, err := tasks.CreateStarted(t.Context(), []store.NewStart{
-			{Task: good, Lease: 1, At: at(1)},
-			{Task: unknownUser, Lease: 2, At: at(1)},
-			{Task: malformed, Lease: 3, At: at(1)},
+			{Task: good, Lease: 1, At: atSec(1)},
+			{Task: unknownUser, Lease: 2, At: atSec(1)},
+			{Task: malformed, Lease: 3, At: atSec(1)},
 		})
 		ok(t, "create started", err)
 		ok(t, "good task", errs[0])
@@ -170,8 +168,8 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		t.Parallel()
 		finished, redelivered := fresh(0, ""), fresh(1, "")
 		_, errs, err := tasks.CreateStarted(t.Context(), []store.NewStart{
-			{Task: finished, Lease: 5, At: at(1)},
-			{Task: redelivered, Lease: 6, At: at(1)},
+			{Task: finished, Lease: 5, At: atSec(1)},
+			{Task: redelivered, Lease: 6, At: atSec(1)},
 		})
 		ok(t, "create started", err)
 		ok(t, "finished", errs[0])
@@ -180,26 +178,26 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		list, err := tasks.Attempts(t.Context(), finished.ID)
 		ok(t, "attempts", err)
 		equal(t, "attempts while running", list, []store.Attempt{
-			{Attempt: 1, Lease: 5, Status: "running", StartedAt: at(1)},
+			{Attempt: 1, Lease: 5, Status: "running", StartedAt: atSec(1)},
 		})
 		ok(t, "finish", tasks.Finish(t.Context(), finished.ID, 5,
-			store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{}`)}, at(2)))
+			store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{}`)}, atSec(2)))
 		task, list, err := tasks.GetWithAttempts(t.Context(), finished.ID)
 		ok(t, "get with attempts", err)
 		equal(t, "status", task.Status, actors.StatusCompleted)
 		equal(t, "attempts once finished", list, []store.Attempt{
-			{Attempt: 1, Lease: 5, Status: "completed", StartedAt: at(1), FinishedAt: ptr(at(2))},
+			{Attempt: 1, Lease: 5, Status: "completed", StartedAt: atSec(1), FinishedAt: ptr(atSec(2))},
 		})
 
-		_, err = tasks.Start(t.Context(), redelivered.ID, 6, at(3))
+		_, err = tasks.Start(t.Context(), redelivered.ID, 6, atSec(3))
 		ok(t, "start again under the same lease", err)
 		list, err = tasks.Attempts(t.Context(), redelivered.ID)
 		ok(t, "attempts", err)
 		equal(t, "attempts after a redelivery", list, []store.Attempt{
 			{Attempt: 1, Lease: 6, Status: store.AttemptCrashed,
 				Error:     "the attempt ended without an outcome: its worker crashed or lost its lease",
-				StartedAt: at(1), FinishedAt: ptr(at(3))},
-			{Attempt: 2, Lease: 6, Status: "running", StartedAt: at(3)},
+				StartedAt: atSec(1), FinishedAt: ptr(atSec(3))},
+			{Attempt: 2, Lease: 6, Status: "running", StartedAt: atSec(3)},
 		})
 	})
 }

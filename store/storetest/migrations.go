@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"testing"
-	"time"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -24,25 +23,24 @@ type Migrated interface {
 func AttemptsMigration(t *testing.T, s Migrated, openRows func(t *testing.T) int) {
 	ctx := t.Context()
 	tasks := s.Tasks()
-	at := func(sec int) time.Time { return stored(t0).Add(time.Duration(sec) * time.Second) }
 	crashed := "the attempt ended without an outcome: its worker crashed or lost its lease"
 
 	running, done, later := newTask(t, s, ""), newTask(t, s, ""), newTask(t, s, "")
-	_, err := tasks.Start(ctx, running.ID, 1, at(1))
+	_, err := tasks.Start(ctx, running.ID, 1, atSec(1))
 	ok(t, "start", err)
-	ok(t, "requeue", tasks.Requeue(ctx, running.ID, 1, "flaky", at(2)))
-	_, err = tasks.Start(ctx, running.ID, 2, at(3))
+	ok(t, "requeue", tasks.Requeue(ctx, running.ID, 1, "flaky", atSec(2)))
+	_, err = tasks.Start(ctx, running.ID, 2, atSec(3))
 	ok(t, "start again", err)
-	_, err = tasks.Start(ctx, done.ID, 3, at(1))
+	_, err = tasks.Start(ctx, done.ID, 3, atSec(1))
 	ok(t, "start", err)
-	ok(t, "finish", tasks.Finish(ctx, done.ID, 3, store.Outcome{Status: actors.StatusCompleted}, at(2)))
+	ok(t, "finish", tasks.Finish(ctx, done.ID, 3, store.Outcome{Status: actors.StatusCompleted}, atSec(2)))
 
 	history := map[string][]store.Attempt{
 		running.ID: {
-			{Attempt: 1, Lease: 1, Status: "failed", Error: "flaky", StartedAt: at(1), FinishedAt: ptr(at(2))},
-			{Attempt: 2, Lease: 2, Status: "running", StartedAt: at(3)},
+			{Attempt: 1, Lease: 1, Status: "failed", Error: "flaky", StartedAt: atSec(1), FinishedAt: ptr(atSec(2))},
+			{Attempt: 2, Lease: 2, Status: "running", StartedAt: atSec(3)},
 		},
-		done.ID: {{Attempt: 1, Lease: 3, Status: "completed", StartedAt: at(1), FinishedAt: ptr(at(2))}},
+		done.ID: {{Attempt: 1, Lease: 3, Status: "completed", StartedAt: atSec(1), FinishedAt: ptr(atSec(2))}},
 	}
 	check := func(when string) {
 		t.Helper()
@@ -59,26 +57,26 @@ func AttemptsMigration(t *testing.T, s Migrated, openRows func(t *testing.T) int
 	equal(t, "open rows after down to 00003", openRows(t), 1)
 	// 00003's triggers: a start opens a row, a redelivery closes it as
 	// crashed and opens the next.
-	_, err = tasks.Start(ctx, later.ID, 4, at(4))
+	_, err = tasks.Start(ctx, later.ID, 4, atSec(4))
 	ok(t, "start under 00003", err)
-	_, err = tasks.Start(ctx, later.ID, 4, at(5))
+	_, err = tasks.Start(ctx, later.ID, 4, atSec(5))
 	ok(t, "redelivery under 00003", err)
 	equal(t, "open rows under 00003", openRows(t), 2)
 
 	ok(t, "migrate up", s.MigrateUp(ctx))
 	equal(t, "open rows after up again", openRows(t), 0)
 	history[later.ID] = []store.Attempt{
-		{Attempt: 1, Lease: 4, Status: store.AttemptCrashed, Error: crashed, StartedAt: at(4), FinishedAt: ptr(at(5))},
-		{Attempt: 2, Lease: 4, Status: "running", StartedAt: at(5)},
+		{Attempt: 1, Lease: 4, Status: store.AttemptCrashed, Error: crashed, StartedAt: atSec(4), FinishedAt: ptr(atSec(5))},
+		{Attempt: 2, Lease: 4, Status: "running", StartedAt: atSec(5)},
 	}
 	check("after up again")
 
 	// The attempts that were open end as any other does.
-	ok(t, "finish", tasks.Finish(ctx, running.ID, 2, store.Outcome{Status: actors.StatusCompleted}, at(6)))
-	ok(t, "requeue", tasks.Requeue(ctx, later.ID, 4, "overloaded", at(6)))
-	history[running.ID][1] = store.Attempt{Attempt: 2, Lease: 2, Status: "completed", StartedAt: at(3), FinishedAt: ptr(at(6))}
+	ok(t, "finish", tasks.Finish(ctx, running.ID, 2, store.Outcome{Status: actors.StatusCompleted}, atSec(6)))
+	ok(t, "requeue", tasks.Requeue(ctx, later.ID, 4, "overloaded", atSec(6)))
+	history[running.ID][1] = store.Attempt{Attempt: 2, Lease: 2, Status: "completed", StartedAt: atSec(3), FinishedAt: ptr(atSec(6))}
 	history[later.ID][1] = store.Attempt{Attempt: 2, Lease: 4, Status: "failed", Error: "overloaded",
-		StartedAt: at(5), FinishedAt: ptr(at(6))}
+		StartedAt: atSec(5), FinishedAt: ptr(atSec(6))}
 	check("after they end")
 }
 

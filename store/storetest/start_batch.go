@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -14,7 +13,6 @@ import (
 // batch is the same as calling Start on each item in turn.
 func testStartBatch(t *testing.T, s store.Store) {
 	tasks := s.Tasks()
-	at := func(sec int) time.Time { return stored(t0).Add(time.Duration(sec) * time.Second) }
 
 	t.Run("Mixed", func(t *testing.T) {
 		t.Parallel()
@@ -56,30 +54,30 @@ func testStartBatch(t *testing.T, s store.Store) {
 	t.Run("Attempts", func(t *testing.T) {
 		t.Parallel()
 		fresh, redelivered := newTask(t, s, ""), newTask(t, s, "")
-		_, err := tasks.Start(t.Context(), redelivered.ID, 7, at(1))
+		_, err := tasks.Start(t.Context(), redelivered.ID, 7, atSec(1))
 		ok(t, "start", err)
 		ts, errs, err := tasks.StartBatch(t.Context(), []store.Starting{
-			{ID: fresh.ID, Lease: 5, At: at(2)},
-			{ID: redelivered.ID, Lease: 7, At: at(3)}, // the same message again: the first attempt crashed
+			{ID: fresh.ID, Lease: 5, At: atSec(2)},
+			{ID: redelivered.ID, Lease: 7, At: atSec(3)}, // the same message again: the first attempt crashed
 		})
 		ok(t, "start batch", err)
 		ok(t, "fresh", errs[0])
 		ok(t, "redelivered", errs[1])
-		equal(t, "started at, first start", ts[0].StartedAt, ptr(at(2)))
-		equal(t, "started at, kept from the first start", ts[1].StartedAt, ptr(at(1)))
+		equal(t, "started at, first start", ts[0].StartedAt, ptr(atSec(2)))
+		equal(t, "started at, kept from the first start", ts[1].StartedAt, ptr(atSec(1)))
 
 		list, err := tasks.Attempts(t.Context(), fresh.ID)
 		ok(t, "attempts", err)
 		equal(t, "attempts of the fresh task", list, []store.Attempt{
-			{Attempt: 1, Lease: 5, Status: "running", StartedAt: at(2)},
+			{Attempt: 1, Lease: 5, Status: "running", StartedAt: atSec(2)},
 		})
 		list, err = tasks.Attempts(t.Context(), redelivered.ID)
 		ok(t, "attempts", err)
 		equal(t, "attempts of the redelivered task", list, []store.Attempt{
 			{Attempt: 1, Lease: 7, Status: store.AttemptCrashed,
 				Error:     "the attempt ended without an outcome: its worker crashed or lost its lease",
-				StartedAt: at(1), FinishedAt: ptr(at(3))},
-			{Attempt: 2, Lease: 7, Status: "running", StartedAt: at(3)},
+				StartedAt: atSec(1), FinishedAt: ptr(atSec(3))},
+			{Attempt: 2, Lease: 7, Status: "running", StartedAt: atSec(3)},
 		})
 	})
 
@@ -142,10 +140,9 @@ type startScenario struct {
 func newStartScenario(t *testing.T, s store.Store) startScenario {
 	t.Helper()
 	tasks := s.Tasks()
-	at := func(sec int) time.Time { return stored(t0).Add(time.Duration(sec) * time.Second) }
 	var sc startScenario
 	add := func(name, id string, lease int64, want error, attempts int, repeated bool) {
-		sc.items = append(sc.items, store.Starting{ID: id, Lease: lease, At: at(100 + len(sc.items))})
+		sc.items = append(sc.items, store.Starting{ID: id, Lease: lease, At: atSec(100 + len(sc.items))})
 		sc.names = append(sc.names, name)
 		sc.want = append(sc.want, want)
 		sc.attempts = append(sc.attempts, attempts)
@@ -153,7 +150,7 @@ func newStartScenario(t *testing.T, s store.Store) startScenario {
 	}
 	started := func(lease int64) string {
 		task := newTask(t, s, "")
-		_, err := tasks.Start(t.Context(), task.ID, lease, at(1))
+		_, err := tasks.Start(t.Context(), task.ID, lease, atSec(1))
 		ok(t, "start", err)
 		return task.ID
 	}
@@ -165,10 +162,10 @@ func newStartScenario(t *testing.T, s store.Store) startScenario {
 	add("running under the same lease", started(12), 12, nil, 2, false)
 	add("running under another lease", started(13), 14, store.ErrConflict, 0, false)
 	completed := started(15)
-	ok(t, "finish", tasks.Finish(t.Context(), completed, 15, store.Outcome{Status: actors.StatusCompleted}, at(2)))
+	ok(t, "finish", tasks.Finish(t.Context(), completed, 15, store.Outcome{Status: actors.StatusCompleted}, atSec(2)))
 	add("completed", completed, 15, store.ErrConflict, 0, false)
 	dead := newTask(t, s, "").ID
-	ok(t, "dead-letter", tasks.DeadLetter(t.Context(), dead, "gone", at(2)))
+	ok(t, "dead-letter", tasks.DeadLetter(t.Context(), dead, "gone", atSec(2)))
 	add("dead_letter", dead, 16, store.ErrConflict, 0, false)
 	add("unknown", newID(), 17, store.ErrNotFound, 0, false)
 	add("malformed id", "not-a-uuid", 18, store.ErrNotFound, 0, false)

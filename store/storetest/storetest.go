@@ -79,6 +79,9 @@ var t0 = time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("CET", 3600))
 // microsecond (PostgreSQL's precision, which SQLite matches).
 func stored(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
 
+// atSec is sec seconds after t0, as the store keeps it.
+func atSec(sec int) time.Time { return stored(t0).Add(time.Duration(sec) * time.Second) }
+
 // storedPtr is stored for an optional time.
 func storedPtr(t *time.Time) *time.Time {
 	if t == nil {
