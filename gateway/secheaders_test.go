@@ -82,14 +82,16 @@ func (blockingSubmitter) Submit(ctx context.Context, _ actors.Task) error {
 // the 503 the handler made of the cancellation.
 func TestRequestTimeout(t *testing.T) {
 	t.Parallel()
+	// Long enough that the quick request below stays well inside it on a
+	// loaded machine under the race detector (50 ms once was not).
 	b := setup(t, func(o *gateway.Options) {
-		o.RequestTimeout = 50 * time.Millisecond
+		o.RequestTimeout = 2 * time.Second
 		o.Submitter = blockingSubmitter{}
 	})
 	token, _ := b.register(t, "slow")
 	p := b.do(t, req{method: "POST", path: "/tasks", token: token, body: task("never")}).
 		problem(t, http.StatusGatewayTimeout, gateway.ProblemTimeout)
-	if d, _ := p["detail"].(string); !strings.Contains(d, "50ms") {
+	if d, _ := p["detail"].(string); !strings.Contains(d, "2s") {
 		t.Errorf("detail %q does not name the timeout", d)
 	}
 	// Quick requests are untouched.
