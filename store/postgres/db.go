@@ -90,6 +90,7 @@ type DB struct {
 	log         *slog.Logger
 	poolTimeout time.Duration
 	now         func() time.Time
+	reads       *taskReads // Get and GetWithAttempts of tasks
 }
 
 var (
@@ -149,13 +150,15 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	return &DB{
+	db := &DB{
 		pool:        pool,
 		sqlDB:       stdlib.OpenDBFromPool(pool),
 		log:         opts.Logger,
 		poolTimeout: opts.PoolTimeout,
 		now:         opts.Now,
-	}, nil
+	}
+	db.reads = &taskReads{db: db}
+	return db, nil
 }
 
 // Pool returns the underlying pool for the hot path that the repository

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -99,42 +98,15 @@ func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
 // GetWithAttempts returns the task and its attempts in one round trip: the
 // stored attempts come as one JSON array aggregated beside the row, and the
 // one the row describes from the row itself. It is what GET /tasks/{task_id}
-// reads, the request clients poll hardest.
+// reads, the request clients poll and wait on hardest; concurrent reads
+// share statements (taskReads).
 func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
 	if !validID(id) {
 		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, store.ErrNotFound)
 	}
-	var (
-		t               store.Task
-		parameters, res []byte
-		attempts        []byte
-	)
-	dest := append(taskDest(&t, &parameters, &res), &attempts)
-	err := r.db.queryRow(ctx, `SELECT `+taskColumns+`, (
-			SELECT COALESCE(json_agg(json_build_object(
-				'attempt', a.attempt, 'lease', a.lease, 'status', a.status, 'error', COALESCE(a.error, ''),
-				'started_at', a.started_at, 'finished_at', a.finished_at) ORDER BY a.attempt), '[]')
-			FROM task_attempts a WHERE a.task_id = tasks.id)
-		FROM tasks WHERE id = $1`, pointLookup, id).Scan(dest...)
+	t, list, err := r.db.reads.get(ctx, id)
 	if err != nil {
-		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, translate(err))
-	}
-	finishScan(&t, parameters, res)
-	var rows []struct {
-		Attempt    int        `json:"attempt"`
-		Lease      int64      `json:"lease"`
-		Status     string     `json:"status"`
-		Error      string     `json:"error"`
-		StartedAt  time.Time  `json:"started_at"`
-		FinishedAt *time.Time `json:"finished_at"`
-	}
-	if err := json.Unmarshal(attempts, &rows); err != nil {
-		return store.Task{}, nil, fmt.Errorf("store: get task %s: decode attempts: %w", id, err)
-	}
-	list := make([]store.Attempt, len(rows), len(rows)+1)
-	for i, a := range rows {
-		list[i] = store.Attempt{Attempt: a.Attempt, Lease: a.Lease, Status: a.Status, Error: a.Error,
-			StartedAt: a.StartedAt.UTC(), FinishedAt: utc(a.FinishedAt)}
+		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, err)
 	}
 	return t, store.WithRowAttempt(t, list), nil
 }

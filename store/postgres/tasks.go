@@ -74,9 +74,9 @@ func (r tasks) Get(ctx context.Context, id string) (store.Task, error) {
 	if !validID(id) {
 		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, store.ErrNotFound)
 	}
-	t, err := scanTask(r.db.queryRow(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = $1`, pointLookup, id))
+	t, _, err := r.db.reads.get(ctx, id)
 	if err != nil {
-		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, translate(err))
+		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, err)
 	}
 	return t, nil
 }

@@ -36,6 +36,16 @@ func validID(id string) bool {
 	return uuid.Validate(id) == nil
 }
 
+// canonicalID is id, a valid UUID in any of its spellings, as PostgreSQL
+// prints it.
+func canonicalID(id string) string {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return id
+	}
+	return u.String()
+}
+
 // nullable maps the empty string to SQL NULL: the Go records use "" for an
 // optional reference or text the seed schema leaves NULL.
 func nullable(s string) any {
