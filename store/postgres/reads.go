@@ -150,14 +150,18 @@ func (r *taskReads) scan(ctx context.Context, ids []string, found func(store.Tas
 		return translate(err)
 	}
 	defer rows.Close()
+	// One destination for every row: each column is scanned anew, and the
+	// byte slices come back freshly allocated.
+	var (
+		row                       store.Task
+		parameters, res, attempts []byte
+	)
+	dest := append(taskDest(&row, &parameters, &res), &attempts)
 	for rows.Next() {
-		var (
-			t                         store.Task
-			parameters, res, attempts []byte
-		)
-		if err := rows.Scan(append(taskDest(&t, &parameters, &res), &attempts)...); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return translate(err)
 		}
+		t := row
 		finishScan(&t, parameters, res)
 		list, err := decodeAttempts(attempts)
 		if err != nil {
@@ -171,6 +175,9 @@ func (r *taskReads) scan(ctx context.Context, ids []string, found func(store.Tas
 // decodeAttempts decodes the JSON array readTasksSQL builds from a task's
 // attempt rows.
 func decodeAttempts(raw []byte) ([]store.Attempt, error) {
+	if string(raw) == "[]" { // most tasks: the row describes their only attempt
+		return make([]store.Attempt, 0, 1), nil
+	}
 	var rows []struct {
 		Attempt    int        `json:"attempt"`
 		Lease      int64      `json:"lease"`
