@@ -18,7 +18,9 @@
 // lookups by primary key that clients poll (a task, its attempts: see
 // pointLookup), which run as cached prepared statements: they have one
 // sensible plan at any size, and parsing and planning them at every
-// execution cost PostgreSQL more than running them.
+// execution cost PostgreSQL more than running them. Concurrent reads of
+// single tasks (Get, GetWithAttempts) share statements: while one runs,
+// the next queue, and one statement then answers all of them (reads.go).
 //
 // Every method is one statement, or one short transaction where two tables
 // change together (a file and its version). Task transitions are conditional
