@@ -57,6 +57,7 @@ type taskReads struct {
 // taskRead is one caller's read: id in canonical form, and its answer once
 // done is closed.
 type taskRead struct {
+	ctx      context.Context // the caller's; a read whose caller left is not run
 	id       string
 	done     chan struct{}
 	task     store.Task
@@ -67,7 +68,7 @@ type taskRead struct {
 // get reads the task with id (a valid UUID, in any of its spellings). A
 // missing task is store.ErrNotFound; other errors are translated.
 func (r *taskReads) get(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
-	c := &taskRead{id: canonicalID(id), done: make(chan struct{})}
+	c := &taskRead{ctx: ctx, id: canonicalID(id), done: make(chan struct{})}
 	r.mu.Lock()
 	r.queue = append(r.queue, c)
 	lead := !r.running
@@ -114,17 +115,27 @@ func (r *taskReads) run(ctx context.Context) {
 	}
 }
 
-// read answers batch with one statement.
+// read answers batch with one statement. Reads whose callers have left
+// are dropped first, so that a queue built up while the database was slow
+// costs only the callers still waiting.
 func (r *taskReads) read(ctx context.Context, batch []*taskRead) {
-	r.statements.Add(1)
 	ids := make([]string, 0, len(batch))
 	byID := make(map[string][]*taskRead, len(batch))
 	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			c.err = translate(err)
+			close(c.done)
+			continue
+		}
 		if _, seen := byID[c.id]; !seen {
 			ids = append(ids, c.id)
 		}
 		byID[c.id] = append(byID[c.id], c)
 	}
+	if len(ids) == 0 {
+		return
+	}
+	r.statements.Add(1)
 	err := r.scan(ctx, ids, func(t store.Task, attempts []store.Attempt) {
 		for _, c := range byID[t.ID] {
 			c.task, c.attempts = t, attempts

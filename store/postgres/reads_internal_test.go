@@ -114,6 +114,37 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	if got := db.reads.statements.Load() - before; got != 3 {
 		t.Errorf("after an idle read, %d statements, want 3", got)
 	}
+
+	// Reads whose callers all left while they queued run no statement.
+	if held, err = db.pool.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { get(0, ctx) })
+	waitFor(t, "the first read to start", func() bool {
+		db.reads.mu.Lock()
+		defer db.reads.mu.Unlock()
+		return db.reads.running && len(db.reads.queue) == 0
+	})
+	gone, leave := context.WithCancel(ctx)
+	leave()
+	for i := 1; i < 4; i++ {
+		if _, err := db.Tasks().Get(gone, ids[i]); !errors.Is(err, context.Canceled) {
+			t.Errorf("read with a cancelled context: %v, want context.Canceled", err)
+		}
+	}
+	held.Release()
+	wg.Wait()
+	waitFor(t, "the reader to go idle", func() bool {
+		db.reads.mu.Lock()
+		defer db.reads.mu.Unlock()
+		return !db.reads.running
+	})
+	if answers[0].err != nil {
+		t.Errorf("first read: %v", answers[0].err)
+	}
+	if got := db.reads.statements.Load() - before; got != 4 {
+		t.Errorf("after reads whose callers left, %d statements, want 4", got)
+	}
 }
 
 // waitFor polls cond until it holds, failing t after 10 s.
