@@ -90,7 +90,8 @@ type DB struct {
 	log         *slog.Logger
 	poolTimeout time.Duration
 	now         func() time.Time
-	reads       *taskReads // Get and GetWithAttempts of tasks
+	reads       *taskReads // tasks.Get
+	details     *taskReads // tasks.GetWithAttempts
 }
 
 var (
@@ -158,6 +159,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		now:         opts.Now,
 	}
 	db.reads = &taskReads{db: db}
+	db.details = &taskReads{db: db, withAttempts: true}
 	return db, nil
 }
 

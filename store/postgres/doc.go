@@ -19,8 +19,8 @@
 // pointLookup), which run as cached prepared statements: they have one
 // sensible plan at any size, and parsing and planning them at every
 // execution cost PostgreSQL more than running them. Concurrent reads of
-// single tasks (Get, GetWithAttempts) share statements: while one runs,
-// the next queue, and one statement then answers all of them (reads.go).
+// single tasks (Get, GetWithAttempts) share statements: while two run, the
+// next queue, and one statement then answers all of them (reads.go).
 //
 // Every method is one statement, or one short transaction where two tables
 // change together (a file and its version). Task transitions are conditional

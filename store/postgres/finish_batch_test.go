@@ -1,8 +1,13 @@
 package postgres_test
 
 import (
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store/postgres"
 	"github.com/ymera/ymera/store/postgres/pgtest"
 	"github.com/ymera/ymera/store/storetest"
@@ -32,4 +37,40 @@ func BenchmarkStartBatch(b *testing.B) {
 		b.Fatalf("migrate up: %v", err)
 	}
 	storetest.BenchStart(b, db)
+}
+
+// BenchmarkGetParallel reads tasks by id from many goroutines at once, the
+// load of clients waiting on their tasks; concurrent reads share statements
+// (reads.go). Run with -cpu to vary the goroutines, e.g. -cpu 1,8,64.
+func BenchmarkGetParallel(b *testing.B) {
+	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(b.Context()); err != nil {
+		b.Fatalf("migrate up: %v", err)
+	}
+	ids := make([]string, 1000)
+	tasks := make([]actors.Task, len(ids))
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		tasks[i] = actors.Task{ID: ids[i], Name: "bench", Type: "bench_job", Priority: actors.PriorityNormal,
+			MaxAttempts: 1, CreatedAt: time.Now().UTC()}
+	}
+	if _, err := db.Tasks().CreateBatch(b.Context(), tasks); err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	b.SetParallelism(8) // goroutines per -cpu: reads wait on the database, not on CPU
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := ids[next.Add(1)%int64(len(ids))]
+			if _, err := db.Tasks().Get(b.Context(), id); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,34 +13,63 @@ import (
 	"github.com/ymera/ymera/store"
 )
 
-// readTasksSQL reads tasks by id with their attempt history: the statement
-// of every Get and GetWithAttempts, for one id or many. It runs as a cached
-// prepared statement (pointLookup), whose generic plan is made once, maybe
-// while the table is small: WHERE id = ANY($1) then gets a sequential scan
-// that stays as the table grows. The lateral subquery, kept apart by
-// OFFSET 0, is a lookup by primary key for each id, which no table size
-// makes worse than a scan.
-const readTasksSQL = `SELECT ` + taskColumns + `, (
+// readSQL holds the read statements: readSQL[withAttempts][k] asks for
+// 1<<k tasks by id, their attempt history aggregated as JSON beside each
+// row when withAttempts (1), an empty list when not (0). A read of n tasks
+// uses the smallest that holds n, the last id repeated to fill it.
+//
+// They run as cached prepared statements (pointLookup), and each size has
+// its own so that PostgreSQL's plan cache settles on a generic plan: an
+// array parameter would be estimated at ten elements by the generic plan
+// and at its true length by a custom one, and a single-id read then paid
+// for planning at every execution. The ids come as a VALUES list joined
+// laterally to a lookup by primary key, fenced with OFFSET 0: a generic
+// plan made while the table was small (a hash join over a sequential scan,
+// for WHERE id IN (...)) would otherwise be kept as the table grew.
+var readSQL [2][pointReadSizes]string
+
+func init() {
+	for k := range pointReadSizes {
+		var values strings.Builder
+		for i := range 1 << k {
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			fmt.Fprintf(&values, "($%d::uuid)", i+1)
+		}
+		from := `
+	FROM (VALUES ` + values.String() + `) AS wanted(task_id)
+	CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.id = wanted.task_id OFFSET 0) tasks`
+		readSQL[0][k] = `SELECT ` + taskColumns + `, '[]'::text` + from
+		readSQL[1][k] = `SELECT ` + taskColumns + `, (
 		SELECT COALESCE(json_agg(json_build_object(
 			'attempt', a.attempt, 'lease', a.lease, 'status', a.status, 'error', COALESCE(a.error, ''),
 			'started_at', a.started_at, 'finished_at', a.finished_at) ORDER BY a.attempt), '[]')
-		FROM task_attempts a WHERE a.task_id = tasks.id)
-	FROM unnest($1::uuid[]) AS wanted(task_id)
-	CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.id = wanted.task_id OFFSET 0) tasks`
+		FROM task_attempts a WHERE a.task_id = tasks.id)` + from
+	}
+}
 
 const (
+	// pointReadSizes is how many statement sizes there are (1 to 256 ids).
+	pointReadSizes = 9
 	// pointReadMax is the most tasks one read statement asks for.
-	pointReadMax = 256
+	pointReadMax = 1 << (pointReadSizes - 1)
+	// pointReadsInFlight is how many statements a taskReads runs at once.
+	// One halves the statements of a saturated system but makes a read
+	// under moderate load wait for the one running; two did as well under
+	// saturation (step 9 in docs/performance.md) and better below it.
+	pointReadsInFlight = 2
 	// pointReadTimeout bounds a read statement, which runs for every
 	// caller in it and so under none of their contexts.
 	pointReadTimeout = 30 * time.Second
 )
 
 // taskReads answers concurrent reads of single tasks with shared
-// statements. A read that finds no statement of its own kind running runs
-// one at once, for itself and whatever queued meanwhile, so an idle store
-// answers as fast as before. Reads that arrive while it runs queue, and the
-// next statement answers all of them. On PostgreSQL a lookup by primary
+// statements; there is one for Get and one for GetWithAttempts. A read that
+// finds a statement slot free (pointReadsInFlight) runs a statement at
+// once, for itself and whatever queued meanwhile, so an idle store answers
+// as fast as before. Reads that arrive while every slot is taken queue, and
+// the next statement answers all of them. On PostgreSQL a lookup by primary
 // key costs about the same for twenty ids as for one: the cost is the
 // statement and its round trip, and clients waiting on their tasks
 // (GET /tasks/{id}) make thousands of them a second.
@@ -46,10 +77,11 @@ const (
 // A read's statement starts after the read was asked for, so it sees every
 // write committed before that.
 type taskReads struct {
-	db      *DB
-	mu      sync.Mutex
-	queue   []*taskRead
-	running bool
+	db           *DB
+	withAttempts bool // read the stored attempts too (GetWithAttempts)
+	mu           sync.Mutex
+	queue        []*taskRead
+	running      int // statements running, at most pointReadsInFlight
 	// statements counts the statements run, for tests.
 	statements atomic.Int64
 }
@@ -71,12 +103,14 @@ func (r *taskReads) get(ctx context.Context, id string) (store.Task, []store.Att
 	c := &taskRead{ctx: ctx, id: canonicalID(id), done: make(chan struct{})}
 	r.mu.Lock()
 	r.queue = append(r.queue, c)
-	lead := !r.running
-	r.running = true
+	lead := r.running < pointReadsInFlight
+	if lead {
+		r.running++
+	}
 	r.mu.Unlock()
 	if lead {
-		// The queue was empty (it only holds reads while one runs), so c
-		// is in the batch this runs.
+		// The queue was empty (it only holds reads while every statement
+		// slot is taken), so c is in the batch this runs.
 		r.run(ctx)
 	}
 	select {
@@ -106,8 +140,10 @@ func (r *taskReads) run(ctx context.Context) {
 	r.mu.Lock()
 	more := len(r.queue) > 0
 	if !more {
-		r.running = false
-		r.queue = nil // let the backing array go
+		r.running--
+		if r.running == 0 {
+			r.queue = nil // let the backing array go
+		}
 	}
 	r.mu.Unlock()
 	if more {
@@ -154,9 +190,20 @@ func (r *taskReads) read(ctx context.Context, batch []*taskRead) {
 	}
 }
 
-// scan runs readTasksSQL for ids and calls found for each task it finds.
+// scan reads the tasks with ids (at most pointReadMax, each once) and
+// calls found for each one it finds.
 func (r *taskReads) scan(ctx context.Context, ids []string, found func(store.Task, []store.Attempt)) error {
-	rows, err := r.db.query(ctx, readTasksSQL, pointLookup, ids)
+	k := bits.Len(uint(len(ids) - 1)) // the smallest size that holds them
+	args := make([]any, 1+1<<k)
+	args[0] = pointLookup
+	for i := range 1 << k {
+		args[1+i] = ids[min(i, len(ids)-1)]
+	}
+	which := 0
+	if r.withAttempts {
+		which = 1
+	}
+	rows, err := r.db.query(ctx, readSQL[which][k], args...)
 	if err != nil {
 		return translate(err)
 	}

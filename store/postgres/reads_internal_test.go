@@ -16,8 +16,9 @@ import (
 )
 
 // TestConcurrentReadsShareStatements holds the pool's only connection
-// while one read starts and 63 more queue behind it, then lets go: the
-// first read runs alone, the 63 in one statement after it, and each gets
+// while the first reads take every statement slot and the rest of 64 queue
+// behind them, then lets go: the first reads run alone, the rest in one
+// statement after them, and each gets
 // its own answer: its task, store.ErrNotFound for a missing one, the same
 // task twice for an id asked twice (in another spelling), and a reader
 // that gave up does not fail the others.
@@ -61,31 +62,36 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	get := func(i int, ctx context.Context) {
 		answers[i].task, answers[i].err = db.Tasks().Get(ctx, ids[i])
 	}
-	wg.Go(func() { get(0, ctx) })
-	waitFor(t, "the first read to start", func() bool {
-		db.reads.mu.Lock()
-		defer db.reads.mu.Unlock()
-		return db.reads.running && len(db.reads.queue) == 0
-	})
+	// The first reads take every statement slot, each waiting for the
+	// connection.
+	const lead = pointReadsInFlight
+	for i := range lead {
+		wg.Go(func() { get(i, ctx) })
+		waitFor(t, "a leading read to start", func() bool {
+			db.reads.mu.Lock()
+			defer db.reads.mu.Unlock()
+			return db.reads.running == i+1 && len(db.reads.queue) == 0
+		})
+	}
 	quitter, quit := context.WithCancel(ctx)
-	for i := 1; i < n; i++ {
+	for i := lead; i < n; i++ {
 		c := ctx
 		if i == n-1 {
 			c = quitter
 		}
 		wg.Go(func() { get(i, c) })
 	}
-	waitFor(t, "63 reads to queue", func() bool {
+	waitFor(t, "the other reads to queue", func() bool {
 		db.reads.mu.Lock()
 		defer db.reads.mu.Unlock()
-		return len(db.reads.queue) == n-1
+		return len(db.reads.queue) == n-lead
 	})
 	quit()
 	held.Release()
 	wg.Wait()
 
-	if got := db.reads.statements.Load() - before; got != 2 {
-		t.Errorf("%d reads ran %d statements, want 2", n, got)
+	if got := db.reads.statements.Load() - before; got != lead+1 {
+		t.Errorf("%d reads ran %d statements, want %d", n, got, lead+1)
 	}
 	for i, a := range answers {
 		switch {
@@ -111,20 +117,22 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	if _, err := db.Tasks().Get(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if got := db.reads.statements.Load() - before; got != 3 {
-		t.Errorf("after an idle read, %d statements, want 3", got)
+	if got := db.reads.statements.Load() - before; got != lead+2 {
+		t.Errorf("after an idle read, %d statements, want %d", got, lead+2)
 	}
 
 	// Reads whose callers all left while they queued run no statement.
 	if held, err = db.pool.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wg.Go(func() { get(0, ctx) })
-	waitFor(t, "the first read to start", func() bool {
-		db.reads.mu.Lock()
-		defer db.reads.mu.Unlock()
-		return db.reads.running && len(db.reads.queue) == 0
-	})
+	for i := range lead {
+		wg.Go(func() { get(i, ctx) })
+		waitFor(t, "a leading read to start", func() bool {
+			db.reads.mu.Lock()
+			defer db.reads.mu.Unlock()
+			return db.reads.running == i+1 && len(db.reads.queue) == 0
+		})
+	}
 	gone, leave := context.WithCancel(ctx)
 	leave()
 	for i := 1; i < 4; i++ {
@@ -137,13 +145,15 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	waitFor(t, "the reader to go idle", func() bool {
 		db.reads.mu.Lock()
 		defer db.reads.mu.Unlock()
-		return !db.reads.running
+		return db.reads.running == 0
 	})
-	if answers[0].err != nil {
-		t.Errorf("first read: %v", answers[0].err)
+	for i := range lead {
+		if answers[i].err != nil {
+			t.Errorf("leading read %d: %v", i, answers[i].err)
+		}
 	}
-	if got := db.reads.statements.Load() - before; got != 4 {
-		t.Errorf("after reads whose callers left, %d statements, want 4", got)
+	if got := db.reads.statements.Load() - before; got != 2*lead+2 {
+		t.Errorf("after reads whose callers left, %d statements, want %d", got, 2*lead+2)
 	}
 }
 

@@ -104,7 +104,7 @@ func (r tasks) GetWithAttempts(ctx context.Context, id string) (store.Task, []st
 	if !validID(id) {
 		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, store.ErrNotFound)
 	}
-	t, list, err := r.db.reads.get(ctx, id)
+	t, list, err := r.db.details.get(ctx, id)
 	if err != nil {
 		return store.Task{}, nil, fmt.Errorf("store: get task %s: %w", id, err)
 	}
