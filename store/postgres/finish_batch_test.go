@@ -15,27 +15,13 @@ import (
 
 // BenchmarkFinishBatch compares one FinishBatch with a loop of Finish.
 func BenchmarkFinishBatch(b *testing.B) {
-	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(b.Context()); err != nil {
-		b.Fatalf("migrate up: %v", err)
-	}
+	db := benchDB(b)
 	storetest.BenchFinish(b, db)
 }
 
 // BenchmarkStartBatch compares one StartBatch with a loop of Start.
 func BenchmarkStartBatch(b *testing.B) {
-	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(b.Context()); err != nil {
-		b.Fatalf("migrate up: %v", err)
-	}
+	db := benchDB(b)
 	storetest.BenchStart(b, db)
 }
 
@@ -43,14 +29,7 @@ func BenchmarkStartBatch(b *testing.B) {
 // load of clients waiting on their tasks; concurrent reads share statements
 // (reads.go). Run with -cpu to vary the goroutines, e.g. -cpu 1,8,64.
 func BenchmarkGetParallel(b *testing.B) {
-	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(b.Context()); err != nil {
-		b.Fatalf("migrate up: %v", err)
-	}
+	db := benchDB(b)
 	ids := make([]string, 1000)
 	tasks := make([]actors.Task, len(ids))
 	for i := range ids {
@@ -73,4 +52,18 @@ func BenchmarkGetParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchDB opens a store on a fresh migrated database, closed when b ends.
+func benchDB(b *testing.B) *postgres.DB {
+	b.Helper()
+	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(b.Context()); err != nil {
+		b.Fatalf("migrate up: %v", err)
+	}
+	return db
 }

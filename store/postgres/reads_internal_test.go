@@ -62,17 +62,20 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	get := func(i int, ctx context.Context) {
 		answers[i].task, answers[i].err = db.Tasks().Get(ctx, ids[i])
 	}
-	// The first reads take every statement slot, each waiting for the
-	// connection.
 	const lead = pointReadsInFlight
-	for i := range lead {
-		wg.Go(func() { get(i, ctx) })
-		waitFor(t, "a leading read to start", func() bool {
-			db.reads.mu.Lock()
-			defer db.reads.mu.Unlock()
-			return db.reads.running == i+1 && len(db.reads.queue) == 0
-		})
+	// takeSlots starts the first reads, which take every statement slot
+	// and wait for the connection.
+	takeSlots := func() {
+		for i := range lead {
+			wg.Go(func() { get(i, ctx) })
+			waitFor(t, "a leading read to start", func() bool {
+				db.reads.mu.Lock()
+				defer db.reads.mu.Unlock()
+				return db.reads.running == i+1 && len(db.reads.queue) == 0
+			})
+		}
 	}
+	takeSlots()
 	quitter, quit := context.WithCancel(ctx)
 	for i := lead; i < n; i++ {
 		c := ctx
@@ -125,14 +128,7 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	if held, err = db.pool.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for i := range lead {
-		wg.Go(func() { get(i, ctx) })
-		waitFor(t, "a leading read to start", func() bool {
-			db.reads.mu.Lock()
-			defer db.reads.mu.Unlock()
-			return db.reads.running == i+1 && len(db.reads.queue) == 0
-		})
-	}
+	takeSlots()
 	gone, leave := context.WithCancel(ctx)
 	leave()
 	for i := 1; i < 4; i++ {
