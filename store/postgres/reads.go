@@ -109,8 +109,9 @@ func (r *taskReads) get(ctx context.Context, id string) (store.Task, []store.Att
 	}
 	r.mu.Unlock()
 	if lead {
-		// The queue was empty (it only holds reads while every statement
-		// slot is taken), so c is in the batch this runs.
+		// The queue held no read before c (it only holds reads while every
+		// slot is taken), so c is in the batch this runs, or in the batch
+		// of a read that took the other slot at the same moment.
 		r.run(ctx)
 	}
 	select {
