@@ -151,7 +151,7 @@ func runAgents(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	applyMemoryLimit(cfg.MemoryLimitMB, log)
+	applyGC(cfg, log)
 	if cfg.DebugAddr != "" {
 		d, err := startDebug(cfg.DebugAddr, log)
 		if err != nil {

@@ -46,6 +46,8 @@ type Config struct {
 	// MemoryLimitMB is the Go runtime's soft memory limit in megabytes
 	// (MEMORY_LIMIT_MB); 0 leaves the runtime's default (none).
 	MemoryLimitMB int
+	// GCPercent is the garbage collector's pace, as GOGC (GC_PERCENT).
+	GCPercent int
 
 	// EnvFile is the .env file that was read, or "" if none was.
 	EnvFile string

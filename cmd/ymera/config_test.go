@@ -89,6 +89,7 @@ func TestConfigDefaults(t *testing.T) {
 		OTel:                OTelConfig{ServiceName: "ymera"},
 		ShutdownGracePeriod: 25 * time.Second,
 		MemoryLimitMB:       256,
+		GCPercent:           300,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)

@@ -51,7 +51,7 @@ func startRoles(ctx context.Context, cfg Config, log *slog.Logger, kinds []actor
 			s = nil
 		}
 	}()
-	applyMemoryLimit(cfg.MemoryLimitMB, log)
+	applyGC(cfg, log)
 	if cfg.DebugAddr != "" {
 		if s.debug, err = startDebug(cfg.DebugAddr, log); err != nil {
 			return s, err
