@@ -44,7 +44,7 @@ func (s *Server) routes() {
 		Summary: "Submit a task", Tags: []string{"tasks"}, Security: bearer,
 		DefaultStatus: http.StatusCreated, MaxBodyBytes: taskBodyLimit,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}},
-		handleSubmitTask(s.log, o.Submitter, o.TaskTypes, o.Agents, o.DefaultMaxAttempts, s.now))
+		handleSubmitTask(s.log, o.Submitter, o.TaskTypes, o.Agents, o.DefaultMaxAttempts, s.now, trackerOf(o.TaskWaiter)))
 	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks",
 		Summary: "List tasks, newest first", Tags: []string{"tasks"}, Security: bearer,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable}},

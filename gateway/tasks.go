@@ -108,7 +108,8 @@ type submitTaskOutput struct {
 
 // handleSubmitTask checks the task type, makes the task and hands it to the
 // submitter, which stores and queues it; 201 means it will not be lost.
-func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, agents agentGetter, maxAttempts int, now func() time.Time) func(context.Context, *submitTaskInput) (*submitTaskOutput, error) {
+func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, agents agentGetter, maxAttempts int, now func() time.Time,
+	tracker taskTracker) func(context.Context, *submitTaskInput) (*submitTaskOutput, error) {
 	return func(ctx context.Context, in *submitTaskInput) (*submitTaskOutput, error) {
 		who, err := currentUser(ctx)
 		if err != nil {
@@ -151,7 +152,14 @@ func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, agents a
 		if t.Priority == "" {
 			t.Priority = actors.PriorityNormal
 		}
+		if tracker != nil {
+			// Before the submission, so that an end however quick is heard.
+			tracker.Expect(t.ID, t.UserID)
+		}
 		if err := sub.Submit(ctx, t); err != nil {
+			if tracker != nil {
+				tracker.Forget(t.ID)
+			}
 			return nil, problemFor(ctx, log, err, details{})
 		}
 		return &submitTaskOutput{Body: submitTaskResponse{TaskID: t.ID, Status: "created"}}, nil
@@ -284,6 +292,24 @@ type TaskWaiter interface {
 	Await(ctx context.Context, taskID string) (ended <-chan struct{}, release func(), err error)
 }
 
+// taskTracker is a TaskWaiter that also tracks the tasks this gateway
+// submits while it is watching task events (*transport.TaskEnds). A waiting
+// GET of a task tracked for its caller need not read the task before it
+// waits: the task exists, the caller may see it, and Await has signalled
+// already if its end was heard. One such read fewer per waited task is, in
+// a client's submit-and-wait loop, a quarter of the gateway's reads.
+type taskTracker interface {
+	Expect(taskID, owner string)
+	Forget(taskID string)
+	Tracked(taskID string) (owner string, ok bool)
+}
+
+// trackerOf returns w's taskTracker, or nil if it is none.
+func trackerOf(w TaskWaiter) taskTracker {
+	t, _ := w.(taskTracker)
+	return t
+}
+
 // parseTaskWait reads ?wait=: empty is no wait.
 func parseTaskWait(s string) (time.Duration, *Problem) {
 	if s == "" {
@@ -374,15 +400,27 @@ func handleGetTask(log *slog.Logger, tasks interface {
 			}
 			return t.Status, nil
 		}
-		return awaitTask(ctx, log, waiter, stopping, id.String(), wait, peek, read)
+		// known tells awaitTask, once its watch is in place, that the first
+		// peek can be skipped.
+		var known func() bool
+		if tr := trackerOf(waiter); tr != nil {
+			known = func() bool {
+				owner, ok := tr.Tracked(id.String())
+				return ok && (owner == who.UserID || who.seesAll())
+			}
+		}
+		return awaitTask(ctx, log, waiter, stopping, id.String(), wait, known, peek, read)
 	}
 }
 
 // awaitTask answers GET /tasks/{task_id}?wait=: with read's answer as soon
 // as peek or the waiter says the task ended, or once the wait is over (or
-// the server stops). An error of either is the answer.
+// the server stops). An error of either is the answer. It peeks first,
+// unless known (which may be nil) says, once the waiter watches, that the
+// waiter has tracked the task for this caller; it then waits on the watch
+// at once, which has signalled already if the task ended.
 func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stopping <-chan struct{}, id string, wait time.Duration,
-	peek func() (actors.Status, error), read func() (*getTaskOutput, error)) (*getTaskOutput, error) {
+	known func() bool, peek func() (actors.Status, error), read func() (*getTaskOutput, error)) (*getTaskOutput, error) {
 	end := time.Now().Add(wait)
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-taskWaitMargin).Before(end) {
 		end = dl.Add(-taskWaitMargin)
@@ -398,9 +436,11 @@ func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stoppin
 			ended = ch
 		}
 	}
-	status, err := peek()
-	if err != nil || status.Final() {
-		return finalRead(read, err)
+	if ended == nil || known == nil || !known() {
+		status, err := peek()
+		if err != nil || status.Final() {
+			return finalRead(read, err)
+		}
 	}
 	timer := time.NewTimer(time.Until(end))
 	defer timer.Stop()
@@ -414,7 +454,7 @@ func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stoppin
 				return out, err
 			}
 		case <-recheck.C:
-			if status, err = peek(); err != nil || status.Final() {
+			if status, err := peek(); err != nil || status.Final() {
 				return finalRead(read, err)
 			}
 		case <-timer.C:

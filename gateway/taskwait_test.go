@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ymera/ymera/gateway"
@@ -174,4 +175,97 @@ func TestGetTaskWaitEndsAtShutdown(t *testing.T) {
 	if status := <-got; status != http.StatusOK {
 		t.Fatalf("waiting GET at shutdown: %d, want 200", status)
 	}
+}
+
+// countedReads passes reads through to the store and counts them by kind.
+type countedReads struct {
+	gateway.TaskReader
+	rows, details atomic.Int64
+}
+
+func (c *countedReads) Get(ctx context.Context, id string) (store.Task, error) {
+	c.rows.Add(1)
+	return c.TaskReader.Get(ctx, id)
+}
+
+func (c *countedReads) GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
+	c.details.Add(1)
+	return c.TaskReader.(interface {
+		GetWithAttempts(context.Context, string) (store.Task, []store.Attempt, error)
+	}).GetWithAttempts(ctx, id)
+}
+
+// TestGetTaskWaitTrackedReadsOnce: a task submitted through this gateway
+// while it watches task events is tracked, and its owner's waiting GET
+// reads it once, for the answer, whether it ends before or during the
+// wait. Someone else's GET of it still reads first and is a 404 at once.
+func TestGetTaskWaitTrackedReadsOnce(t *testing.T) {
+	t.Parallel()
+	reads := &countedReads{}
+	w := wsSetup(t, func(o *gateway.Options) {
+		reads.TaskReader = o.Tasks
+		o.Tasks = reads
+	})
+	alice, _ := w.register(t, "alice")
+	bob, _ := w.register(t, "bob")
+
+	// The first waiting GET starts the watch; its task, submitted before,
+	// is not tracked and is read first.
+	first := w.submit(t, alice, task("before the watch"))
+	w.release <- struct{}{}
+	if status, body := w.getTask(t, alice, first, "wait=14s"); status != http.StatusOK || body["status"] != "completed" {
+		t.Fatalf("GET ?wait=14s: %d %v, want 200 and completed", status, body)
+	}
+	if n := reads.rows.Load(); n != 1 {
+		t.Fatalf("an untracked task's wait read its row %d times, want 1 (before waiting)", n)
+	}
+
+	for _, endsFirst := range []bool{true, false} {
+		reads.rows.Store(0)
+		reads.details.Store(0)
+		id := w.submit(t, alice, task("tracked"))
+		got := make(chan map[string]any, 1)
+		wait := func() {
+			status, body := w.getTask(t, alice, id, "wait=14s")
+			if status != http.StatusOK {
+				t.Errorf("GET ?wait=14s: %d %v, want 200", status, body)
+			}
+			got <- body
+		}
+		if endsFirst {
+			w.release <- struct{}{}
+			// The task is over once a GET without wait says so; that
+			// GET's own read is counted, and taken off below.
+			for {
+				status, body := w.getTask(t, alice, id, "")
+				if status == http.StatusOK && body["status"] == "completed" {
+					break
+				}
+				if t.Context().Err() != nil {
+					t.Fatal("the task did not complete")
+				}
+			}
+			reads.details.Store(0)
+			wait()
+		} else {
+			go wait()
+			w.release <- struct{}{}
+		}
+		if body := <-got; body["status"] != "completed" {
+			t.Fatalf("ended first %v: answer %v, want the task completed", endsFirst, body)
+		}
+		if rows, details := reads.rows.Load(), reads.details.Load(); rows != 0 || details != 1 {
+			t.Errorf("ended first %v: a tracked task's wait read %d rows and %d details, want 0 and 1", endsFirst, rows, details)
+		}
+	}
+
+	reads.rows.Store(0)
+	id := w.submit(t, alice, task("alice's"))
+	if status, body := w.getTask(t, bob, id, "wait=60s"); status != http.StatusNotFound {
+		t.Fatalf("bob's GET ?wait=60s of alice's tracked task: %d %v, want 404 at once", status, body)
+	}
+	if n := reads.rows.Load(); n != 1 {
+		t.Errorf("bob's wait read the row %d times, want 1", n)
+	}
+	w.release <- struct{}{}
 }

@@ -28,6 +28,10 @@ const taskEndsLinger = 30 * time.Second
 // one can be lost (a slow consumer, a reconnect). An end signal therefore
 // means "read the row again", and a waiter should also re-read now and then
 // rather than rely on the signal alone.
+//
+// While subscribed, it can also track tasks its caller is about to submit
+// (Expect), so that a later waiter learns from Tracked that the task's end,
+// if it has come, was heard, and need not read the task first to find out.
 type TaskEnds struct {
 	c      *Conn
 	linger time.Duration
@@ -41,24 +45,44 @@ type TaskEnds struct {
 	waiters map[string][]chan struct{}
 	count   int
 	idle    *time.Timer // drops the subscription once count stayed 0
+
+	// expected are the tracked tasks (Expect), in a ring of the most
+	// recent expectCap: each entry was made while subscribed, and all are
+	// dropped with the subscription.
+	expected  map[string]expectation
+	ring      []string
+	next      int
+	expectMax int // the ring's size: expectCap but in tests
+}
+
+// expectCap is how many tasks TaskEnds tracks at most: the newest. At 5,000
+// tasks a second that is three seconds of them, far more than a client
+// takes between submitting a task and asking after it.
+const expectCap = 1 << 14
+
+// expectation is a tracked task: its owner, and whether its end was heard.
+type expectation struct {
+	owner string
+	ended bool
 }
 
 // NewTaskEnds returns a TaskEnds on c. It subscribes nothing until the
 // first Await.
 func (c *Conn) NewTaskEnds() *TaskEnds {
-	e := &TaskEnds{c: c, linger: taskEndsLinger, waiters: map[string][]chan struct{}{}}
+	e := &TaskEnds{c: c, linger: taskEndsLinger, waiters: map[string][]chan struct{}{},
+		expected: map[string]expectation{}, expectMax: expectCap}
 	e.idle = time.AfterFunc(time.Hour, e.dropIfIdle)
 	e.idle.Stop()
 	return e
 }
 
 // Await registers interest in taskID's end. The returned channel receives
-// (it is never closed) when an event says the task reached a final status;
-// release must be called once the caller stops waiting. When Await returns
-// without error the subscription is in place on the server: an end
-// announced after Await returned is not missed, so a caller that reads the
-// task's row after Await and finds it unfinished cannot miss its end in
-// between.
+// (it is never closed) when an event says the task reached a final status,
+// or at once if the task is tracked and its end was heard already; release
+// must be called once the caller stops waiting. When Await returns without
+// error the subscription is in place on the server: an end announced after
+// Await returned is not missed, so a caller that reads the task's row after
+// Await and finds it unfinished cannot miss its end in between.
 func (e *TaskEnds) Await(ctx context.Context, taskID string) (ended <-chan struct{}, release func(), err error) {
 	if err := checkTaskID(taskID); err != nil {
 		return nil, nil, err
@@ -76,7 +100,60 @@ func (e *TaskEnds) Await(ctx context.Context, taskID string) (ended <-chan struc
 		release()
 		return nil, nil, err
 	}
+	e.mu.Lock()
+	if e.expected[taskID].ended {
+		select {
+		case ch <- struct{}{}:
+		default: // deliver has signalled it since it was registered
+		}
+	}
+	e.mu.Unlock()
 	return ch, release, nil
+}
+
+// Expect tracks a task about to be submitted, for owner, if TaskEnds is
+// subscribed now: from then on its end is heard (or lost, as any event can
+// be) and remembered. Call it before the task is published, or an end that
+// comes first goes unnoticed. While nobody waits, TaskEnds is not
+// subscribed and Expect does nothing: it never costs a round trip.
+func (e *TaskEnds) Expect(taskID, owner string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sub == nil {
+		return
+	}
+	if _, ok := e.expected[taskID]; ok {
+		return
+	}
+	if e.ring == nil {
+		e.ring = make([]string, e.expectMax)
+	}
+	if old := e.ring[e.next]; old != "" {
+		delete(e.expected, old)
+	}
+	e.ring[e.next] = taskID
+	e.next = (e.next + 1) % len(e.ring)
+	e.expected[taskID] = expectation{owner: owner}
+}
+
+// Forget stops tracking a task, one whose submission failed.
+func (e *TaskEnds) Forget(taskID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.expected, taskID) // its ring slot is reused in turn
+}
+
+// Tracked reports whether taskID has been tracked since before it was
+// published, and for whom. If so, a channel from Await made before
+// Tracked was asked has received already if the task's end was heard, so
+// a caller holding one can wait on it without reading the task first: it
+// misses the end only if the event is lost, and should re-read now and
+// then for that.
+func (e *TaskEnds) Tracked(taskID string) (owner string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.expected[taskID]
+	return x.owner, ok
 }
 
 // subscribe makes the subscription if there is none and waits until the
@@ -134,13 +211,16 @@ func (e *TaskEnds) dropIfIdle() {
 		return
 	}
 	e.sub = nil
+	// What was tracked can no longer be: ends from now on go unheard.
+	clear(e.expected)
+	e.ring, e.next = nil, 0
 	e.mu.Unlock()
 	_ = sub.Unsubscribe()
 }
 
-// deliver signals the waiters of the event's task if the event says the
-// task ended. Events of tasks nobody waits for, the most, cost a map
-// lookup.
+// deliver signals the waiters of the event's task, and marks it ended if
+// it is tracked, if the event says the task ended. Events of tasks nobody
+// waits for or tracks cost a map lookup.
 func (e *TaskEnds) deliver(m *nats.Msg) {
 	id, ok := strings.CutPrefix(m.Subject, prefixTaskEvents)
 	if !ok {
@@ -148,8 +228,9 @@ func (e *TaskEnds) deliver(m *nats.Msg) {
 	}
 	e.mu.Lock()
 	_, waited := e.waiters[id]
+	_, tracked := e.expected[id]
 	e.mu.Unlock()
-	if !waited {
+	if !waited && !tracked {
 		return
 	}
 	ev, err := DecodeEvent(m.Data)
@@ -158,6 +239,10 @@ func (e *TaskEnds) deliver(m *nats.Msg) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if x, ok := e.expected[id]; ok {
+		x.ended = true
+		e.expected[id] = x
+	}
 	for _, ch := range e.waiters[id] {
 		select {
 		case ch <- struct{}{}:

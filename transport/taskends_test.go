@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -103,5 +104,107 @@ func TestTaskEndsRefusesBadID(t *testing.T) {
 	c := setup(t)
 	if _, _, err := c.NewTaskEnds().Await(testCtx(t), "ymera.events.>"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Await with a subject for an id: %v, want ErrInvalid", err)
+	}
+}
+
+// TestTaskEndsTracksExpectedTasks: a task expected while subscribed is
+// tracked for its owner; its end, heard before anyone waits for it, is
+// remembered, so that a later Await signals at once. Nothing is tracked
+// while unsubscribed, after Forget, past the ring's size, or once the
+// subscription has gone.
+func TestTaskEndsTracksExpectedTasks(t *testing.T) {
+	owner, other := twoConns(t)
+	ctx := testCtx(t)
+	id := func(n int) string { return fmt.Sprintf("0198a6f2-0000-7000-8000-%012d", n) }
+	ends := owner.NewTaskEnds()
+	ends.linger = time.Hour
+	ends.expectMax = 3
+
+	ends.Expect(id(1), "alice")
+	if _, ok := ends.Tracked(id(1)); ok {
+		t.Fatal("tracked while nobody waited, so while not subscribed")
+	}
+	_, release, err := ends.Await(ctx, id(99)) // subscribes
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends.Expect(id(1), "alice")
+	if who, ok := ends.Tracked(id(1)); !ok || who != "alice" {
+		t.Fatalf("Tracked after Expect: %q %v, want alice true", who, ok)
+	}
+
+	// Its end is heard with nobody waiting for it; a waiter that comes
+	// later is signalled at once.
+	if err := other.PublishEvent(ctx, Event{Type: EventTaskCompleted, TaskID: id(1), Status: "completed"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ends.mu.Lock()
+		heard := ends.expected[id(1)].ended
+		ends.mu.Unlock()
+		if heard {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the end of a tracked task was not heard")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ended, releaseEnded, err := ends.Await(ctx, id(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+	default:
+		t.Fatal("Await of a tracked task whose end was heard did not signal at once")
+	}
+	releaseEnded()
+
+	// An unfinished tracked task is not signalled until its end.
+	ends.Expect(id(2), "bob")
+	running, releaseRunning, err := ends.Await(ctx, id(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-running:
+		t.Fatal("a tracked task that has not ended was signalled")
+	default:
+	}
+	publishHeard(t, other, Event{Type: EventTaskFailed, TaskID: id(2), Status: "failed"}, running)
+	releaseRunning()
+
+	ends.Expect(id(3), "carol")
+	ends.Forget(id(3))
+	if _, ok := ends.Tracked(id(3)); ok {
+		t.Error("tracked after Forget")
+	}
+	// The ring holds three: the fourth and fifth push out the first two.
+	ends.Expect(id(4), "dave")
+	ends.Expect(id(5), "erin")
+	for n, want := range map[int]bool{1: false, 2: false, 4: true, 5: true} {
+		if _, ok := ends.Tracked(id(n)); ok != want {
+			t.Errorf("task %d tracked %v, want %v", n, ok, want)
+		}
+	}
+
+	// Once unsubscribed, ends can be missed: nothing stays tracked.
+	ends.linger = time.Millisecond
+	release()
+	for {
+		ends.mu.Lock()
+		subscribed := ends.sub != nil
+		ends.mu.Unlock()
+		if !subscribed {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("still subscribed with nobody waiting")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, ok := ends.Tracked(id(5)); ok {
+		t.Error("still tracked after the subscription was dropped")
 	}
 }
