@@ -283,3 +283,70 @@ func FuzzDecodeTask(f *testing.F) {
 		}
 	})
 }
+
+// checkEventStatus fails unless eventStatus reads b as DecodeEvent does:
+// the same status, and an error exactly when DecodeEvent has one. It
+// reports whether the fast path took b.
+func checkEventStatus(t *testing.T, b []byte) bool {
+	t.Helper()
+	ev, wantErr := DecodeEvent(b)
+	status, err := eventStatus(b)
+	if (err != nil) != (wantErr != nil) || (err == nil && status != ev.Status) {
+		t.Fatalf("eventStatus(%q) = %q, %v; DecodeEvent: status %q, error %v", b, status, err, ev.Status, wantErr)
+	}
+	_, _, fast := eventStatusFast(b)
+	return fast
+}
+
+// TestEventStatusMatchesDecodeEvent: eventStatus reads what EncodeEvent
+// writes on its fast path, and leaves to DecodeEvent what it is unsure of,
+// with the same answer either way.
+func TestEventStatusMatchesDecodeEvent(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 26, 12, 0, 0, 123456789, time.UTC)
+	for _, ev := range []Event{
+		{V: ProtocolVersion, Type: EventTaskCompleted, TaskID: "0198a6f2-0000-7000-8000-00000000000a", UserID: "u", Status: "completed", Time: at},
+		{V: ProtocolVersion, Type: "task.queued", TaskID: "0198a6f2-0000-7000-8000-00000000000a", Status: "queued", Time: at, Data: json.RawMessage(`{"status":"completed"}`)},
+		{V: ProtocolVersion, Type: "agent.online", AgentID: "a1", Time: at},
+	} {
+		b, err := encodeEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !checkEventStatus(t, b) {
+			t.Errorf("fast path refused EncodeEvent output %s", b)
+		}
+	}
+	for _, tc := range []struct {
+		body string
+		fast bool
+	}{
+		{`{"v":1,"status":"failed","time":"2026-11-26T12:00:00Z"}`, true},
+		{`{"v":1,"data":{"status":"completed"},"time":"2026-11-26T12:00:00Z"}`, true},
+		{` { "v" : 1 , "status" : "failed" , "extra" : [1, {"a": null}] } `, true},
+		{`{"v":99,"status":"completed","time":"2026-11-26T12:00:00Z"}`, true}, // refused by version
+		{`{"v":1,"Status":"completed"}`, false},                               // case-folded key
+		{`{"v":1,"status":"completed","status":"failed"}`, false},             // repeated key
+		{`{"v":1,"status":"compl\u0065ted"}`, false},                          // escape
+		{`{"v":1,"status":null}`, false},
+		{`{"v":1.0,"status":"completed"}`, false},
+		{`{"v":1,"status":"completed","time":"yesterday"}`, false},
+		{`{"v":1,"status":"completed","data":{"a":}}`, false},
+		{`{"v":1,"status":"completed"} x`, false},
+		{`{"v":1,"status":"completed",}`, false},
+		{``, false},
+		{`[]`, false},
+	} {
+		if fast := checkEventStatus(t, []byte(tc.body)); fast != tc.fast {
+			t.Errorf("%s: fast path taken: %v, want %v", tc.body, fast, tc.fast)
+		}
+	}
+}
+
+// FuzzEventStatus checks eventStatus against DecodeEvent.
+func FuzzEventStatus(f *testing.F) {
+	f.Add([]byte(`{"v":1,"type":"task.completed","task_id":"0198a6f2-0000-7000-8000-00000000000a","status":"completed","time":"2026-11-26T12:00:00Z"}`))
+	f.Add([]byte(`{"v":1,"status":"failed","data":{"status":"x","n":[1,2,{"k":"v"}]}}`))
+	f.Add([]byte(`{"V":2,"STATUS":"queued"}`))
+	f.Fuzz(func(t *testing.T, b []byte) { checkEventStatus(t, b) })
+}

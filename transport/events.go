@@ -114,6 +114,19 @@ func encodeEvent(ev Event) ([]byte, error) {
 	return b, nil
 }
 
+// eventStatus returns the Status of the event in b, or DecodeEvent's error
+// for it, reading no more of b than it must.
+func eventStatus(b []byte) (string, error) {
+	if v, status, ok := eventStatusFast(b); ok {
+		if err := checkVersion(v); err != nil {
+			return "", fmt.Errorf("transport: decode event: %w", err)
+		}
+		return status, nil
+	}
+	ev, err := DecodeEvent(b)
+	return ev.Status, err
+}
+
 // DecodeEvent parses an event body, refusing other major versions with
 // ErrUnsupportedVersion.
 func DecodeEvent(b []byte) (Event, error) {

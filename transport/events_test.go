@@ -113,3 +113,29 @@ func benchEvent() Event {
 		Time:   time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC),
 	}
 }
+
+// BenchmarkEventStatus measures what a gateway watching task ends spends
+// on each task event it hears (eventStatus), against decoding the whole
+// event.
+func BenchmarkEventStatus(b *testing.B) {
+	body, err := encodeEvent(benchEvent())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("status", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := eventStatus(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("whole", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeEvent(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

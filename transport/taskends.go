@@ -233,8 +233,8 @@ func (e *TaskEnds) deliver(m *nats.Msg) {
 	if !waited && !tracked {
 		return
 	}
-	ev, err := DecodeEvent(m.Data)
-	if err != nil || !actors.Status(ev.Status).Final() {
+	status, err := eventStatus(m.Data)
+	if err != nil || !actors.Status(status).Final() {
 		return
 	}
 	e.mu.Lock()
