@@ -296,8 +296,8 @@ type TaskWaiter interface {
 // submits while it is watching task events (*transport.TaskEnds). A waiting
 // GET of a task tracked for its caller need not read the task before it
 // waits: the task exists, the caller may see it, and Await has signalled
-// already if its end was heard. One such read fewer per waited task is, in
-// a client's submit-and-wait loop, a quarter of the gateway's reads.
+// already if its end was heard. That is one read of two per task in a
+// client's submit-and-wait loop.
 type taskTracker interface {
 	Expect(taskID, owner string)
 	Forget(taskID string)
