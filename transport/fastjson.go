@@ -89,13 +89,7 @@ func decodeTaskFast(b []byte) (taskEnvelope, bool) {
 			env.MaxAttempts, i, ok = scanInt(b, i)
 		case "created_at":
 			k = 10
-			var s, e int
-			if s, e, ok = scanPlainString(b, i); ok {
-				// The same method json.Unmarshal calls, on the same
-				// quoted bytes.
-				ok = env.CreatedAt.UnmarshalJSON(b[s-1:e+1]) == nil
-				i = e + 1
-			}
+			i, ok = scanTime(b, i, &env.CreatedAt)
 		default:
 			// encoding/json matches keys case-insensitively, with
 			// Unicode folding for non-ASCII ones; leave those to it.
@@ -229,6 +223,17 @@ func firstTime(seen *uint16, k int) bool {
 	}
 	*seen |= 1 << k
 	return true
+}
+
+// scanTime reads the time whose opening quote is b[i] into t, with the
+// method json.Unmarshal calls on the same quoted bytes, and returns the
+// index after it.
+func scanTime(b []byte, i int, t *time.Time) (int, bool) {
+	s, e, ok := scanPlainString(b, i)
+	if !ok || t.UnmarshalJSON(b[s-1:e+1]) != nil {
+		return 0, false
+	}
+	return e + 1, true
 }
 
 // scanPlainString reads the string whose opening quote is b[i] and returns
@@ -611,12 +616,8 @@ func eventStatusFast(b []byte) (v int, status string, ok bool) {
 		case 0: // v
 			v, i, ok = scanInt(b, i)
 		case 7: // time, checked as json.Unmarshal would
-			var s, e int
-			if s, e, ok = scanPlainString(b, i); ok {
-				var t time.Time
-				ok = t.UnmarshalJSON(b[s-1:e+1]) == nil
-				i = e + 1
-			}
+			var t time.Time
+			i, ok = scanTime(b, i, &t)
 		case 8: // data, any JSON value
 			i, ok = skipValid(b, i)
 		case -1:
