@@ -23,7 +23,7 @@
 //
 //	subject                              stream        retention   notes
 //	ymera.tasks.<task_type>.<priority>   YMERA_TASKS   work queue  Nats-Msg-Id = task id
-//	ymera.events.task.<task_id>          YMERA_EVENTS  limits      24h, 1,000,000 events (SetupOptions)
+//	ymera.events.task.<task_id>          YMERA_EVENTS  limits      24h, 1,000,000 events (SetupOptions); async persist
 //	ymera.events.agent.<agent_id>        YMERA_EVENTS  limits      presence, status
 //	ymera.events.project.<project_id>    YMERA_EVENTS  limits      project events
 //	ymera.dlq.<task_type>                YMERA_DLQ     limits      kept until replayed
@@ -102,7 +102,11 @@
 //     nats.conf, with replicas 3 in a cluster, is the production profile.
 //   - Events are published with core NATS and not acknowledged, to stay off
 //     the hot path: an event can be lost, the task record cannot. The store
-//     is the record; YMERA_EVENTS feeds watchers.
+//     is the record; YMERA_EVENTS feeds watchers. For the same reason an
+//     unreplicated YMERA_EVENTS persists asynchronously (persist_mode
+//     async): it writes events to its file in batches after storing them,
+//     and never fsyncs them one by one, even under sync_interval: always;
+//     a crash can lose the last few milliseconds of events.
 //   - Keys that expire by TTL leave a delete marker (limit marker TTL), so
 //     a heartbeat watcher sees an agent go offline without polling, and a
 //     DenylistView forgets a revocation whose tokens have expired.

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -66,6 +67,9 @@ func (o SetupOptions) withDefaults() SetupOptions {
 func (c *Conn) Setup(ctx context.Context, opts SetupOptions) error {
 	opts = opts.withDefaults()
 	for _, cfg := range streamConfigs(opts) {
+		if err := c.keepPersistMode(ctx, &cfg); err != nil {
+			return wrap("setup stream "+cfg.Name, err)
+		}
 		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return wrap("setup stream "+cfg.Name, err)
 		}
@@ -76,6 +80,38 @@ func (c *Conn) Setup(ctx context.Context, opts SetupOptions) error {
 		}
 	}
 	return nil
+}
+
+// keepPersistMode gives cfg the persist mode of the stream of its name, if
+// there is one: the server fixes a stream's persist mode when it creates
+// it and refuses an update that changes it, so a stream made before
+// YMERA_EVENTS was asynchronous (or by a server too old to know the
+// setting) keeps the mode it has.
+func (c *Conn) keepPersistMode(ctx context.Context, cfg *jetstream.StreamConfig) error {
+	s, err := c.js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg.PersistMode = s.CachedInfo().Config.PersistMode
+	return nil
+}
+
+// eventsPersistMode is YMERA_EVENTS' persist mode. With one replica it is
+// asynchronous: the server acknowledges, and hands on to watchers, an
+// event before writing it to its file, and writes events in batches. An
+// event is a notification whose record is the task row (a crash can lose
+// the last few milliseconds of events, never a task), and in the
+// production profile (sync_interval: always) this spares an fsync for
+// each of a task's three events. The server refuses it on a replicated
+// stream, which writes asynchronously anyway, behind its Raft log.
+func eventsPersistMode(replicas int) jetstream.PersistModeType {
+	if replicas > 1 {
+		return jetstream.DefaultPersistMode
+	}
+	return jetstream.AsyncPersistMode
 }
 
 func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
@@ -115,7 +151,8 @@ func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
 			MaxMsgs:     o.EventsMaxMsgs,
 			// Events carry no message id; a short window keeps the
 			// dedup index small.
-			Duplicates: min(o.EventsMaxAge, 10*time.Second),
+			Duplicates:  min(o.EventsMaxAge, 10*time.Second),
+			PersistMode: eventsPersistMode(o.Replicas),
 		},
 		{
 			Name:        StreamDeadLetters,

@@ -41,6 +41,9 @@ func TestSetupIsIdempotent(t *testing.T) {
 		ev.MaxMsgs != 5000 || ev.Discard != jetstream.DiscardOld {
 		t.Errorf("%s: retention %v, max age %v, max messages %d, discard %v", StreamEvents, ev.Retention, ev.MaxAge, ev.MaxMsgs, ev.Discard)
 	}
+	if ev, tasks := before[StreamEvents].Config.PersistMode, before[StreamTasks].Config.PersistMode; ev != jetstream.AsyncPersistMode || tasks != jetstream.DefaultPersistMode {
+		t.Errorf("persist modes: %s %v (want async), %s %v (want default)", StreamEvents, ev, StreamTasks, tasks)
+	}
 	hb, err := c.JS().KeyValue(ctx, BucketHeartbeats)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +54,34 @@ func TestSetupIsIdempotent(t *testing.T) {
 	}
 	if st.TTL() != DefaultHeartbeatTTL {
 		t.Errorf("heartbeat TTL %v, want %v", st.TTL(), DefaultHeartbeatTTL)
+	}
+}
+
+// A YMERA_EVENTS made before it was asynchronous (or by a server that did
+// not know persist modes) keeps its mode: the server refuses to change it,
+// and Setup must not fail every start after an upgrade.
+func TestSetupKeepsAnExistingPersistMode(t *testing.T) {
+	t.Parallel()
+	c := testConn(t, Options{})
+	ctx := testCtx(t)
+	var events jetstream.StreamConfig
+	for _, cfg := range streamConfigs(SetupOptions{}.withDefaults()) {
+		if cfg.Name == StreamEvents {
+			events = cfg
+		}
+	}
+	events.PersistMode = jetstream.DefaultPersistMode
+	if _, err := c.JS().CreateStream(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Setup(ctx, SetupOptions{}); err != nil {
+		t.Fatalf("Setup over a default-mode %s: %v", StreamEvents, err)
+	}
+	if got := streamInfos(t, c)[StreamEvents].Config.PersistMode; got != jetstream.DefaultPersistMode {
+		t.Errorf("%s persist mode %v after Setup, want it kept (default)", StreamEvents, got)
+	}
+	if got := eventsPersistMode(3); got != jetstream.DefaultPersistMode {
+		t.Errorf("replicated %s persist mode %v; the server refuses async there", StreamEvents, got)
 	}
 }
 
