@@ -175,3 +175,79 @@ func TestSubmitAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusAnswer: the bench client's quick read of a GET /tasks/{id}
+// answer takes the top-level status, never one inside an earlier value,
+// and agrees with encoding/json.
+func TestStatusAnswer(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"id":"0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10","name":"bench","parameters":{"status":"failed","x":[1,{"status":"x"}]},"priority":"normal","status":"completed","result":{"ok":true}}`,
+		`{"id":"13","result":{"ok":true,"status":"failed"},"status":"completed"}`,
+		`{"id":"13","result":"status\"","status":"running"}`,
+		`{ "a" : [ "]" , "}" ] , "n" : -1.5e3 , "t" : true , "status" : "queued" }`,
+		`{"a":null,"status":"cancelled"}`,
+		`{"status":"comp\u006ceted"}`,
+		`{"id":"1"}`,
+		`{"id":"1","result":{"status":"completed"}}`,
+	} {
+		var want struct {
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatal(err)
+		}
+		var got statusAnswer
+		if err := got.decode([]byte(body)); err != nil || got.status != want.Status {
+			t.Errorf("%s: read %q, %v; want %q", body, got.status, err, want.Status)
+		}
+	}
+}
+
+// FuzzTopLevelString: whatever topLevelString reads from valid JSON is the
+// value of the first top-level member of that name, as encoding/json's
+// tokenizer finds it.
+func FuzzTopLevelString(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"1","parameters":{"status":"x"},"status":"completed"}`,
+		`{"result":["status",{"status":"a"}],"status":"b","status":"c"}`,
+		`{"a":"\"status\":\"x\"","status":"y"}`,
+		`{"n":1,"b":false,"status":""}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := topLevelString(b, "status")
+		if !ok || !json.Valid(b) {
+			return
+		}
+		want, found := firstTopLevelString(t, b, "status")
+		if !found || got != want {
+			t.Fatalf("%s: read %q; the first top-level status is %q (found %v)", b, got, want, found)
+		}
+	})
+}
+
+// firstTopLevelString walks the valid JSON object b with json.Decoder and
+// returns the first top-level member key's value if it is a string.
+func firstTopLevelString(t *testing.T, b []byte, key string) (string, bool) {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if tok == key {
+			var s string
+			return s, json.Unmarshal(v, &s) == nil
+		}
+	}
+	return "", false
+}
