@@ -249,7 +249,8 @@ func New(opts Options) (*Server, error) {
 // humaConfig is huma.DefaultConfig without the schema-link transformer (it
 // adds "$schema" to bodies, which the seed's shapes do not have, and a Link
 // header that would compete with the pagination Link), with the bearer
-// scheme declared and our problem transformer installed.
+// scheme declared, our problem transformer installed and the task answers
+// written without reflection (jsonFormats).
 func (s *Server) humaConfig() huma.Config {
 	cfg := huma.DefaultConfig("YMERA", s.opts.Version)
 	cfg.CreateHooks = nil
@@ -258,6 +259,7 @@ func (s *Server) humaConfig() huma.Config {
 		bearerScheme: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	cfg.Transformers = []huma.Transformer{problemTransformer(s.log)}
+	cfg.Formats = jsonFormats(cfg.Formats)
 	// Document error responses with our Problem rather than huma's ErrorModel,
 	// which problemTransformer replaces on the wire.
 	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[huma.ErrorModel](), reflect.TypeFor[Problem]())

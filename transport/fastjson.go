@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/internal/jsonw"
 )
 
 // Keys of a task body, in the order EncodeTask writes them. decodeTaskFast
@@ -381,7 +382,7 @@ const taskBodyFrame = `{"v":,"id":"","name":"","description":"","task_type":"",`
 // appendTaskFast appends to dst the body json.Marshal writes for env, without
 // reflection and in one allocation instead of three: encoding runs once per
 // task submitted. It reports false for a task whose body it cannot copy
-// as it is (see plainString, plainRaw and appendTime), so that EncodeTask
+// as it is (see plainString, plainRaw and jsonw.AppendTime), so that EncodeTask
 // falls back to json.Marshal and keeps its output and errors exactly.
 func appendTaskFast(dst []byte, env taskEnvelope) ([]byte, bool) {
 	t := &env.Task
@@ -391,7 +392,7 @@ func appendTaskFast(dst []byte, env taskEnvelope) ([]byte, bool) {
 		(len(t.Parameters) > 0 && !plainRaw(t.Parameters)) {
 		return dst, false
 	}
-	dst = growBody(dst, len(taskBodyFrame)+2*maxIntLen+maxTimeLen+
+	dst = growBody(dst, len(taskBodyFrame)+2*maxIntLen+jsonw.MaxTimeLen+
 		len(t.ID)+len(t.Name)+len(t.Description)+len(t.Type)+len(t.Parameters)+
 		len(t.Priority)+len(t.UserID)+len(t.AgentID))
 
@@ -420,20 +421,15 @@ func appendTaskFast(dst []byte, env taskEnvelope) ([]byte, bool) {
 		dst = strconv.AppendInt(dst, int64(t.MaxAttempts), 10)
 	}
 	dst = append(dst, `,"created_at":`...)
-	dst, ok := appendTime(dst, t.CreatedAt)
+	dst, ok := jsonw.AppendTime(dst, t.CreatedAt)
 	if !ok {
 		return dst, false
 	}
 	return append(dst, '}'), true
 }
 
-// The longest int, "-9223372036854775808", and the longest time
-// appendTime writes without failing (a four-digit year and an offset
-// in place of the Z), both without quotes.
-const (
-	maxIntLen  = 20
-	maxTimeLen = len(time.RFC3339Nano)
-)
+// maxIntLen is the length of the longest int, "-9223372036854775808".
+const maxIntLen = 20
 
 // growBody returns dst with room for n more bytes. Unlike slices.Grow it
 // takes a single allocation under the race detector too, so that the
@@ -518,32 +514,6 @@ func plainRaw(m []byte) bool {
 	return json.Valid(m)
 }
 
-// appendTime appends t quoted, as Time.MarshalJSON writes it, and reports
-// false where MarshalJSON fails instead: for a year that does not take
-// exactly four digits, or a zone offset of 24 hours or more.
-func appendTime(dst []byte, t time.Time) ([]byte, bool) {
-	dst = append(dst, '"')
-	start := len(dst)
-	// MarshalJSON formats with this layout and then checks the result.
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	s := dst[start:]
-	// A year below 0 starts with '-' and one above 9999 has five digits:
-	// either way s[4] is not the dash after the year.
-	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' {
-		return dst, false
-	}
-	if s[len(s)-1] != 'Z' {
-		// The offset ends "hh:mm"; a wider hour pushes a digit where
-		// its sign should be.
-		sign := s[len(s)-len("-07:00")]
-		hh := s[len(s)-len("07:00"):]
-		if (sign != '+' && sign != '-') || hh[0] > '2' || (hh[0] == '2' && hh[1] >= '4') {
-			return dst, false
-		}
-	}
-	return append(dst, '"'), true
-}
-
 // eventBodyFrame is an event body with every field present and empty: its
 // length plus that of the values bounds what appendEventFast writes.
 const eventBodyFrame = `{"v":,"type":"","task_id":"","agent_id":"","user_id":"",` +
@@ -559,7 +529,7 @@ func appendEventFast(dst []byte, ev Event) ([]byte, bool) {
 		(len(ev.Data) > 0 && !plainRaw(ev.Data)) {
 		return dst, false
 	}
-	dst = growBody(dst, len(eventBodyFrame)+maxIntLen+maxTimeLen+
+	dst = growBody(dst, len(eventBodyFrame)+maxIntLen+jsonw.MaxTimeLen+
 		len(ev.Type)+len(ev.TaskID)+len(ev.AgentID)+len(ev.UserID)+
 		len(ev.ProjectID)+len(ev.Status)+len(ev.Data))
 
@@ -583,7 +553,7 @@ func appendEventFast(dst []byte, ev Event) ([]byte, bool) {
 		dst = appendStringField(dst, `,"status":"`, ev.Status)
 	}
 	dst = append(dst, `,"time":`...)
-	dst, ok := appendTime(dst, ev.Time)
+	dst, ok := jsonw.AppendTime(dst, ev.Time)
 	if !ok {
 		return dst, false
 	}

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/ymera/ymera/actors"
+)
+
+// encodeAnswer writes v through the JSON format the server installs, and
+// through huma's own, and returns both.
+func encodeAnswer(t *testing.T, v any) (ours, theirs []byte, oursErr, theirsErr error) {
+	t.Helper()
+	var a, b bytes.Buffer
+	oursErr = jsonFormats(huma.DefaultFormats)["application/json"].Marshal(&a, v)
+	theirsErr = huma.DefaultJSONFormat.Marshal(&b, v)
+	return a.Bytes(), b.Bytes(), oursErr, theirsErr
+}
+
+// The task answers written by appendJSON are byte for byte what
+// encoding/json writes, and fail where it fails.
+func TestTaskAnswersMatchEncodingJSON(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2026, 11, 26, 18, 1, 2, 345678000, time.UTC)
+	later := when.Add(1500 * time.Millisecond)
+	oops := "it failed: \"quoted\" <tag> \u2028\n"
+	full := taskDetail{
+		ID: "0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10", Name: "n\u00e9 \x01", Description: "d & <b>",
+		TaskType: "code_generation", Parameters: jsonObject(`{"b": [1, 2.50, "x"], "a": {"deep": null}}`),
+		Priority: actors.PriorityHigh, Status: actors.StatusFailed, Result: jsonObject(`{"ok": true}`),
+		CreatedAt: when, CompletedAt: &later, ErrorMessage: &oops, Attempts: 2, MaxAttempts: 3,
+		StartedAt: &when, UpdatedAt: later,
+		AttemptHistory: []attemptView{
+			{Attempt: 1, Status: "crashed", StartedAt: when},
+			{Attempt: 2, Status: "failed", Error: &oops, StartedAt: when, FinishedAt: &later},
+		},
+	}
+	empty := full
+	empty.Parameters, empty.Result, empty.CompletedAt, empty.ErrorMessage, empty.StartedAt = jsonObject("{}"), nil, nil, nil, nil
+	empty.AttemptHistory = []attemptView{}
+	noHistory := empty
+	noHistory.AttemptHistory = nil
+	badRaw := full
+	badRaw.Result = jsonObject(`{"ok":`)
+	badTime := full
+	badTime.UpdatedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	zoned := full
+	zoned.CreatedAt = when.In(time.FixedZone("", 5*3600+30*60))
+
+	for name, v := range map[string]any{
+		"full": full, "empty": empty, "no history": noHistory, "zoned": zoned,
+		"bad raw": badRaw, "bad time": badTime,
+		"submit":          submitTaskResponse{TaskID: "0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10", Status: "created"},
+		"not an appender": map[string]int{"x": 1},
+	} {
+		ours, theirs, oursErr, theirsErr := encodeAnswer(t, v)
+		if (oursErr == nil) != (theirsErr == nil) || !bytes.Equal(ours, theirs) {
+			t.Errorf("%s:\n ours   %s (%v)\n theirs %s (%v)", name, ours, oursErr, theirs, theirsErr)
+		}
+	}
+	if _, ok := badRaw.appendJSON(nil); ok {
+		t.Error("an invalid raw result was written as if valid")
+	}
+}
+
+func FuzzTaskDetailAnswer(f *testing.F) {
+	f.Add("name", "desc", `{"a": 1}`, "err", int64(0))
+	f.Add("\xff\u2028", "<&>", `[1`, "", int64(-62135596800))
+	f.Fuzz(func(t *testing.T, name, desc, params, errMsg string, unix int64) {
+		when := time.Unix(unix, 0).UTC()
+		d := taskDetail{ID: "x", Name: name, Description: desc, Parameters: jsonObject(params),
+			Status: actors.StatusCompleted, CreatedAt: when, UpdatedAt: when, ErrorMessage: &errMsg}
+		ours, theirs, oursErr, theirsErr := encodeAnswer(t, d)
+		if (oursErr == nil) != (theirsErr == nil) || (oursErr == nil && !bytes.Equal(ours, theirs)) {
+			t.Fatalf("ours %s (%v)\ntheirs %s (%v)", ours, oursErr, theirs, theirsErr)
+		}
+		if oursErr == nil && !json.Valid(bytes.TrimSpace(ours)) {
+			t.Fatalf("not JSON: %s", ours)
+		}
+	})
+}
