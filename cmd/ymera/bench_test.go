@@ -80,7 +80,6 @@ func TestBenchOptionsRejected(t *testing.T) {
 		{func(o *benchOptions) { o.concurrency = 0 }, "--concurrency=0"},
 		{func(o *benchOptions) { o.duration = -time.Second }, "--duration=-1s"},
 		{func(o *benchOptions) { o.url, o.via = "http://x", "nats" }, "--via=nats"},
-		{func(o *benchOptions) { o.url, o.cpuprofile = "http://x", "cpu.prof" }, "--cpuprofile"},
 		{func(o *benchOptions) { o.url, o.syncAlways = "http://x", true }, "--sync-always"},
 		{func(o *benchOptions) { o.via, o.closedLoop = "nats", true }, "--closed-loop"},
 	} {
