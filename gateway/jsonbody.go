@@ -9,7 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/ymera/ymera/internal/jsonw"
+	"github.com/ymera/ymera/internal/jsonfast"
 )
 
 // jsonAppender is an answer body that writes its own JSON, the bytes
@@ -64,9 +64,9 @@ const maxPooledAnswer = 64 << 10
 
 func (r submitTaskResponse) appendJSON(dst []byte) ([]byte, bool) {
 	dst = append(dst, `{"task_id":`...)
-	dst = jsonw.AppendString(dst, r.TaskID)
+	dst = jsonfast.AppendString(dst, r.TaskID)
 	dst = append(dst, `,"status":`...)
-	dst = jsonw.AppendString(dst, r.Status)
+	dst = jsonfast.AppendString(dst, r.Status)
 	return append(dst, '}'), true
 }
 
@@ -74,19 +74,19 @@ func (r submitTaskResponse) appendJSON(dst []byte) ([]byte, bool) {
 func (d taskDetail) appendJSON(dst []byte) ([]byte, bool) {
 	ok := true
 	dst = append(dst, `{"id":`...)
-	dst = jsonw.AppendString(dst, d.ID)
+	dst = jsonfast.AppendString(dst, d.ID)
 	dst = append(dst, `,"name":`...)
-	dst = jsonw.AppendString(dst, d.Name)
+	dst = jsonfast.AppendString(dst, d.Name)
 	dst = append(dst, `,"description":`...)
-	dst = jsonw.AppendString(dst, d.Description)
+	dst = jsonfast.AppendString(dst, d.Description)
 	dst = append(dst, `,"task_type":`...)
-	dst = jsonw.AppendString(dst, d.TaskType)
+	dst = jsonfast.AppendString(dst, d.TaskType)
 	dst = append(dst, `,"parameters":`...)
 	dst = appendObject(dst, d.Parameters, &ok)
 	dst = append(dst, `,"priority":`...)
-	dst = jsonw.AppendString(dst, string(d.Priority))
+	dst = jsonfast.AppendString(dst, string(d.Priority))
 	dst = append(dst, `,"status":`...)
-	dst = jsonw.AppendString(dst, string(d.Status))
+	dst = jsonfast.AppendString(dst, string(d.Status))
 	dst = append(dst, `,"result":`...)
 	dst = appendObject(dst, d.Result, &ok)
 	dst = append(dst, `,"created_at":`...)
@@ -115,7 +115,7 @@ func (d taskDetail) appendJSON(dst []byte) ([]byte, bool) {
 			dst = append(dst, `{"attempt":`...)
 			dst = strconv.AppendInt(dst, int64(a.Attempt), 10)
 			dst = append(dst, `,"status":`...)
-			dst = jsonw.AppendString(dst, a.Status)
+			dst = jsonfast.AppendString(dst, a.Status)
 			dst = append(dst, `,"error":`...)
 			dst = appendOptString(dst, a.Error)
 			dst = append(dst, `,"started_at":`...)
@@ -135,7 +135,7 @@ func appendObject(dst []byte, o jsonObject, ok *bool) []byte {
 	if len(o) == 0 {
 		return append(dst, "null"...)
 	}
-	dst, valid := jsonw.AppendRaw(dst, o)
+	dst, valid := jsonfast.AppendRaw(dst, o)
 	*ok = *ok && valid
 	return dst
 }
@@ -146,7 +146,7 @@ func appendTime(dst []byte, t *time.Time, ok *bool) []byte {
 	if t == nil {
 		return append(dst, "null"...)
 	}
-	dst, valid := jsonw.AppendTime(dst, *t)
+	dst, valid := jsonfast.AppendTime(dst, *t)
 	*ok = *ok && valid
 	return dst
 }
@@ -155,5 +155,5 @@ func appendOptString(dst []byte, s *string) []byte {
 	if s == nil {
 		return append(dst, "null"...)
 	}
-	return jsonw.AppendString(dst, *s)
+	return jsonfast.AppendString(dst, *s)
 }

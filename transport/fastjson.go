@@ -19,7 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ymera/ymera/actors"
-	"github.com/ymera/ymera/internal/jsonw"
+	"github.com/ymera/ymera/internal/jsonfast"
 )
 
 // Keys of a task body, in the order EncodeTask writes them. decodeTaskFast
@@ -56,7 +56,7 @@ func decodeTaskFast(b []byte) (taskEnvelope, bool) {
 		params [2]int                 // start and end in b of "parameters"
 		seen   uint16                 // bit k set once taskKeys[k] is read
 	)
-	whole := walkObject(b, func(key []byte, i int) (int, bool) {
+	whole := jsonfast.WalkObject(b, func(key []byte, i int) (int, bool) {
 		ok := true
 		k, str := -1, -1
 		switch string(key) {
@@ -76,7 +76,7 @@ func decodeTaskFast(b []byte) (taskEnvelope, bool) {
 			// Any JSON value but null is kept verbatim, as
 			// json.RawMessage does; null would make it "null".
 			params[0] = i
-			params[1], ok = skipValue(b, i)
+			params[1], ok = jsonfast.SkipValue(b, i)
 			ok = ok && b[i] != 'n' && json.Valid(b[params[0]:params[1]])
 			i = params[1]
 		case "priority":
@@ -101,7 +101,7 @@ func decodeTaskFast(b []byte) (taskEnvelope, bool) {
 		}
 		if str >= 0 {
 			var s, e int
-			s, e, ok = scanPlainString(b, i)
+			s, e, ok = jsonfast.ScanPlainString(b, i)
 			spans[str] = [2]int{s, e}
 			i = e + 1
 		}
@@ -147,65 +147,11 @@ func decodeTaskFast(b []byte) (taskEnvelope, bool) {
 	return env, true
 }
 
-// skipSpace returns the index of the first byte at or after i that is not
-// JSON whitespace.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// walkObject reads the JSON object that is all of b (but space), calling
-// member with each member's key and the index where its value starts;
-// member returns the index after the value. It reports false as soon as
-// member does or as b holds anything walkObject is unsure of: a key with
-// escapes or invalid UTF-8 (see scanPlainString), or bad JSON between the
-// members. member checks the values.
-func walkObject(b []byte, member func(key []byte, i int) (int, bool)) bool {
-	i := skipSpace(b, 0)
-	if i == len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipSpace(b, i+1) == len(b)
-	}
-	for {
-		ks, ke, ok := scanPlainString(b, i)
-		if !ok {
-			return false
-		}
-		i = skipSpace(b, ke+1)
-		if i == len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipSpace(b, i+1)
-		if i == len(b) {
-			return false
-		}
-		if i, ok = member(b[ks:ke], i); !ok {
-			return false
-		}
-		i = skipSpace(b, i)
-		if i == len(b) {
-			return false
-		}
-		if b[i] == '}' {
-			return skipSpace(b, i+1) == len(b)
-		}
-		if b[i] != ',' {
-			return false
-		}
-		i = skipSpace(b, i+1)
-	}
-}
-
 // skipValid returns the end of the valid JSON value that starts at b[i],
 // or false if it is not one: the value of a member the caller ignores,
 // which json.Unmarshal still checks.
 func skipValid(b []byte, i int) (int, bool) {
-	end, ok := skipValue(b, i)
+	end, ok := jsonfast.SkipValue(b, i)
 	if !ok {
 		return 0, false
 	}
@@ -230,53 +176,12 @@ func firstTime(seen *uint16, k int) bool {
 // method json.Unmarshal calls on the same quoted bytes, and returns the
 // index after it.
 func scanTime(b []byte, i int, t *time.Time) (int, bool) {
-	s, e, ok := scanPlainString(b, i)
+	s, e, ok := jsonfast.ScanPlainString(b, i)
 	if !ok || t.UnmarshalJSON(b[s-1:e+1]) != nil {
 		return 0, false
 	}
 	return e + 1, true
 }
-
-// scanPlainString reads the string whose opening quote is b[i] and returns
-// the bounds of its contents. It refuses what json.Unmarshal would rewrite
-// or reject: escapes, control bytes and invalid UTF-8.
-func scanPlainString(b []byte, i int) (start, end int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, 0, false
-	}
-	start = i + 1
-	end = start
-	for end < len(b) && plainASCII[b[end]] {
-		end++
-	}
-	if end < len(b) && b[end] == '"' {
-		return start, end, true
-	}
-	// Rarely here: non-ASCII text, or a byte json.Unmarshal would treat
-	// specially.
-	ascii := true
-	for ; end < len(b); end++ {
-		switch c := b[end]; {
-		case c == '"':
-			return start, end, ascii || utf8.Valid(b[start:end])
-		case c == '\\' || c < 0x20:
-			return 0, 0, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return 0, 0, false
-}
-
-// plainASCII marks the bytes a JSON string holds as they are: ASCII other
-// than controls, the quote and the backslash. A table keeps the common loop
-// to one test per byte.
-var plainASCII = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // scanInt reads an integer at b[i] and returns it with the index after it.
 // It takes only what surely fits an int, without fraction or exponent; a
@@ -306,44 +211,6 @@ func scanInt(b []byte, i int) (int, int, bool) {
 		return 0, 0, false
 	}
 	return int(n), i, true
-}
-
-// skipValue returns the end of the JSON value that starts at b[i], matching
-// only quotes and brackets. It does not check the value: callers pass the
-// extent to json.Valid.
-func skipValue(b []byte, i int) (int, bool) {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if i >= len(b) {
-				return 0, false
-			}
-			if depth == 0 {
-				return i + 1, true
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i, true
-			}
-			depth--
-			if depth == 0 {
-				return i + 1, true
-			}
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i, true
-			}
-		}
-	}
-	return 0, false
 }
 
 // foldsToKey reports whether encoding/json might match key to one of keys
@@ -382,7 +249,7 @@ const taskBodyFrame = `{"v":,"id":"","name":"","description":"","task_type":"",`
 // appendTaskFast appends to dst the body json.Marshal writes for env, without
 // reflection and in one allocation instead of three: encoding runs once per
 // task submitted. It reports false for a task whose body it cannot copy
-// as it is (see plainString, plainRaw and jsonw.AppendTime), so that EncodeTask
+// as it is (see plainString, plainRaw and jsonfast.AppendTime), so that EncodeTask
 // falls back to json.Marshal and keeps its output and errors exactly.
 func appendTaskFast(dst []byte, env taskEnvelope) ([]byte, bool) {
 	t := &env.Task
@@ -392,7 +259,7 @@ func appendTaskFast(dst []byte, env taskEnvelope) ([]byte, bool) {
 		(len(t.Parameters) > 0 && !plainRaw(t.Parameters)) {
 		return dst, false
 	}
-	dst = growBody(dst, len(taskBodyFrame)+2*maxIntLen+jsonw.MaxTimeLen+
+	dst = growBody(dst, len(taskBodyFrame)+2*maxIntLen+jsonfast.MaxTimeLen+
 		len(t.ID)+len(t.Name)+len(t.Description)+len(t.Type)+len(t.Parameters)+
 		len(t.Priority)+len(t.UserID)+len(t.AgentID))
 
@@ -421,7 +288,7 @@ func appendTaskFast(dst []byte, env taskEnvelope) ([]byte, bool) {
 		dst = strconv.AppendInt(dst, int64(t.MaxAttempts), 10)
 	}
 	dst = append(dst, `,"created_at":`...)
-	dst, ok := jsonw.AppendTime(dst, t.CreatedAt)
+	dst, ok := jsonfast.AppendTime(dst, t.CreatedAt)
 	if !ok {
 		return dst, false
 	}
@@ -477,9 +344,9 @@ func plainString(s string) bool {
 }
 
 // marshalPlain marks the ASCII bytes json.Marshal copies into a string as
-// they are: plainASCII without the three it escapes for HTML.
+// they are: jsonfast.PlainASCII without the three it escapes for HTML.
 var marshalPlain = func() (t [256]bool) {
-	t = plainASCII
+	t = jsonfast.PlainASCII
 	t['<'], t['>'], t['&'] = false, false, false
 	return t
 }()
@@ -529,7 +396,7 @@ func appendEventFast(dst []byte, ev Event) ([]byte, bool) {
 		(len(ev.Data) > 0 && !plainRaw(ev.Data)) {
 		return dst, false
 	}
-	dst = growBody(dst, len(eventBodyFrame)+maxIntLen+jsonw.MaxTimeLen+
+	dst = growBody(dst, len(eventBodyFrame)+maxIntLen+jsonfast.MaxTimeLen+
 		len(ev.Type)+len(ev.TaskID)+len(ev.AgentID)+len(ev.UserID)+
 		len(ev.ProjectID)+len(ev.Status)+len(ev.Data))
 
@@ -553,7 +420,7 @@ func appendEventFast(dst []byte, ev Event) ([]byte, bool) {
 		dst = appendStringField(dst, `,"status":"`, ev.Status)
 	}
 	dst = append(dst, `,"time":`...)
-	dst, ok := jsonw.AppendTime(dst, ev.Time)
+	dst, ok := jsonfast.AppendTime(dst, ev.Time)
 	if !ok {
 		return dst, false
 	}
@@ -579,7 +446,7 @@ func eventStatusFast(b []byte) (v int, status string, ok bool) {
 		st     [2]int // start and end in b of the status
 		stated bool
 	)
-	ok = walkObject(b, func(key []byte, i int) (int, bool) {
+	ok = jsonfast.WalkObject(b, func(key []byte, i int) (int, bool) {
 		k := slices.Index(eventKeys[:], string(key))
 		ok := true
 		switch k {
@@ -597,7 +464,7 @@ func eventStatusFast(b []byte) (v int, status string, ok bool) {
 			i, ok = skipValid(b, i)
 		default: // the string fields
 			var s, e int
-			s, e, ok = scanPlainString(b, i)
+			s, e, ok = jsonfast.ScanPlainString(b, i)
 			if k == 6 {
 				st, stated = [2]int{s, e}, true
 			}

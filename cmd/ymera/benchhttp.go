@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/internal/jsonfast"
 )
 
 // benchParams are the parameters of every bench task: none for bench_noop,
@@ -53,30 +53,35 @@ func benchUser(ctx context.Context, c *fasthttp.Client, base string) (token, use
 }
 
 func benchSubmit(ctx context.Context, c *fasthttp.Client, base, token string, body []byte) (string, error) {
-	var out submitAnswer
+	out := answerMember{key: "task_id"}
 	if err := doJSON(ctx, c, http.MethodPost, base+"/tasks", token, body, http.StatusCreated, &out); err != nil {
 		return "", err
 	}
-	return out.taskID, nil
+	return out.value, nil
 }
 
-// submitAnswer is the answer to POST /tasks, whose task_id the bench reads
-// where YMERA writes it, as benchEventFields does: the body's members are
-// "$schema", "task_id" and "status", so the first unescaped "task_id" is
-// the top-level one. Anything else goes through encoding/json.
-type submitAnswer struct{ taskID string }
+// answerMember is one string member of an answer's top level, the one
+// thing the bench needs from it: the task_id of a POST /tasks answer, the
+// status of a GET /tasks/{id} answer. It is read with topLevelString, not
+// decoded: a --url run reads two answers per task, and json.Unmarshal of a
+// GET answer, which carries the whole task, was ~13 % of the client's CPU.
+// Anything topLevelString is unsure of goes through encoding/json.
+type answerMember struct{ key, value string }
 
-func (a *submitAnswer) decode(b []byte) error {
-	if id, ok := plainMember(b, `"task_id":"`); ok {
-		a.taskID = id
+func (a *answerMember) decode(b []byte) error {
+	if v, ok := topLevelString(b, a.key); ok {
+		a.value = v
 		return nil
 	}
-	var v struct {
-		TaskID string `json:"task_id"`
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
 	}
-	err := json.Unmarshal(b, &v)
-	a.taskID = v.TaskID
-	return err
+	a.value = ""
+	if raw, ok := m[a.key]; ok {
+		return json.Unmarshal(raw, &a.value)
+	}
+	return nil
 }
 
 // pollWait is the ?wait= of each GET /tasks/{id} that pollTask sends: the
@@ -89,9 +94,9 @@ const pollWait = "10s"
 func pollTask(ctx context.Context, c *fasthttp.Client, base, token, id string, done func(string, time.Time)) {
 	delay := time.Millisecond
 	for ctx.Err() == nil {
-		var t statusAnswer
+		t := answerMember{key: "status"}
 		if err := doJSON(ctx, c, http.MethodGet, base+"/tasks/"+id+"?wait="+pollWait, token, nil, http.StatusOK, &t); err == nil &&
-			actors.Status(t.status).Final() {
+			actors.Status(t.value).Final() {
 			done(id, time.Now())
 			return
 		}
@@ -103,118 +108,23 @@ func pollTask(ctx context.Context, c *fasthttp.Client, base, token, id string, d
 	}
 }
 
-// statusAnswer is the status of a GET /tasks/{id} answer. It is read with
-// topLevelString, not decoded: a --url run reads one answer per task, and
-// json.Unmarshal of YMERA's, which carries the whole task, was ~13 % of the
-// client's CPU. Anything topLevelString is unsure of goes through
-// encoding/json.
-type statusAnswer struct{ status string }
-
-func (a *statusAnswer) decode(b []byte) error {
-	if st, ok := topLevelString(b, "status"); ok {
-		a.status = st
-		return nil
-	}
-	var v struct {
-		Status string `json:"status"`
-	}
-	err := json.Unmarshal(b, &v)
-	a.status = v.Status
-	return err
-}
-
 // topLevelString returns the value of the member key of the JSON object b
 // when it is a string without escapes, walking only the top level: the
 // members before it (YMERA's "parameters", River's "result") are skipped
 // whole, so a "status" inside them is not taken for the task's. It reports
 // false for anything else, including JSON it does not follow; it does not
 // validate what it skips.
-func topLevelString(b []byte, key string) (string, bool) {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return "", false
-	}
-	for i++; ; i++ {
-		// At a member: its key, a colon, its value.
-		i = skipSpace(b, i)
-		k, next, ok := plainString(b, i)
-		if !ok {
-			return "", false
+func topLevelString(b []byte, key string) (value string, found bool) {
+	jsonfast.WalkObject(b, func(k []byte, i int) (int, bool) {
+		if string(k) != key {
+			return jsonfast.SkipValue(b, i)
 		}
-		if i = skipSpace(b, next); i >= len(b) || b[i] != ':' {
-			return "", false
+		if s, e, ok := jsonfast.ScanPlainString(b, i); ok {
+			value, found = string(b[s:e]), true
 		}
-		i = skipSpace(b, i+1)
-		if k == key {
-			v, _, ok := plainString(b, i)
-			return v, ok
-		}
-		if i, ok = skipValue(b, i); !ok {
-			return "", false
-		}
-		if i = skipSpace(b, i); i >= len(b) || b[i] != ',' {
-			return "", false // the end of the object, or not JSON: key is not here
-		}
-	}
-}
-
-// plainString reads the string starting at b[i] when it holds no escape
-// and is valid UTF-8 (encoding/json would replace a bad byte), and returns
-// it and the index after its closing quote.
-func plainString(b []byte, i int) (s string, next int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return "", i, false
-	}
-	end := bytes.IndexByte(b[i+1:], '"')
-	if end < 0 || bytes.IndexByte(b[i+1:i+1+end], '\\') >= 0 || !utf8.Valid(b[i+1:i+1+end]) {
-		return "", i, false
-	}
-	return string(b[i+1 : i+1+end]), i + end + 2, true
-}
-
-// skipValue returns the index after the value starting at b[i]: a string,
-// an object or array (nesting and the strings in it followed), or a
-// literal or number (up to the next delimiter).
-func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if i >= len(b) {
-				return i, false
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i, true // a literal ended by its object's close
-			}
-			depth--
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i, true
-			}
-		}
-		if depth == 0 && (b[i] == '"' || b[i] == '}' || b[i] == ']') {
-			return i + 1, true
-		}
-	}
-	return i, depth == 0
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
+		return 0, false // stop: the rest does not matter
+	})
+	return value, found
 }
 
 // newBenchClient is the load generator's HTTP client, with a connection for

@@ -1,11 +1,12 @@
-// Package jsonw appends JSON values to byte slices exactly as encoding/json
-// writes them, for the few bodies written on every task (the task and event
-// messages, the answers of POST /tasks and GET /tasks/{id}), where
-// encoding/json's reflection and allocations were a measurable share of a
-// task's CPU. Each writer either produces encoding/json's bytes or reports
-// that it cannot, so that its caller falls back to encoding/json and keeps
-// its output and its errors exactly. The tests compare the two.
-package jsonw
+// Package jsonfast reads and writes JSON by hand for the few bodies
+// handled on every task (the task and event messages, the answers of
+// POST /tasks and GET /tasks/{id}), where encoding/json's reflection and
+// allocations were a measurable share of a task's CPU. Each writer either
+// produces encoding/json's bytes or reports that it cannot, and each reader
+// reports what it is unsure of, so that the caller falls back to
+// encoding/json and keeps its output, its answers and its errors exactly.
+// The tests and the callers' fuzz tests compare the two.
+package jsonfast
 
 import (
 	"bytes"

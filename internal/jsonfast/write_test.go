@@ -1,4 +1,4 @@
-package jsonw
+package jsonfast
 
 import (
 	"bytes"
