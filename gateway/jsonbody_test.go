@@ -83,3 +83,31 @@ func FuzzTaskDetailAnswer(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTaskDetailAnswer writes a finished task's GET answer through
+// the server's JSON format (appendJSON) and through huma's (encoding/json).
+func BenchmarkTaskDetailAnswer(b *testing.B) {
+	when := time.Date(2026, 11, 26, 18, 1, 2, 345678000, time.UTC)
+	d := taskDetail{
+		ID: "0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10", Name: "bench", TaskType: "bench_noop",
+		Parameters: jsonObject("{}"), Priority: actors.PriorityNormal, Status: actors.StatusCompleted,
+		Result: jsonObject(`{"ok": true}`), CreatedAt: when, CompletedAt: &when, Attempts: 1, MaxAttempts: 3,
+		StartedAt: &when, UpdatedAt: when,
+		AttemptHistory: []attemptView{{Attempt: 1, Status: "completed", StartedAt: when, FinishedAt: &when}},
+	}
+	for name, f := range map[string]huma.Format{
+		"appendJSON":    jsonFormats(huma.DefaultFormats)["application/json"],
+		"encoding-json": huma.DefaultJSONFormat,
+	} {
+		b.Run(name, func(b *testing.B) {
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				buf.Reset()
+				if err := f.Marshal(&buf, d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
