@@ -22,6 +22,13 @@ type SetupOptions struct {
 	// Replicas of every stream and bucket: 1 for the embedded server, 3 for
 	// a production cluster. Default 1.
 	Replicas int
+	// EventsReplicas is YMERA_EVENTS' replicas. Default Replicas. A cluster
+	// may run the event stream with fewer: a task makes three events and
+	// two other replicated writes, and events are notifications whose
+	// record is the task row, so one replica trades the events' (never the
+	// tasks') availability while its server is down for up to ~15 % more
+	// tasks a second (docs/performance.md, measurements section 4).
+	EventsReplicas int
 	// EventsMaxAge is how long YMERA_EVENTS keeps an event. Default 24h.
 	EventsMaxAge time.Duration
 	// EventsMaxMsgs is how many events YMERA_EVENTS keeps at most, the
@@ -44,6 +51,9 @@ type SetupOptions struct {
 func (o SetupOptions) withDefaults() SetupOptions {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
+	}
+	if o.EventsReplicas <= 0 {
+		o.EventsReplicas = o.Replicas
 	}
 	if o.EventsMaxAge <= 0 {
 		o.EventsMaxAge = DefaultEventsMaxAge
@@ -146,13 +156,13 @@ func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			Discard:     jetstream.DiscardOld,
-			Replicas:    o.Replicas,
+			Replicas:    o.EventsReplicas,
 			MaxAge:      o.EventsMaxAge,
 			MaxMsgs:     o.EventsMaxMsgs,
 			// Events carry no message id; a short window keeps the
 			// dedup index small.
 			Duplicates:  min(o.EventsMaxAge, 10*time.Second),
-			PersistMode: eventsPersistMode(o.Replicas),
+			PersistMode: eventsPersistMode(o.EventsReplicas),
 		},
 		{
 			Name:        StreamDeadLetters,

@@ -109,8 +109,37 @@ func streamInfos(t *testing.T, c *Conn) map[string]*jetstream.StreamInfo {
 func TestSetupDefaults(t *testing.T) {
 	t.Parallel()
 	o := SetupOptions{}.withDefaults()
-	if o.Replicas != 1 || o.EventsMaxAge != DefaultEventsMaxAge || o.EventsMaxMsgs != DefaultEventsMaxMsgs ||
+	if o.Replicas != 1 || o.EventsReplicas != 1 || o.EventsMaxAge != DefaultEventsMaxAge || o.EventsMaxMsgs != DefaultEventsMaxMsgs ||
 		o.HeartbeatTTL != DefaultHeartbeatTTL || o.DuplicateWindow != DefaultDuplicateWindow {
 		t.Errorf("defaults: %+v", o)
+	}
+	if o := (SetupOptions{Replicas: 3}).withDefaults(); o.EventsReplicas != 3 {
+		t.Errorf("events replicas %d with 3 for the streams and none given, want 3", o.EventsReplicas)
+	}
+}
+
+// In a cluster the event stream may have fewer replicas than the others;
+// with one it persists asynchronously, as on a single server.
+func TestStreamConfigsEventsReplicas(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		events  int
+		want    int
+		persist jetstream.PersistModeType
+	}{
+		{0, 3, jetstream.DefaultPersistMode},
+		{3, 3, jetstream.DefaultPersistMode},
+		{1, 1, jetstream.AsyncPersistMode},
+	} {
+		for _, cfg := range streamConfigs(SetupOptions{Replicas: 3, EventsReplicas: tc.events}.withDefaults()) {
+			want, persist := 3, jetstream.DefaultPersistMode
+			if cfg.Name == StreamEvents {
+				want, persist = tc.want, tc.persist
+			}
+			if cfg.Replicas != want || cfg.PersistMode != persist {
+				t.Errorf("EventsReplicas %d: %s has %d replicas, persist mode %v; want %d, %v",
+					tc.events, cfg.Name, cfg.Replicas, cfg.PersistMode, want, persist)
+			}
+		}
 	}
 }

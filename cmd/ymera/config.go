@@ -84,6 +84,7 @@ type NATSConfig struct {
 	User           string // NATS_USER, for a nats.conf with users (roles.go)
 	Password       string // NATS_PASSWORD
 	StreamReplicas int    // YMERA_STREAM_REPLICAS, 1..5
+	EventsReplicas int    // YMERA_EVENTS_REPLICAS, 0 (as StreamReplicas)..5
 	// EventsMaxAge and EventsMaxMessages bound YMERA_EVENTS
 	// (transport.SetupOptions).
 	EventsMaxAge      time.Duration // YMERA_EVENTS_MAX_AGE
@@ -348,6 +349,9 @@ func checkCombinations(c *Config) error {
 	if sum := w.Code + w.Security + w.Performance + w.Documentation; math.Abs(sum-1) > 1e-9 {
 		return cross("weights summing to 1.0, they sum to "+strconv.FormatFloat(sum, 'g', 10, 64),
 			"QUALITY_CODE_WEIGHT", "QUALITY_SECURITY_WEIGHT", "QUALITY_PERFORMANCE_WEIGHT", "QUALITY_DOCUMENTATION_WEIGHT")
+	}
+	if c.NATS.EventsReplicas > c.NATS.StreamReplicas {
+		return cross("no more event stream replicas than stream replicas", "YMERA_EVENTS_REPLICAS", "YMERA_STREAM_REPLICAS")
 	}
 	if c.Storage.Backend == "s3" && c.Storage.S3.Bucket == "" {
 		return cross("S3_BUCKET to be set for the s3 backend", "STORAGE_BACKEND", "S3_BUCKET")

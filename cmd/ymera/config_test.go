@@ -224,6 +224,10 @@ func TestConfigErrors(t *testing.T) {
 			`config: ADMIN_USERNAME="", ADMIN_PASSWORD=(value hidden): expected both or neither`},
 		{"NATS client cert without key", map[string]string{"NATS_TLS_CERT": "client.pem"},
 			`config: NATS_TLS_CERT="client.pem", NATS_TLS_KEY="": expected both or neither: a client certificate needs its key`},
+		{"more event replicas than stream replicas", map[string]string{"YMERA_EVENTS_REPLICAS": "3"},
+			`config: YMERA_EVENTS_REPLICAS="3", YMERA_STREAM_REPLICAS="1": expected no more event stream replicas than stream replicas`},
+		{"event replicas out of range", map[string]string{"YMERA_EVENTS_REPLICAS": "6"},
+			`config: YMERA_EVENTS_REPLICAS="6" (from the environment): expected a whole number from 0 to 5`},
 		{"s3 without a bucket", map[string]string{"STORAGE_BACKEND": "S3"},
 			`config: STORAGE_BACKEND="s3", S3_BUCKET="": expected S3_BUCKET to be set for the s3 backend`},
 		// Single values are checked before combinations, in table order.
