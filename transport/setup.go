@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -106,6 +107,11 @@ func (c *Conn) keepPersistMode(ctx context.Context, cfg *jetstream.StreamConfig)
 		return err
 	}
 	cfg.PersistMode = s.CachedInfo().Config.PersistMode
+	if cfg.PersistMode == jetstream.AsyncPersistMode && cfg.Replicas > 1 {
+		return fmt.Errorf("%w: stream %s persists asynchronously, which the server allows only with one replica, "+
+			"and %d were asked for: delete the stream (its events are notifications; the next start makes it again) "+
+			"or keep it at one replica (YMERA_EVENTS_REPLICAS=1)", ErrInvalid, cfg.Name, cfg.Replicas)
+	}
 	return nil
 }
 

@@ -1,7 +1,9 @@
 package transport
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +84,21 @@ func TestSetupKeepsAnExistingPersistMode(t *testing.T) {
 	}
 	if got := eventsPersistMode(3); got != jetstream.DefaultPersistMode {
 		t.Errorf("replicated %s persist mode %v; the server refuses async there", StreamEvents, got)
+	}
+}
+
+// An asynchronous YMERA_EVENTS cannot be given replicas: Setup says what to
+// do instead of passing on the server's refusal.
+func TestSetupRefusesToReplicateAsyncEvents(t *testing.T) {
+	t.Parallel()
+	c := testConn(t, Options{})
+	ctx := testCtx(t)
+	if err := c.Setup(ctx, SetupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Setup(ctx, SetupOptions{EventsReplicas: 3})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "delete the stream") {
+		t.Errorf("Setup replicating an asynchronous %s: %v, want ErrInvalid saying what to do", StreamEvents, err)
 	}
 }
 
