@@ -108,9 +108,11 @@ func (c *Conn) keepPersistMode(ctx context.Context, cfg *jetstream.StreamConfig)
 	}
 	cfg.PersistMode = s.CachedInfo().Config.PersistMode
 	if cfg.PersistMode == jetstream.AsyncPersistMode && cfg.Replicas > 1 {
+		// Only YMERA_EVENTS is made asynchronous, and its events are
+		// notifications: deleting it loses no task.
 		return fmt.Errorf("%w: stream %s persists asynchronously, which the server allows only with one replica, "+
-			"and %d were asked for: delete the stream (its events are notifications; the next start makes it again) "+
-			"or keep it at one replica (YMERA_EVENTS_REPLICAS=1)", ErrInvalid, cfg.Name, cfg.Replicas)
+			"and %d were asked for: delete the stream (the next start makes it again) or keep it at one replica",
+			ErrInvalid, cfg.Name, cfg.Replicas)
 	}
 	return nil
 }
