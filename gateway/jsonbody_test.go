@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -110,4 +111,70 @@ func BenchmarkTaskDetailAnswer(b *testing.B) {
 			}
 		})
 	}
+}
+
+// submitBodies are POST /tasks bodies at the edges of what
+// submitTaskRequest.decodeJSON reads itself.
+var submitBodies = []string{
+	`{"name":"bench","parameters":{},"task_type":"bench_noop"}`,
+	` {"name" : "n", "description":"d", "task_type":"t", "priority":"high", "agent_id":"a", "parameters":{"x":[1,"\n"]}} `,
+	`{"name":"n\u00e9","task_type":"t"}`, // an escape: left to encoding/json
+	`{"name":"caf` + "\xc3\xa9" + `","task_type":"t"}`,
+	`{"name":"bad` + "\xff" + `","task_type":"t"}`,
+	`{"name":null,"parameters":null,"task_type":"t"}`,
+	`{"name":"a","name":"b"}`,
+	`{"Name":"upper","name":"lower"}`, `{"name":"lower","NAME":"upper"}`,
+	`{"tas` + "\u212a" + `_type":"kelvin"}`, `{"unknown":{"deep":[1,2,{"name":"x"}]},"name":"n"}`,
+	`{"name":1}`, `{"parameters":[1]}`, `{"parameters":{"a":}}`, `{"name":"n",}`, `{"name":"n"} x`,
+	`[]`, `null`, ``, `{"n\"ame":"x"}`, `{"parameters":{"big":1e400}}`, `{"priority":"nope"}`,
+}
+
+// checkSubmitDecode fails t where decodeJSON and encoding/json read body
+// differently, or decodeJSON refused and did not leave the request as it
+// was.
+func checkSubmitDecode(t *testing.T, body []byte) {
+	t.Helper()
+	var ours, theirs submitTaskRequest
+	ok := ours.decodeJSON(body)
+	err := json.Unmarshal(body, &theirs)
+	switch {
+	case ok && err != nil:
+		t.Fatalf("decodeJSON(%q) read %+v; encoding/json refuses it: %v", body, ours, err)
+	case ok && !reflect.DeepEqual(ours, theirs):
+		t.Fatalf("decodeJSON(%q):\n ours   %+v\n theirs %+v", body, ours, theirs)
+	case !ok && !reflect.DeepEqual(ours, submitTaskRequest{}):
+		t.Fatalf("decodeJSON(%q) refused but changed the request: %+v", body, ours)
+	}
+}
+
+func TestSubmitRequestMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, body := range submitBodies {
+		checkSubmitDecode(t, []byte(body))
+	}
+	var r submitTaskRequest
+	if !r.decodeJSON([]byte(submitBodies[0])) || !r.decodeJSON([]byte(submitBodies[1])) {
+		t.Fatal("decodeJSON left a plain body to encoding/json")
+	}
+	// Through the format the server installs, for huma's two reads: the
+	// request and the `any` it validates.
+	format := jsonFormats(huma.DefaultFormats)["application/json"]
+	var got submitTaskRequest
+	if err := format.Unmarshal([]byte(submitBodies[2]), &got); err != nil || got.Name != "n\u00e9" {
+		t.Fatalf("through the format: %+v, %v", got, err)
+	}
+	var v any
+	if err := format.Unmarshal([]byte(`{"name":1e400}`), &v); err == nil {
+		t.Fatalf("a number past float64 decoded: %v", v)
+	}
+	if err := format.Unmarshal([]byte(submitBodies[0]), &v); err != nil || v.(map[string]any)["task_type"] != "bench_noop" {
+		t.Fatalf("validation's read: %#v, %v", v, err)
+	}
+}
+
+func FuzzSubmitRequest(f *testing.F) {
+	for _, body := range submitBodies {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(checkSubmitDecode)
 }
