@@ -8,6 +8,12 @@
 // Alternating, rather than running one side's rounds back to back, spreads
 // whatever else the machine is doing over both sides.
 //
+// After the rounds it drives bench/httpfloor (unless -floor is empty), a
+// server that answers the same requests and does nothing else, once at
+// each concurrency: the floor column is what the machine allows any
+// server of this shape with this client, the top of the scale both sides
+// are read against.
+//
 // Then (unless -targets=false) it measures the rest of issue 6's target table
 // in process and prints every row against its target (targets.go).
 package main
@@ -40,6 +46,7 @@ import (
 type options struct {
 	ymera       string
 	river       string
+	floor       string // bench/httpfloor's binary; empty skips the floor runs
 	server      string
 	rounds      int
 	concurrency []int
@@ -56,6 +63,7 @@ func main() {
 	var conc string
 	flag.StringVar(&o.ymera, "ymera", "bin/ymera", "the ymera binary")
 	flag.StringVar(&o.river, "river", "bin/river-bench", "the River server binary (bench/river)")
+	flag.StringVar(&o.floor, "floor", "bin/httpfloor", "the bench/httpfloor binary; empty skips the floor runs")
 	flag.StringVar(&o.server, "server", serverDefault(), "PostgreSQL server; both databases are created on it and dropped")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs both sides at each concurrency")
 	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
@@ -73,7 +81,10 @@ func main() {
 		o.concurrency = append(o.concurrency, n)
 	}
 	// The servers run in a temporary directory: resolve the binaries first.
-	for _, p := range []*string{&o.ymera, &o.river} {
+	for _, p := range []*string{&o.ymera, &o.river, &o.floor} {
+		if *p == "" {
+			continue
+		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "compare:", err)
@@ -142,6 +153,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 
 	ours := &side{name: "ymera"}
 	river := &side{name: "river"}
+	floor := &side{name: "floor"}
 	ourPort, err := freePort()
 	if err != nil {
 		return nil, err
@@ -150,7 +162,12 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	if err != nil {
 		return nil, err
 	}
+	floorPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	ours.url, river.url = "http://127.0.0.1:"+ourPort, "http://127.0.0.1:"+riverPort
+	floor.url = "http://127.0.0.1:" + floorPort
 	ours.cmd = exec.Command(o.ymera, "serve")
 	ours.cmd.Dir = dataDir // no stray .env is read
 	ours.cmd.Env = append(os.Environ(),
@@ -160,7 +177,12 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	)
 	river.cmd = exec.Command(o.river)
 	river.cmd.Env = append(os.Environ(), "DATABASE_URL="+riverDB, "ADDR=127.0.0.1:"+riverPort, "JWT_SECRET_KEY="+randomHex(32))
-	for _, s := range []*side{ours, river} {
+	sides := []*side{ours, river}
+	if o.floor != "" {
+		floor.cmd = exec.Command(o.floor, "-addr", "127.0.0.1:"+floorPort)
+		sides = append(sides, floor)
+	}
+	for _, s := range sides {
 		s.perSec, s.p99 = map[int][]float64{}, map[int][]float64{}
 		s.cmd.Stderr = os.Stderr
 		if err := s.cmd.Start(); err != nil {
@@ -191,8 +213,18 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 			}
 		}
 	}
+	if floor.cmd != nil {
+		for _, c := range o.concurrency {
+			rep, err := bench(ctx, o, floor.url, c)
+			if err != nil {
+				return nil, fmt.Errorf("floor, concurrency %d: %w", c, err)
+			}
+			floor.perSec[c] = append(floor.perSec[c], rep.CompletedPerSec)
+			fmt.Printf("floor    c=%-4d completed %8.0f/s  (bench/httpfloor: the same requests, no work)\n", c, rep.CompletedPerSec)
+		}
+	}
 	fmt.Println()
-	fmt.Printf("%-12s %14s %14s %10s %12s %12s\n", "concurrency", "ymera /s", "river /s", "ratio", "ymera p99", "river p99")
+	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s\n", "concurrency", "ymera /s", "river /s", "ratio", "ymera p99", "river p99", "floor /s")
 	ratios = map[int]float64{}
 	for _, c := range o.concurrency {
 		a, b := median(ours.perSec[c]), median(river.perSec[c])
@@ -201,7 +233,11 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 			ratio = a / b
 		}
 		ratios[c] = ratio
-		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms\n", c, a, b, ratio, median(ours.p99[c]), median(river.p99[c]))
+		fl := "-"
+		if v := floor.perSec[c]; len(v) > 0 {
+			fl = strconv.FormatFloat(v[0], 'f', 0, 64)
+		}
+		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s\n", c, a, b, ratio, median(ours.p99[c]), median(river.p99[c]), fl)
 	}
 	return ratios, nil
 }
