@@ -66,6 +66,7 @@ type DB struct {
 	read   *sql.DB
 	stmts  stmtCache // prepared reads (stmt.go)
 	wstmts stmtCache // prepared writes of the group-commit writers (stmt.go)
+	ckpt   *checkpointer
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -99,8 +100,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		// their CPU at the few dozen rows a batch has under load. The price:
 		// a temporary B-tree too (a sort, or an index a migration builds) is
 		// held in memory rather than spilled to disk.
+		// wal_autocheckpoint: checkpoints are the checkpointer's
+		// (checkpoint.go), the writer's only past its backstop.
 		"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)",
-			"temp_store(MEMORY)"},
+			"temp_store(MEMORY)", walAutocheckpoint},
 		// Take the write lock at BEGIN, so a transaction never has to upgrade
 		// a read lock (which can fail with SQLITE_BUSY regardless of the timeout).
 		"_txlock": {"immediate"},
@@ -129,7 +132,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
 
-	return &DB{write: write, read: read, log: opts.Logger, now: opts.Now}, nil
+	ckpt, err := openCheckpointer(path, busy)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	db := &DB{write: write, read: read, ckpt: ckpt, log: opts.Logger, now: opts.Now}
+	go ckpt.run(db)
+	return db, nil
 }
 
 // dsn is the driver's name for path with query parameters. Without a
@@ -173,12 +184,15 @@ func (db *DB) Ping(ctx context.Context) error {
 // Backend returns "sqlite".
 func (db *DB) Backend() string { return "sqlite" }
 
-// Close closes both pools. It first lets SQLite refresh the planner's
-// statistics where they have drifted, as SQLite recommends doing before a
-// long-lived connection closes; that is bounded and usually a no-op.
+// Close stops the checkpointer and closes both pools; the last connection
+// to close checkpoints the rest of the log. It first lets SQLite refresh
+// the planner's statistics where they have drifted, as SQLite recommends
+// doing before a long-lived connection closes; that is bounded and usually
+// a no-op.
 func (db *DB) Close() error {
+	ckptErr := db.ckpt.close()
 	_, _ = db.write.Exec("PRAGMA analysis_limit = 400; PRAGMA optimize")
-	return errors.Join(db.stmts.close(), db.wstmts.close(), db.read.Close(), db.write.Close())
+	return errors.Join(ckptErr, db.stmts.close(), db.wstmts.close(), db.read.Close(), db.write.Close())
 }
 
 // inTx runs f in a transaction on the write connection, committing when f

@@ -14,7 +14,9 @@
 // DB funnels every write through a single connection so that concurrent
 // writers of this process queue in Go instead of failing with SQLITE_BUSY,
 // and serves reads from a separate pool of query-only connections, which WAL
-// lets run while a write is in progress.
+// lets run while a write is in progress. A goroutine with a connection of
+// its own copies the log into the database file (checkpoints, and their
+// fsyncs), so that commits do not wait for them (checkpoint.go).
 //
 // The statements mirror store/postgres one for one (SQLite accepts the same
 // $N placeholders and RETURNING), so the two backends differ only where the

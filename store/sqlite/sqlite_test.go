@@ -254,3 +254,27 @@ func TestLockedByAnotherProcess(t *testing.T) {
 		t.Errorf("write after the lock is released: %v", err)
 	}
 }
+
+// The writer leaves checkpoints (and their fsyncs) to the background
+// checkpointer, below its backstop; the checkpointer copies the log into
+// the database file.
+func TestCheckpointsInTheBackground(t *testing.T) {
+	t.Parallel()
+	db := migrated(t)
+	if pages, err := sqlite.WriterAutocheckpoint(db); err != nil || pages < 1000 {
+		t.Fatalf("the writer's wal_autocheckpoint = %d (%v), want a backstop past SQLite's 1000", pages, err)
+	}
+	for i := range 50 {
+		id := fmt.Sprintf("0190a000-0000-7000-8000-%012d", i)
+		if err := db.Users().Create(t.Context(), store.User{ID: id, Username: id, Email: id, HashedPassword: "h"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sqlite.BackfilledFrames(db) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no background checkpoint copied the log within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
