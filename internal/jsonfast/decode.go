@@ -29,8 +29,9 @@ func DecodeAny(b []byte) (any, bool) {
 }
 
 // ValueEnd checks the JSON value that starts at b[i] and returns the index
-// just after it. It reports false where the value is not JSON, or is one
-// DecodeAny would refuse.
+// just after it. It reports false where the value is not JSON or nests
+// past MaxDepth. Unlike DecodeAny it takes any number JSON allows, as a
+// json.RawMessage keeps it.
 func ValueEnd(b []byte, i int) (int, bool) {
 	d := decoder{b: b, i: i}
 	if _, ok := d.value(false); !ok {
@@ -81,24 +82,32 @@ func (d *decoder) literal(word string) bool {
 }
 
 // enter steps past an opening bracket and the space after it, reporting
-// false past MaxDepth; the closing bracket steps back out.
-func (d *decoder) enter() bool {
+// false past MaxDepth, and empty when the closing bracket follows at once
+// (which it steps past too); otherwise next steps out.
+func (d *decoder) enter(closing byte) (empty, ok bool) {
 	d.depth++
-	d.i = SkipSpace(d.b, d.i+1) // past the bracket
-	return d.depth <= MaxDepth
+	d.i = SkipSpace(d.b, d.i+1)
+	if d.depth > MaxDepth {
+		return false, false
+	}
+	if d.i < len(d.b) && d.b[d.i] == closing {
+		d.i++
+		d.depth--
+		return true, true
+	}
+	return false, true
 }
 
 func (d *decoder) object(keep bool) (any, bool) {
-	if !d.enter() {
+	empty, ok := d.enter('}')
+	if !ok {
 		return nil, false
 	}
 	var m map[string]any
 	if keep {
 		m = make(map[string]any)
 	}
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		d.depth--
+	if empty {
 		return m, true
 	}
 	for {
@@ -125,16 +134,15 @@ func (d *decoder) object(keep bool) (any, bool) {
 }
 
 func (d *decoder) array(keep bool) (any, bool) {
-	if !d.enter() {
+	empty, ok := d.enter(']')
+	if !ok {
 		return nil, false
 	}
 	var a []any
 	if keep {
 		a = make([]any, 0)
 	}
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		d.depth--
+	if empty {
 		return a, true
 	}
 	for {
