@@ -92,6 +92,8 @@ var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return 
 
 const maxPooledAnswer = 64 << 10
 
+// decodeJSON reads a POST /tasks body (jsonDecoder). Unknown members are
+// checked and ignored, as encoding/json ignores them.
 func (r *submitTaskRequest) decodeJSON(b []byte) bool {
 	was := *r
 	ok := jsonfast.WalkObject(b, func(key []byte, i int) (int, bool) {

@@ -17,8 +17,9 @@ import (
 // machine, which was the p99 of one task at a time (docs/performance.md,
 // step 12). The write connection therefore leaves checkpoints to a
 // connection and a goroutine of their own (checkpointer), which runs a
-// PASSIVE checkpoint every checkpointEvery: it copies what no reader still
-// needs, and neither waits for the writer or readers nor makes them wait.
+// PASSIVE checkpoint every checkpointEvery: it copies as much of the log
+// as the readers allow, and neither waits for the writer or readers nor
+// makes them wait.
 // The writer checkpoints itself only past checkpointBackstop pages, should
 // the checkpointer fall that far behind. Durability is unchanged: a commit
 // is in the log, synced as synchronous=NORMAL says, before and after.
