@@ -57,16 +57,30 @@ type cancelList interface {
 }
 
 // mayDefer says the attempt d holds may run before its start is recorded:
-// the message's first delivery, of a committed row, of a task the node
-// knows was not cancelled. A message published straight to NATS is not
-// deferred: its row, made running at its first delivery, is also what
-// keeps a repeated message from running the task again.
-func (rt *runtime) mayDefer(d supervisor.Delivery, taskID string, lease int64) bool {
-	if rt.startDelay <= 0 || rt.cancelList == nil || lease <= 0 || !firstDelivery(d) || !rowCommitted(d) {
-		return false
+// the message's first delivery, of a task the node knows was not
+// cancelled, and either of a committed row, or, for a message that claims
+// none (published straight to NATS), of a task that has no row yet. fresh
+// says it is the latter: the outcome then makes the row.
+//
+// A message that claims no row may still have one: a copy of a message
+// whose task ran before. The row is what keeps such a copy from running the
+// task again, so the store is asked; on PostgreSQL concurrent reads share a
+// statement, so this costs a lookup by key in a batch, not a round trip.
+func (rt *runtime) mayDefer(ctx context.Context, d supervisor.Delivery, taskID string, lease int64) (ok, fresh bool) {
+	if rt.startDelay <= 0 || rt.cancelList == nil || lease <= 0 || !firstDelivery(d) {
+		return false, false
 	}
-	cancelled, known := rt.cancelList.Cancelled(taskID)
-	return known && !cancelled
+	if cancelled, known := rt.cancelList.Cancelled(taskID); !known || cancelled {
+		return false, false
+	}
+	if rowCommitted(d) {
+		return true, false
+	}
+	if rt.createFinished == nil {
+		return false, false
+	}
+	_, err := rt.tasks.Get(ctx, taskID)
+	return errors.Is(err, store.ErrNotFound), true
 }
 
 // firstDelivery says d is its message's first delivery. A delivery that
@@ -84,6 +98,9 @@ type attempt struct {
 	// began is when a deferred attempt began, its start not recorded; zero
 	// for a recorded start.
 	began time.Time
+	// fresh says a deferred attempt's message claims no committed row (a
+	// task published straight to NATS): its outcome makes the row.
+	fresh bool
 }
 
 // deferred says a's start was not recorded.
@@ -94,8 +111,9 @@ func (a attempt) deferred() bool { return !a.began.IsZero() }
 var errStartRefused = errors.New("runner: the task is final or held by another delivery")
 
 // handleDeferred runs a first delivery before recording its start; see
-// above.
-func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log *slog.Logger, msg actors.Task, lease int64) {
+// above. fresh is mayDefer's.
+func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log *slog.Logger, msg actors.Task,
+	lease int64, fresh bool) {
 	rt := w.rt
 	began := rt.now()
 	runCtx, abort := context.WithCancelCause(ctx)
@@ -138,7 +156,7 @@ func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log 
 			_ = d.Nak(0)
 			return
 		case perr == nil && !timedOut:
-			a := attempt{Task: store.Task{Task: msg, Lease: lease, Attempts: 1}, began: began}
+			a := attempt{Task: store.Task{Task: msg, Lease: lease, Attempts: 1}, began: began, fresh: fresh}
 			rt.settleAsync(ctx, log, d, a, res, perr, timedOut)
 			return
 		}

@@ -238,10 +238,11 @@ func (b *bundle) publishRaw(t *testing.T, task actors.Task) {
 	}
 }
 
-// TestRowlessTaskNotDeferred: a task published straight to NATS has its
-// row made running before its agent runs, as that row is what keeps a
-// repeated message from running it again.
-func TestRowlessTaskNotDeferred(t *testing.T) {
+// TestRowlessTaskDeferred: a task published straight to NATS that ends
+// within the start delay gets its row once, made completed with its one
+// attempt; a repeated message finds that row and does not run the task
+// again.
+func TestRowlessTaskDeferred(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var calls atomic.Int64
@@ -250,19 +251,83 @@ func TestRowlessTaskNotDeferred(t *testing.T) {
 	}))
 	task := newTask("direct_job", "")
 	events := b.eventTypes(t, task.ID)
+	before := time.Now()
 	b.publishRaw(t, task)
-	waitFor(t, func() bool { _, err := b.db.Tasks().Get(t.Context(), task.ID); return err == nil }) // made at delivery
+	waitFor(t, func() bool { _, err := b.db.Tasks().Get(t.Context(), task.ID); return err == nil })
 	got := waitFinal(t, b.db.Tasks(), task.ID)
-	if got.Status != actors.StatusCompleted || got.Attempts != 1 || string(got.Result) != `{"call":1}` {
-		t.Fatalf("task %s attempts %d result %s; want completed by one attempt", got.Status, got.Attempts, got.Result)
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 || got.Lease <= 0 || string(got.Result) != `{"call":1}` {
+		t.Fatalf("task %s attempts %d lease %d result %s; want completed by one attempt",
+			got.Status, got.Attempts, got.Lease, got.Result)
+	}
+	if got.StartedAt == nil || got.CompletedAt == nil || got.StartedAt.Before(before.Add(-time.Second)) ||
+		got.CompletedAt.Before(*got.StartedAt) || got.MaxAttempts != task.MaxAttempts {
+		t.Errorf("started_at %v completed_at %v max attempts %d; want a start before the completion, %d attempts allowed",
+			got.StartedAt, got.CompletedAt, got.MaxAttempts, task.MaxAttempts)
+	}
+	attempts, err := b.db.Tasks().Attempts(t.Context(), task.ID)
+	if err != nil || len(attempts) != 1 || attempts[0].Status != string(actors.StatusCompleted) {
+		t.Errorf("attempts %+v, %v; want one completed", attempts, err)
+	}
+	waitFor(t, func() bool { return slices.Contains(events(), transport.EventTaskCompleted) })
+	if got := events(); !slices.Equal(got, []string{"task.completed"}) {
+		t.Errorf("events %v; want task.completed alone", got)
+	}
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	b.publishRaw(t, task) // no message id: past any dedup window
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	if n := calls.Load(); n != 1 {
+		t.Errorf("agent ran %d times; a repeated message must not run the task again", n)
+	}
+}
+
+// TestRowlessTaskRecordedWhenSlow: a task published straight to NATS that
+// still runs after the start delay gets its row made running, then
+// completes it as one attempt.
+func TestRowlessTaskRecordedWhenSlow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	release := make(chan struct{})
+	b.startNodeDelayed(t, 20*time.Millisecond, kind("direct_slow", func(context.Context, actors.Task) (actors.Result, error) {
+		<-release
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	task := newTask("direct_slow_job", "")
+	events := b.eventTypes(t, task.ID)
+	b.publishRaw(t, task)
+	waitFor(t, func() bool {
+		got, err := b.db.Tasks().Get(t.Context(), task.ID)
+		return err == nil && got.Status == actors.StatusRunning && got.Attempts == 1
+	})
+	close(release)
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 {
+		t.Errorf("task %s attempts %d; want completed by one attempt", got.Status, got.Attempts)
 	}
 	waitFor(t, func() bool { return slices.Contains(events(), transport.EventTaskCompleted) })
 	if got := events(); !slices.Equal(got, []string{"task.started", "task.completed"}) {
 		t.Errorf("events %v; want started, completed", got)
 	}
-	b.publishRaw(t, task) // no message id: past any dedup window
-	waitFor(t, func() bool { return b.streamEmpty(t) })
-	if n := calls.Load(); n != 1 {
-		t.Errorf("agent ran %d times; a repeated message must not run the task again", n)
+}
+
+// TestRowlessTaskFailureRetries: a task published straight to NATS
+// whose deferred attempt fails gets its row made running first, so that
+// the retry counts the attempt, then runs again and completes.
+func TestRowlessTaskFailureRetries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var calls atomic.Int64
+	b.startNodeDelayed(t, time.Minute, kind("direct_flaky", func(context.Context, actors.Task) (actors.Result, error) {
+		if calls.Add(1) == 1 {
+			return actors.Result{}, errors.New("transient")
+		}
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	task := newTask("direct_flaky_job", "")
+	b.publishRaw(t, task)
+	waitFor(t, func() bool { _, err := b.db.Tasks().Get(t.Context(), task.ID); return err == nil })
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	if got.Status != actors.StatusCompleted || got.Attempts != 2 || calls.Load() != 2 {
+		t.Errorf("task %s attempts %d, agent ran %d times; want completed by the second of two attempts",
+			got.Status, got.Attempts, calls.Load())
 	}
 }

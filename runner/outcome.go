@@ -70,7 +70,17 @@ func (rt *runtime) commit(ctx context.Context, log *slog.Logger, a attempt,
 		o = store.Outcome{Status: actors.StatusFailed, ErrorMessage: perr.Error()}
 	}
 
-	err := rt.tasks.Finish(ctx, st.ID, st.Lease, o, rt.now())
+	var err error
+	if a.fresh && a.deferred() && o.Status == actors.StatusCompleted {
+		// The task has no row yet (deferred.go): it is made with the outcome.
+		t := st.Task
+		if t.MaxAttempts <= 0 {
+			t.MaxAttempts = 1 // as the start writer makes the row (createStarted)
+		}
+		err = rt.createFinished(ctx, store.NewFinish{Task: t, Lease: st.Lease, Outcome: o, At: rt.now()})
+	} else {
+		err = rt.tasks.Finish(ctx, st.ID, st.Lease, o, rt.now())
+	}
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Cancelled meanwhile, or a later delivery took the task over: its

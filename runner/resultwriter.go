@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
 )
 
@@ -31,14 +32,23 @@ type BatchFinisher interface {
 	FinishBatch(ctx context.Context, items []store.Finished) ([]error, error)
 }
 
+// FinishCreator stores tasks that have no row yet together with the outcome
+// of their first attempt (store.Tasks has it): how a deferred attempt of a
+// task published straight to NATS is recorded (deferred.go). A node whose
+// task store lacks it records such a task's start before it runs.
+type FinishCreator interface {
+	CreateFinished(ctx context.Context, items []store.NewFinish) ([]error, error)
+}
+
 // maxResultBatch caps a batch: past a few hundred rows a bigger batch saves
 // little and holds the first callers longer.
 const maxResultBatch = 256
 
 // resultWriter commits Finish calls in batches.
 type resultWriter struct {
-	store resultStore
-	log   *slog.Logger
+	store   resultStore
+	creator FinishCreator // the store, when it can; nil otherwise
+	log     *slog.Logger
 	// reqs is unbuffered on purpose: a send succeeds only while run is
 	// there to take it, so after stop no request can be stranded in a
 	// buffer; callers that find the writer gone commit on their own.
@@ -47,16 +57,19 @@ type resultWriter struct {
 	done chan struct{}
 }
 
-// finishReq is one Finish waiting for its batch; the writer answers on done
-// (buffered, so a caller that gave up never blocks the writer).
+// finishReq is one Finish waiting for its batch, or, with task set, one
+// CreateFinished of that task; the writer answers on done (buffered, so a
+// caller that gave up never blocks the writer).
 type finishReq struct {
 	item store.Finished
+	task *actors.Task
 	done chan error
 }
 
 func newResultWriter(s resultStore, log *slog.Logger) *resultWriter {
 	w := &resultWriter{store: s, log: log, reqs: make(chan finishReq),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	w.creator, _ = s.(FinishCreator)
 	go w.run()
 	return w
 }
@@ -125,21 +138,44 @@ func linger[T any](reqs <-chan T, stop <-chan struct{}, take func(T), full func(
 	}
 }
 
-// flush commits one batch and answers every caller in it. A batch is not
-// tied to any one caller's context (they may have given up); it has the
-// settle bound of its own, so the node's shutdown still keeps finished work.
+// flush commits one batch and answers every caller in it: the outcomes
+// with FinishBatch, the rows made with their outcome with CreateFinished,
+// each in one statement. A batch is not tied to any one caller's context
+// (they may have given up); it has the settle bound of its own, so the
+// node's shutdown still keeps finished work.
 func (w *resultWriter) flush(batch []finishReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
-	items := make([]store.Finished, len(batch))
-	for i, r := range batch {
-		items[i] = r.item
+	var (
+		finishes, creates []finishReq
+		items             []store.Finished
+		news              []store.NewFinish
+	)
+	for _, r := range batch {
+		if r.task != nil {
+			creates, news = append(creates, r), append(news, r.newFinish())
+		} else {
+			finishes = append(finishes, r)
+			items = append(items, r.item)
+		}
 	}
-	errs, err := w.store.FinishBatch(ctx, items)
+	if len(items) > 0 {
+		errs, err := w.store.FinishBatch(ctx, items)
+		answerAll(ctx, w.log, "result batch not committed", finishes, errs, err)
+	}
+	if len(news) > 0 {
+		errs, err := w.creator.CreateFinished(ctx, news)
+		answerAll(ctx, w.log, "rows with outcomes not committed", creates, errs, err)
+	}
+}
+
+// answerAll gives each request of a statement its verdict: its own error, or
+// the statement's.
+func answerAll(ctx context.Context, log *slog.Logger, what string, reqs []finishReq, errs []error, err error) {
 	if err != nil {
-		w.log.WarnContext(ctx, "result batch not committed", "tasks", len(batch), "error", err)
+		log.WarnContext(ctx, what, "tasks", len(reqs), "error", err)
 	}
-	for i, r := range batch {
+	for i, r := range reqs {
 		if err != nil {
 			r.done <- err
 		} else {
@@ -153,11 +189,63 @@ func (w *resultWriter) flush(batch []finishReq) {
 // ctx's error, and the item may or may not have been recorded: the caller
 // hands the message back, and its redelivery finds the task final or not.
 func (w *resultWriter) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
-	r := finishReq{item: store.Finished{ID: id, Lease: lease, Outcome: o, At: now}, done: make(chan error, 1)}
+	return w.commit(ctx, finishReq{item: store.Finished{ID: id, Lease: lease, Outcome: o, At: now}})
+}
+
+// CreateFinished queues the row of nf.Task, made with its outcome, for the
+// next batch, as Finish queues an outcome: the writer's store must be a
+// FinishCreator. It returns what the store's CreateFinished says of it.
+func (w *resultWriter) CreateFinished(ctx context.Context, nf store.NewFinish) error {
+	return w.commit(ctx, finishReq{item: store.Finished{ID: nf.Task.ID, Lease: nf.Lease, Outcome: nf.Outcome, At: nf.At},
+		task: &nf.Task})
+}
+
+// newFinish is the CreateFinished item of a request with a task.
+func (r finishReq) newFinish() store.NewFinish {
+	return store.NewFinish{Task: *r.task, Lease: r.item.Lease, Outcome: r.item.Outcome, At: r.item.At}
+}
+
+// createOne is CreateFinished for one item, with its own verdict.
+func createOne(ctx context.Context, fc FinishCreator, nf store.NewFinish) error {
+	errs, err := fc.CreateFinished(ctx, []store.NewFinish{nf})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// finishCreating returns how a runtime over tasks records a deferred
+// attempt of a task with no row (deferred.go): through the result writer
+// when there is one, else with the store's own CreateFinished; nil when
+// the store has none.
+func finishCreating(tasks TaskStore) func(ctx context.Context, nf store.NewFinish) error {
+	if g, ok := tasks.(groupTasks); ok {
+		if g.w != nil {
+			if g.w.creator == nil {
+				return nil
+			}
+			return g.w.CreateFinished
+		}
+		tasks = g.TaskStore
+	}
+	fc, ok := tasks.(FinishCreator)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, nf store.NewFinish) error { return createOne(ctx, fc, nf) }
+}
+
+// commit hands r to the writer and waits for its verdict; if the writer
+// has stopped, it commits r on its own.
+func (w *resultWriter) commit(ctx context.Context, r finishReq) error {
+	r.done = make(chan error, 1)
 	select {
 	case w.reqs <- r:
 	case <-w.done:
-		return w.store.Finish(ctx, id, lease, o, now)
+		if r.task != nil {
+			return createOne(ctx, w.creator, r.newFinish())
+		}
+		return w.store.Finish(ctx, r.item.ID, r.item.Lease, r.item.Outcome, r.item.At)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -137,3 +137,100 @@ func TestGroupCommitNeedsBatchStore(t *testing.T) {
 }
 
 type singleOnly struct{ TaskStore }
+
+// creatingStore is a batchStore that can also make rows with their outcome:
+// it records those batches apart and refuses the ids in exists.
+type creatingStore struct {
+	batchStore
+	creates [][]string
+	exists  map[string]bool
+}
+
+func (s *creatingStore) CreateFinished(ctx context.Context, items []store.NewFinish) ([]error, error) {
+	if s.hold != nil {
+		<-s.hold
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	errs := make([]error, len(items))
+	for i, it := range items {
+		ids = append(ids, it.Task.ID)
+		if s.exists[it.Task.ID] {
+			errs[i] = fmt.Errorf("task %s: %w", it.Task.ID, store.ErrConflict)
+		}
+	}
+	s.creates = append(s.creates, ids)
+	return errs, nil
+}
+
+// Outcomes and rows made with their outcome wait in the same batch; each
+// kind goes to the store in a statement of its own, and each caller gets
+// its own item's verdict. Once stopped, the writer makes a row alone.
+func TestResultWriterCreatesFinished(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &creatingStore{batchStore: batchStore{hold: make(chan struct{}), conflict: map[string]bool{"f2": true}},
+			exists: map[string]bool{"c1": true}}
+		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		if got := finishCreating(groupTasks{TaskStore: singleOnly{}, w: w}); got == nil {
+			t.Fatal("finishCreating: nil for a writer whose store is a FinishCreator")
+		}
+
+		errs := make(map[string]error)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		run := func(id string, f func() error) {
+			wg.Go(func() {
+				err := f()
+				mu.Lock()
+				errs[id] = err
+				mu.Unlock()
+			})
+		}
+		finish := func(id string) {
+			run(id, func() error { return w.Finish(t.Context(), id, 1, completedOutcome, time.Now()) })
+		}
+		create := func(id string) {
+			run(id, func() error {
+				return w.CreateFinished(t.Context(), store.NewFinish{Task: actors.Task{ID: id}, Lease: 1,
+					Outcome: completedOutcome, At: time.Now()})
+			})
+		}
+		finish("f0")
+		synctest.Wait() // f0 is being committed alone
+		finish("f1")
+		finish("f2")
+		create("c0")
+		create("c1")
+		synctest.Wait()
+		close(s.hold)
+		wg.Wait()
+
+		if len(s.batches) != 2 || len(s.batches[1]) != 2 || len(s.creates) != 1 || len(s.creates[0]) != 2 {
+			t.Fatalf("finish batches %v, create batches %v; want [f0] then two finishes, and one of two creates",
+				s.batches, s.creates)
+		}
+		for id, want := range map[string]bool{"f0": false, "f1": false, "f2": true, "c0": false, "c1": true} {
+			if err := errs[id]; errors.Is(err, store.ErrConflict) != want || (!want && err != nil) {
+				t.Errorf("%s: error %v, conflict expected: %v", id, err, want)
+			}
+		}
+
+		w.Stop()
+		err := w.CreateFinished(t.Context(), store.NewFinish{Task: actors.Task{ID: "c2"}, Lease: 1,
+			Outcome: completedOutcome, At: time.Now()})
+		if err != nil || len(s.creates) != 2 || s.creates[1][0] != "c2" {
+			t.Fatalf("CreateFinished after Stop: %v, create batches %v; want c2 made alone", err, s.creates)
+		}
+	})
+}
+
+// A node whose store cannot make rows with their outcome defers no task
+// published straight to NATS.
+func TestFinishCreatingNeedsCreator(t *testing.T) {
+	w := newResultWriter(&batchStore{}, slog.New(slog.DiscardHandler))
+	defer w.Stop()
+	if finishCreating(groupTasks{TaskStore: singleOnly{}, w: w}) != nil || finishCreating(singleOnly{}) != nil {
+		t.Fatal("finishCreating: not nil for a store without CreateFinished")
+	}
+}

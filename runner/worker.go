@@ -86,8 +86,8 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 		ctx = withAttempt(ctx, w.self.id, w.self.stats) // settle teaches the agent's stats
 	}
 
-	if rt.mayDefer(d, msg.ID, lease) {
-		w.handleDeferred(ctx, d, log, msg, lease) // deferred.go
+	if ok, fresh := rt.mayDefer(ctx, d, msg.ID, lease); ok {
+		w.handleDeferred(ctx, d, log, msg, lease, fresh) // deferred.go
 		return
 	}
 	st, err := rt.begin(ctx, d, log, msg, lease)
@@ -252,6 +252,9 @@ type runtime struct {
 	settling    *settlingSet
 	startDelay  time.Duration // deferred.go; 0 records every start before the agent runs
 	cancelList  cancelList    // tasks cancelled before they started (deferred.go); nil: defer none
+	// createFinished stores a task with no row together with its outcome
+	// (deferred.go); nil: the store cannot, and such tasks are not deferred.
+	createFinished func(ctx context.Context, nf store.NewFinish) error
 }
 
 // start moves the task to running under lease. A task published straight to

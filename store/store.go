@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ymera/ymera/actors"
@@ -229,6 +230,17 @@ type Tasks interface {
 	// non-nil err means no task was stored (e.g. ErrUnavailable), and ts and
 	// errs are then nil.
 	CreateStarted(ctx context.Context, items []NewStart) (ts []Task, errs []error, err error)
+	// CreateFinished stores tasks that have no row yet already final, for
+	// a task published straight to NATS whose first attempt ended before
+	// its start was recorded (runner/deferred.go): each row goes in with
+	// items[i].Outcome, its one attempt counted under items[i].Lease from
+	// Outcome.StartedAt to At, as CreateStarted and then Finish would leave
+	// it, but written once. MaxAttempts is stored as given. errs[i] is what
+	// CreateBatch would have said for the task (ErrConflict for an id that
+	// exists, also earlier in the batch: that row is left as it is), or
+	// CheckFinish's complaint about the item. A non-nil err means no task
+	// was stored (e.g. ErrUnavailable), and errs is then nil.
+	CreateFinished(ctx context.Context, items []NewFinish) (errs []error, err error)
 	// Finish records the outcome of the attempt holding lease. ErrConflict
 	// unless the task is running under that lease, or, with
 	// Outcome.StartedAt, never started (pending or queued with no attempts).
@@ -363,6 +375,66 @@ func StartedTasks(items []NewStart) []actors.Task {
 		}
 	}
 	return ts
+}
+
+// NewFinish is one item of CreateFinished: Task, which has no row yet, is
+// stored final with Outcome, its attempt begun at Outcome.StartedAt by the
+// delivery holding Lease and ended at At.
+type NewFinish struct {
+	Task    actors.Task
+	Lease   int64
+	Outcome Outcome
+	At      time.Time
+}
+
+// CheckFinish says what keeps it from being stored by CreateFinished, nil
+// when nothing does: an outcome that is not final, one without the start
+// of its attempt, or a result that is not JSON.
+func CheckFinish(it NewFinish) error {
+	switch {
+	case !it.Outcome.Status.Final():
+		return fmt.Errorf("store: create task %s: outcome status %q is not final", it.Task.ID, it.Outcome.Status)
+	case it.Outcome.StartedAt.IsZero():
+		return fmt.Errorf("store: create task %s: the outcome does not say when its attempt began", it.Task.ID)
+	case len(it.Outcome.Result) > 0 && !json.Valid(it.Outcome.Result):
+		return fmt.Errorf("store: create task %s: result is not valid JSON", it.Task.ID)
+	}
+	return nil
+}
+
+// CreateFinishedWith is CreateFinished for a backend: the items CheckFinish
+// finds fault with get its error, and create stores the others (as tasks,
+// each with the time it was created: a task without one was created when
+// its attempt began) and returns their verdicts, in order.
+func CreateFinishedWith(items []NewFinish,
+	create func(ts []actors.Task, items []NewFinish) ([]error, error)) ([]error, error) {
+	errs := make([]error, len(items))
+	var (
+		ts   []actors.Task
+		good []NewFinish
+		idx  []int
+	)
+	for i, it := range items {
+		if errs[i] = CheckFinish(it); errs[i] != nil {
+			continue
+		}
+		t := it.Task
+		if t.CreatedAt.IsZero() {
+			t.CreatedAt = it.Outcome.StartedAt
+		}
+		ts, good, idx = append(ts, t), append(good, it), append(idx, i)
+	}
+	if len(good) == 0 {
+		return errs, nil
+	}
+	verdicts, err := create(ts, good)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range idx {
+		errs[i] = verdicts[j]
+	}
+	return errs, nil
 }
 
 // Attempt is one attempt at a task.

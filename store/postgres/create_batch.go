@@ -22,23 +22,29 @@ import (
 // A row stored started (CreateStarted) comes with its lease in $12 and its
 // start time in $13, and counts its first attempt, so a task published
 // straight to NATS is written once rather than inserted and then updated.
-// CreateBatch and EnqueueBatch pass NULL for both arrays: unnest reads a NULL
-// array as empty and pads it with NULLs, so their rows get what Create
-// stores (no attempt, lease 0, no started_at, updated_at = created_at).
+// A row stored finished (CreateFinished) also comes with its own final
+// status ($14), its end ($15), and its result and error ($16, $17).
+// CreateBatch and EnqueueBatch pass NULL for the arrays they do not use:
+// unnest reads a NULL array as empty and pads it with NULLs, so their rows
+// get what Create stores (no attempt, lease 0, no started_at, updated_at =
+// created_at, $11's status).
 const insertBatchSQL = `INSERT INTO tasks (id, name, description, task_type, parameters,
 		priority, user_id, agent_id, max_attempts, created_at, updated_at, status,
-		attempts, lease, started_at)
+		attempts, lease, started_at, completed_at, result, error_message)
 	SELECT b.id::uuid, b.name, b.description, b.task_type, b.parameters::jsonb,
 		b.priority, b.user_id::uuid, b.agent_id::uuid, b.max_attempts, b.created_at,
-		COALESCE(b.started_at, b.created_at), $11::text,
-		CASE WHEN b.started_at IS NULL THEN 0 ELSE 1 END, COALESCE(b.lease, 0), b.started_at
+		COALESCE(b.completed_at, b.started_at, b.created_at), COALESCE(b.status, $11::text),
+		CASE WHEN b.started_at IS NULL THEN 0 ELSE 1 END, COALESCE(b.lease, 0), b.started_at,
+		b.completed_at, b.result::jsonb, b.error_message
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-		$7::text[], $8::text[], $9::int[], $10::timestamptz[], $12::bigint[], $13::timestamptz[])
+		$7::text[], $8::text[], $9::int[], $10::timestamptz[], $12::bigint[], $13::timestamptz[],
+		$14::text[], $15::timestamptz[], $16::text[], $17::text[])
 		AS b(id, name, description, task_type, parameters, priority, user_id, agent_id, max_attempts, created_at,
-			lease, started_at)
+			lease, started_at, status, completed_at, result, error_message)
 	ON CONFLICT (id) DO NOTHING`
 
-// createBatchSQL is CreateBatch's statement: the inserted ids.
+// createBatchSQL is the statement of CreateBatch and CreateFinished: the
+// inserted ids.
 const createBatchSQL = insertBatchSQL + `
 	RETURNING id::text`
 
@@ -55,7 +61,7 @@ const createStartedSQL = insertBatchSQL + `
 const enqueueBatchSQL = `WITH ins AS (` + insertBatchSQL + `
 		RETURNING id),
 	ob AS (INSERT INTO task_outbox (task_ids, created_at)
-		SELECT array_agg(ins.id), $14::timestamptz FROM ins HAVING count(*) > 0
+		SELECT array_agg(ins.id), $18::timestamptz FROM ins HAVING count(*) > 0
 		RETURNING id)
 	SELECT ins.id::text, (SELECT ob.id FROM ob) FROM ins`
 
@@ -89,15 +95,29 @@ func (r tasks) CreateStarted(ctx context.Context, items []store.NewStart) ([]sto
 	return started, errs, err
 }
 
-// insertion says how createBatch stores its rows: pending (the zero value,
-// CreateBatch), queued with an outbox entry (enqueue, EnqueueBatch), or
-// running (CreateStarted), ts[i] started as starts[i] says.
-type insertion struct {
-	enqueue bool
-	starts  []store.NewStart
+// CreateFinished is CreateBatch with each row stored final, its one attempt
+// counted under its item's lease with its outcome, in the same one
+// statement; see store.Tasks. A task CreateBatch would create alone is
+// inserted alone by that statement, whose error is then its verdict.
+func (r tasks) CreateFinished(ctx context.Context, items []store.NewFinish) ([]error, error) {
+	return store.CreateFinishedWith(items, func(ts []actors.Task, items []store.NewFinish) ([]error, error) {
+		_, _, errs, err := r.createBatch(ctx, ts, insertion{finishes: items})
+		return errs, err
+	})
 }
 
-// createBatch is CreateBatch, EnqueueBatch or CreateStarted, as how says.
+// insertion says how createBatch stores its rows: pending (the zero value,
+// CreateBatch), queued with an outbox entry (enqueue, EnqueueBatch),
+// running (CreateStarted), ts[i] started as starts[i] says, or final
+// (CreateFinished), ts[i] ended as finishes[i] says.
+type insertion struct {
+	enqueue  bool
+	starts   []store.NewStart
+	finishes []store.NewFinish
+}
+
+// createBatch is CreateBatch, EnqueueBatch, CreateStarted or CreateFinished,
+// as how says.
 // It returns the outbox entry's id (EnqueueBatch) and the tasks stored
 // started (CreateStarted; nil otherwise).
 func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion) (int64, []store.Task, []error, error) {
@@ -148,19 +168,17 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 }
 
 // createAlone stores ts[i] on its own and returns its verdict: with Create,
-// or for a started row with the batch statement holding only that task.
-// Alone is never enqueued: see store.Tasks.EnqueueBatch.
+// or for a started or finished row with the batch statement holding only
+// that task. Alone is never enqueued: see store.Tasks.EnqueueBatch.
 func (r tasks) createAlone(ctx context.Context, ts []actors.Task, i int, how insertion, started []store.Task) error {
-	if how.starts == nil {
+	if how.starts == nil && how.finishes == nil {
 		return r.Create(ctx, ts[i])
 	}
-	if _, _, err := r.insertBatch(ctx, ts, []int{i}, nil, how, started); err != nil {
+	errs := make([]error, len(ts))
+	if _, _, err := r.insertBatch(ctx, ts, []int{i}, errs, how, started); err != nil {
 		return fmt.Errorf("store: create task %s: %w", ts[i].ID, translate(err))
 	}
-	if started[i].ID == "" {
-		return fmt.Errorf("store: create task %s: %w: the id exists", ts[i].ID, store.ErrConflict)
-	}
-	return nil
+	return errs[i]
 }
 
 // insertBatch inserts ts[batch...] (distinct, valid ids) with createBatchSQL,
@@ -175,9 +193,14 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 	params, prios, users, agents := make([]*string, n), make([]string, n), make([]*string, n), make([]*string, n)
 	maxes, ats := make([]int32, n), make([]time.Time, n)
 	var leases []int64
-	var starts []time.Time // nil arrays unless started: see insertBatchSQL
-	if how.starts != nil {
+	var starts []time.Time // nil arrays unless started or finished: see insertBatchSQL
+	if how.starts != nil || how.finishes != nil {
 		leases, starts = make([]int64, n), make([]time.Time, n)
+	}
+	var statuses, results, messages []*string
+	var ends []time.Time // nil arrays unless finished
+	if how.finishes != nil {
+		statuses, results, messages, ends = make([]*string, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
 	}
 	now := r.db.now()
 	opt := func(s string) *string {
@@ -197,12 +220,18 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 		if ats[j].IsZero() {
 			ats[j] = now
 		}
-		if how.starts != nil {
+		switch {
+		case how.starts != nil:
 			leases[j], starts[j] = how.starts[i].Lease, how.starts[i].At
+		case how.finishes != nil:
+			f := how.finishes[i]
+			leases[j], starts[j], ends[j] = f.Lease, f.Outcome.StartedAt, f.At
+			statuses[j] = opt(string(f.Outcome.Status))
+			results[j], messages[j] = opt(string(f.Outcome.Result)), opt(f.Outcome.ErrorMessage)
 		}
 	}
 	query, args := createBatchSQL, []any{ids, names, descs, types, params, prios, users, agents, maxes, ats,
-		string(actors.StatusPending), leases, starts}
+		string(actors.StatusPending), leases, starts, statuses, ends, results, messages}
 	switch {
 	case how.enqueue:
 		query, args[10] = enqueueBatchSQL, string(actors.StatusQueued)
@@ -261,7 +290,11 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 		return 0, 0, err
 	}
 	for _, i := range batch {
-		if !inserted[uuid.MustParse(ts[i].ID).String()] {
+		in := len(inserted) == 1 // one task, perhaps alone with an id uuid does not read (as above)
+		if n > 1 {
+			in = inserted[uuid.MustParse(ts[i].ID).String()]
+		}
+		if !in {
 			errs[i] = fmt.Errorf("store: create task %s: %w: the id exists", ts[i].ID, store.ErrConflict)
 		}
 	}

@@ -42,15 +42,31 @@ func (r tasks) CreateStarted(ctx context.Context, items []store.NewStart) ([]sto
 	return started, errs, err
 }
 
-// insertion says how createBatch stores its rows: pending (the zero value,
-// CreateBatch), queued with an outbox entry (enqueue, EnqueueBatch), or
-// running (CreateStarted), ts[i] started as starts[i] says.
-type insertion struct {
-	enqueue bool
-	starts  []store.NewStart
+// CreateFinished is CreateBatch with each row stored final, its one attempt
+// counted under its item's lease with its outcome, by one prepared INSERT
+// per task in one transaction; see store.Tasks.
+func (r tasks) CreateFinished(ctx context.Context, items []store.NewFinish) ([]error, error) {
+	return store.CreateFinishedWith(items, func(ts []actors.Task, items []store.NewFinish) ([]error, error) {
+		_, _, errs, err := r.createBatch(ctx, ts, insertion{finishes: items})
+		return errs, err
+	})
 }
 
-// createBatch is CreateBatch, EnqueueBatch or CreateStarted, as how says.
+// insertion says how createBatch stores its rows: pending (the zero value,
+// CreateBatch), queued with an outbox entry (enqueue, EnqueueBatch),
+// running (CreateStarted), ts[i] started as starts[i] says, or final
+// (CreateFinished), ts[i] ended as finishes[i] says.
+type insertion struct {
+	enqueue  bool
+	starts   []store.NewStart
+	finishes []store.NewFinish
+}
+
+// alone says whether createBatch inserts every row on its own.
+func (how insertion) alone() bool { return how.starts != nil || how.finishes != nil }
+
+// createBatch is CreateBatch, EnqueueBatch, CreateStarted or CreateFinished,
+// as how says.
 // It returns the outbox entry's id (EnqueueBatch) and the tasks stored
 // started (CreateStarted; nil otherwise).
 //
@@ -59,8 +75,9 @@ type insertion struct {
 // earlier in the same batch, or an unknown user) fails its chunk's
 // statement, which SQLite then undoes alone; that chunk is inserted again a
 // row at a time, so that each task fares exactly as Create called in turn
-// would, with Create's error. CreateStarted inserts a row at a time: it
-// returns each row as stored, and it is not on the submit path.
+// would, with Create's error. CreateStarted and CreateFinished insert a
+// row at a time: they are not on the submit path, and CreateStarted returns
+// each row as stored.
 func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion) (int64, []store.Task, []error, error) {
 	errs := make([]error, len(ts))
 	var started []store.Task
@@ -77,10 +94,12 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 		query, chunked = enqueueTaskSQL, enqueueTaskChunk
 	case how.starts != nil:
 		query = insertStartedSQL
+	case how.finishes != nil:
+		query = insertFinishedSQL
 	}
 	prepared, err := r.db.writeStmt(ctx, query)
 	var chunks chunkStmts
-	if err == nil && how.starts == nil {
+	if err == nil && !how.alone() {
 		chunks, err = r.db.chunkStmts(ctx, chunked)
 	}
 	var outboxStmt *sql.Stmt
@@ -98,10 +117,16 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 		one := func(i int) error {
 			args := taskArgs(make([]any, 0, 12), ts[i], now)
 			var err error
-			if how.starts != nil {
+			switch {
+			case how.starts != nil:
 				started[i], err = scanTask(stmt.QueryRowContext(ctx,
 					append(args, how.starts[i].Lease, timeArg(how.starts[i].At))...))
-			} else {
+			case how.finishes != nil:
+				f := how.finishes[i]
+				_, err = stmt.ExecContext(ctx, append(args, f.Lease, timeArg(f.Outcome.StartedAt),
+					string(f.Outcome.Status), timeArg(f.At), jsonArg(f.Outcome.Result),
+					nullable(f.Outcome.ErrorMessage))...)
+			default:
 				_, err = stmt.ExecContext(ctx, args...)
 			}
 			if err == nil {
@@ -142,7 +167,7 @@ func (r tasks) createBatch(ctx context.Context, ts []actors.Task, how insertion)
 				}
 			}
 			// Alone: a chunk of one, a chunk a row of which failed, or a
-			// started row.
+			// started or finished row.
 			for i := lo; i < lo+n; i++ {
 				if err := one(i); err != nil {
 					return err
@@ -187,8 +212,14 @@ func taskArgs(args []any, t actors.Task, now time.Time) []any {
 
 // insertTaskSQL stores a new task as pending, as Create does;
 // enqueueTaskSQL as queued; insertStartedSQL as running under the lease $11
-// since $12, its first attempt counted, and returns it as Start does.
+// since $12, its first attempt counted, and returns it as Start does;
+// insertFinishedSQL with the final status $13 at $14 (result $15, error
+// $16), its one attempt counted under the lease $11 since $12.
 const (
+	insertFinishedSQL = `INSERT INTO tasks (id, name, description, task_type, parameters,
+	priority, user_id, agent_id, max_attempts, created_at, status, updated_at, attempts, lease, started_at,
+	completed_at, result, error_message)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $14, 1, $11, $12, $14, $15, $16)`
 	insertTaskSQL    = insertTaskHead + pendingTaskRow
 	enqueueTaskSQL   = insertTaskHead + queuedTaskRow
 	insertStartedSQL = insertTaskHead + `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $12, 1, $11, $12)

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StartBatch", testStartBatch},
 		{"CreateBatch", testCreateBatch},
 		{"CreateStarted", testCreateStarted},
+		{"CreateFinished", testCreateFinished},
 		{"EnqueueBatch", testEnqueueBatch},
 		{"TaskControl", testTaskControl},
 		{"Projects", testProjects},

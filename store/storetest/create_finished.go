@@ -1,0 +1,152 @@
+package storetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
+)
+
+// testCreateFinished holds CreateFinished to its contract: each row is
+// stored as CreateStarted then Finish would leave it, and each item gets
+// the verdict CreateBatch would give its task, or CheckFinish's.
+func testCreateFinished(t *testing.T, s store.Store) {
+	tasks := s.Tasks()
+	fresh := func(i int, user string) actors.Task {
+		return actors.Task{ID: newID(), Name: fmt.Sprintf("finished %d", i), Type: "code_review",
+			Description: "d", Parameters: json.RawMessage(`{"file":"main.go"}`), Priority: actors.PriorityHigh,
+			UserID: user, MaxAttempts: 3, CreatedAt: stored(t0)}
+	}
+	completed := func(startSec int) store.Outcome {
+		return store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{"ok":true}`),
+			StartedAt: atSec(startSec)}
+	}
+
+	// The same tasks made twice, once with CreateFinished and once with
+	// CreateStarted then Finish: the rows and their attempts must match.
+	t.Run("LikeCreateStartedThenFinish", func(t *testing.T) {
+		t.Parallel()
+		user := newUser(t, s)
+		outcomes := []store.Outcome{
+			completed(5),
+			{Status: actors.StatusFailed, ErrorMessage: "boom", StartedAt: atSec(5)},
+		}
+		bare := actors.Task{ID: newID(), Name: "bare", Type: "code_review"}
+		for i, o := range outcomes {
+			for _, pair := range [][2]actors.Task{{fresh(i, user.ID), fresh(i, user.ID)}, {bare, bare}} {
+				a, b := pair[0], pair[1]
+				if a.UserID == "" {
+					a.ID, b.ID = newID(), newID()
+				}
+				errs, err := tasks.CreateFinished(t.Context(), []store.NewFinish{{Task: a, Lease: 7, Outcome: o, At: atSec(6)}})
+				ok(t, "create finished", err)
+				ok(t, "item", errs[0])
+				_, serrs, err := tasks.CreateStarted(t.Context(), []store.NewStart{{Task: b, Lease: 7, At: atSec(5)}})
+				ok(t, "create started", err)
+				ok(t, "started item", serrs[0])
+				ok(t, "finish", tasks.Finish(t.Context(), b.ID, 7, o, atSec(6)))
+				ga, la, err := tasks.GetWithAttempts(t.Context(), a.ID)
+				ok(t, "get with attempts", err)
+				gb, lb, err := tasks.GetWithAttempts(t.Context(), b.ID)
+				ok(t, "get with attempts", err)
+				what := fmt.Sprintf("outcome %d, task %q", i, a.Name)
+				equal(t, what+": task stored", anonymous(t, ga), anonymous(t, gb))
+				equal(t, what+": attempts", la, lb)
+				if ga.Status != o.Status || ga.Attempts != 1 || ga.Lease != 7 || ga.StartedAt == nil ||
+					!ga.StartedAt.Equal(atSec(5)) || ga.CompletedAt == nil || !ga.CompletedAt.Equal(atSec(6)) {
+					t.Errorf("%s: %+v; want %s under lease 7, one attempt from 5 s to 6 s", what, ga, o.Status)
+				}
+				if a.CreatedAt.IsZero() {
+					equal(t, what+": created_at of a task given none", ga.CreatedAt, atSec(5))
+				}
+			}
+		}
+	})
+
+	t.Run("Empty", func(t *testing.T) {
+		t.Parallel()
+		errs, err := tasks.CreateFinished(t.Context(), nil)
+		ok(t, "create finished, empty", err)
+		equal(t, "errors", len(errs), 0)
+	})
+
+	t.Run("MixedConflicts", func(t *testing.T) {
+		t.Parallel()
+		existing := newTask(t, s, "")
+		before, err := tasks.Get(t.Context(), existing.ID)
+		ok(t, "get existing", err)
+		again := existing
+		again.Name = "second try"
+		a, b := fresh(0, ""), fresh(1, "")
+		items := []store.NewFinish{
+			{Task: a, Lease: 1, Outcome: completed(1), At: atSec(2)},
+			{Task: again, Lease: 2, Outcome: completed(1), At: atSec(2)},
+			{Task: b, Lease: 3, Outcome: completed(1), At: atSec(2)},
+			{Task: a, Lease: 4, Outcome: completed(3), At: atSec(4)}, // another delivery of a, in the same batch
+		}
+		errs, err := tasks.CreateFinished(t.Context(), items)
+		ok(t, "create finished", err)
+		equal(t, "per-item errors", len(errs), len(items))
+		ok(t, "new task a", errs[0])
+		isErr(t, "existing id", errs[1], store.ErrConflict)
+		ok(t, "new task b", errs[2])
+		isErr(t, "id repeated in the batch", errs[3], store.ErrConflict)
+		after, err := tasks.Get(t.Context(), existing.ID)
+		ok(t, "get existing", err)
+		equal(t, "existing task untouched", after, before)
+		got, err := tasks.Get(t.Context(), a.ID)
+		ok(t, "get a", err)
+		if got.Status != actors.StatusCompleted || got.Lease != 1 || got.Attempts != 1 || !got.UpdatedAt.Equal(atSec(2)) {
+			t.Errorf("a after the batch: %+v; want completed under the first item's lease at 2 s, one attempt", got)
+		}
+	})
+
+	t.Run("BadItems", func(t *testing.T) {
+		t.Parallel()
+		good := fresh(0, "")
+		unknownUser := fresh(1, newID()) // no such user: Create refuses it
+		malformed := fresh(2, "")
+		malformed.ID = "not-a-uuid-" + newID() // PostgreSQL refuses it, SQLite takes it
+		notFinal, noStart, badResult := fresh(3, ""), fresh(4, ""), fresh(5, "")
+		errs, err := tasks.CreateFinished(t.Context(), []store.NewFinish{
+			{Task: good, Lease: 1, Outcome: completed(1), At: atSec(2)},
+			{Task: unknownUser, Lease: 2, Outcome: completed(1), At: atSec(2)},
+			{Task: malformed, Lease: 3, Outcome: completed(1), At: atSec(2)},
+			{Task: notFinal, Lease: 4, Outcome: store.Outcome{Status: actors.StatusRunning, StartedAt: atSec(1)}, At: atSec(2)},
+			{Task: noStart, Lease: 5, Outcome: store.Outcome{Status: actors.StatusCompleted}, At: atSec(2)},
+			{Task: badResult, Lease: 6, Outcome: store.Outcome{Status: actors.StatusCompleted,
+				Result: json.RawMessage(`{"open":`), StartedAt: atSec(1)}, At: atSec(2)},
+		})
+		ok(t, "create finished", err)
+		equal(t, "per-item errors", len(errs), 6)
+		ok(t, "good task", errs[0])
+		got, err := tasks.Get(t.Context(), good.ID)
+		ok(t, "good task stored", err)
+		equal(t, "good task", got.Status, actors.StatusCompleted)
+
+		other := fresh(6, unknownUser.UserID)
+		otherMalformed := fresh(7, "")
+		otherMalformed.ID = "not-a-uuid-" + newID()
+		want, err := tasks.CreateBatch(t.Context(), []actors.Task{other, otherMalformed})
+		ok(t, "create batch", err)
+		sentinel := func(err error) string {
+			if c := errClass(err); c == "nil" || c == "conflict" || c == "not found" {
+				return c
+			}
+			return "other"
+		}
+		equal(t, "verdict on the task of an unknown user", sentinel(errs[1]), sentinel(want[0]))
+		equal(t, "verdict on the malformed id", sentinel(errs[2]), sentinel(want[1]))
+		for i, task := range []actors.Task{notFinal, noStart, badResult} {
+			if errs[3+i] == nil {
+				t.Errorf("item %d (%s): nil error", 3+i, task.Name)
+			}
+			_, err := tasks.Get(t.Context(), task.ID)
+			isErr(t, task.Name+" not stored", err, store.ErrNotFound)
+		}
+		_, err = tasks.Get(t.Context(), unknownUser.ID)
+		isErr(t, "task of an unknown user not stored", err, store.ErrNotFound)
+	})
+}
