@@ -37,7 +37,20 @@ import (
 // within it finds the row not started, and runs the agent too; only one
 // of the two outcomes is recorded.
 //
-// Since the store is not asked before the agent runs, a task cancelled
+// A task published straight to NATS has no row until a delivery makes
+// one, and its first delivery is deferred too when the store has none
+// (mayDefer looks): an attempt that succeeds within the delay makes the
+// row with its outcome, completed with its one attempt, in one write
+// (store.Tasks.CreateFinished) where the row would otherwise be inserted
+// running and then updated; its watchers see task.completed alone. An id
+// taken meanwhile sends the delivery down the same path as a conflict
+// above. A node that crashes within the delay leaves no row, and the
+// redelivery makes it running as before. Two copies of such a message
+// delivered within one delay both run the agent, as above; a copy
+// delivered later finds the row and does not.
+//
+// Since the store is not asked about a committed row before the agent
+// runs, a task cancelled
 // while queued is kept from running by the cancel list instead
 // (ymera_cancels, which the Canceller fills and every node mirrors): a node
 // defers only the starts of tasks its list is current about and does not

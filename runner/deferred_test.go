@@ -331,3 +331,31 @@ func TestRowlessTaskFailureRetries(t *testing.T) {
 			got.Status, got.Attempts, calls.Load())
 	}
 }
+
+// TestRowlessTaskCopiesTogether: two copies of a task published straight to
+// NATS, delivered together, may both run the agent inside the start delay
+// (the gap deferred.go names), but the task keeps one outcome and one
+// attempt, and both messages are settled.
+func TestRowlessTaskCopiesTogether(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var calls atomic.Int64
+	b.startNodeDelayed(t, time.Minute, kind("direct_twice", func(context.Context, actors.Task) (actors.Result, error) {
+		return actors.JSONResult(map[string]int64{"call": calls.Add(1)})
+	}))
+	task := newTask("direct_twice_job", "")
+	b.publishRaw(t, task)
+	b.publishRaw(t, task)
+	waitFor(t, func() bool { _, err := b.db.Tasks().Get(t.Context(), task.ID); return err == nil })
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	got, list, err := b.db.Tasks().GetWithAttempts(t.Context(), task.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := calls.Load()
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 || len(list) != 1 || n < 1 || n > 2 ||
+		(string(got.Result) != `{"call":1}` && string(got.Result) != `{"call":2}`) {
+		t.Errorf("task %s attempts %d (%d listed) result %s, agent ran %d times; want one completed attempt",
+			got.Status, got.Attempts, len(list), got.Result, n)
+	}
+}
