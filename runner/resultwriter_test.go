@@ -27,24 +27,33 @@ type batchStore struct {
 }
 
 func (s *batchStore) FinishBatch(ctx context.Context, items []store.Finished) ([]error, error) {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	errs := s.take(&s.batches, ids, s.conflict)
+	if s.batchErr != nil {
+		return nil, s.batchErr
+	}
+	return errs, nil
+}
+
+// take waits for hold (when set), records ids as one batch in *into, and
+// returns each id's verdict: a conflict for those in conflict.
+func (s *batchStore) take(into *[][]string, ids []string, conflict map[string]bool) []error {
 	if s.hold != nil {
 		<-s.hold
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ids []string
-	errs := make([]error, len(items))
-	for i, it := range items {
-		ids = append(ids, it.ID)
-		if s.conflict[it.ID] {
-			errs[i] = fmt.Errorf("task %s: %w", it.ID, store.ErrConflict)
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		if conflict[id] {
+			errs[i] = fmt.Errorf("task %s: %w", id, store.ErrConflict)
 		}
 	}
-	s.batches = append(s.batches, ids)
-	if s.batchErr != nil {
-		return nil, s.batchErr
-	}
-	return errs, nil
+	*into = append(*into, ids)
+	return errs
 }
 
 func (s *batchStore) Finish(ctx context.Context, id string, lease int64, o store.Outcome, now time.Time) error {
@@ -147,21 +156,11 @@ type creatingStore struct {
 }
 
 func (s *creatingStore) CreateFinished(ctx context.Context, items []store.NewFinish) ([]error, error) {
-	if s.hold != nil {
-		<-s.hold
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ids []string
-	errs := make([]error, len(items))
+	ids := make([]string, len(items))
 	for i, it := range items {
-		ids = append(ids, it.Task.ID)
-		if s.exists[it.Task.ID] {
-			errs[i] = fmt.Errorf("task %s: %w", it.Task.ID, store.ErrConflict)
-		}
+		ids[i] = it.Task.ID
 	}
-	s.creates = append(s.creates, ids)
-	return errs, nil
+	return s.take(&s.creates, ids, s.exists), nil
 }
 
 // Outcomes and rows made with their outcome wait in the same batch; each

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -13,11 +12,7 @@ import (
 // batch is the same as calling Create on each task in turn.
 func testCreateBatch(t *testing.T, s store.Store) {
 	tasks := s.Tasks()
-	fresh := func(i int, user string) actors.Task {
-		return actors.Task{ID: newID(), Name: fmt.Sprintf("batch %d", i), Type: "code_review",
-			Description: "d", Parameters: json.RawMessage(`{"file":"main.go"}`), Priority: actors.PriorityHigh,
-			UserID: user, MaxAttempts: 3, CreatedAt: stored(t0)}
-	}
+	fresh := func(i int, user string) actors.Task { return freshTask("batch", i, user) }
 
 	t.Run("Stores", func(t *testing.T) {
 		t.Parallel()

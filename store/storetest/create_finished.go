@@ -14,11 +14,7 @@ import (
 // the verdict CreateBatch would give its task, or CheckFinish's.
 func testCreateFinished(t *testing.T, s store.Store) {
 	tasks := s.Tasks()
-	fresh := func(i int, user string) actors.Task {
-		return actors.Task{ID: newID(), Name: fmt.Sprintf("finished %d", i), Type: "code_review",
-			Description: "d", Parameters: json.RawMessage(`{"file":"main.go"}`), Priority: actors.PriorityHigh,
-			UserID: user, MaxAttempts: 3, CreatedAt: stored(t0)}
-	}
+	fresh := func(i int, user string) actors.Task { return freshTask("finished", i, user) }
 	completed := func(startSec int) store.Outcome {
 		return store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{"ok":true}`),
 			StartedAt: atSec(startSec)}
@@ -126,19 +122,7 @@ func testCreateFinished(t *testing.T, s store.Store) {
 		ok(t, "good task stored", err)
 		equal(t, "good task", got.Status, actors.StatusCompleted)
 
-		other := fresh(6, unknownUser.UserID)
-		otherMalformed := fresh(7, "")
-		otherMalformed.ID = "not-a-uuid-" + newID()
-		want, err := tasks.CreateBatch(t.Context(), []actors.Task{other, otherMalformed})
-		ok(t, "create batch", err)
-		sentinel := func(err error) string {
-			if c := errClass(err); c == "nil" || c == "conflict" || c == "not found" {
-				return c
-			}
-			return "other"
-		}
-		equal(t, "verdict on the task of an unknown user", sentinel(errs[1]), sentinel(want[0]))
-		equal(t, "verdict on the malformed id", sentinel(errs[2]), sentinel(want[1]))
+		likeCreateBatch(t, tasks, unknownUser.UserID, errs[1], errs[2])
 		for i, task := range []actors.Task{notFinal, noStart, badResult} {
 			if errs[3+i] == nil {
 				t.Errorf("item %d (%s): nil error", 3+i, task.Name)

@@ -9,16 +9,42 @@ import (
 	"github.com/ymera/ymera/store"
 )
 
+// freshTask is a new task with every field set, named what i, of user
+// (none when empty).
+func freshTask(what string, i int, user string) actors.Task {
+	return actors.Task{ID: newID(), Name: fmt.Sprintf("%s %d", what, i), Type: "code_review",
+		Description: "d", Parameters: json.RawMessage(`{"file":"main.go"}`), Priority: actors.PriorityHigh,
+		UserID: user, MaxAttempts: 3, CreatedAt: stored(t0)}
+}
+
+// likeCreateBatch checks two verdicts of a batch method against
+// CreateBatch's on the same kinds of task: unknownErr on a task of the user
+// unknownUser (who does not exist), malformedErr on a task whose id is not
+// a UUID. Each must wrap the sentinel CreateBatch's does, or, where
+// CreateBatch's wraps none, be an error too (or nil where it is nil).
+func likeCreateBatch(t *testing.T, tasks store.Tasks, unknownUser string, unknownErr, malformedErr error) {
+	t.Helper()
+	other := freshTask("like batch", 0, unknownUser)
+	malformed := freshTask("like batch", 1, "")
+	malformed.ID = "not-a-uuid-" + newID()
+	want, err := tasks.CreateBatch(t.Context(), []actors.Task{other, malformed})
+	ok(t, "create batch", err)
+	sentinel := func(err error) string {
+		if c := errClass(err); c == "nil" || c == "conflict" || c == "not found" {
+			return c
+		}
+		return "other"
+	}
+	equal(t, "verdict on the task of an unknown user", sentinel(unknownErr), sentinel(want[0]))
+	equal(t, "verdict on the malformed id", sentinel(malformedErr), sentinel(want[1]))
+}
+
 // testCreateStarted holds CreateStarted to its contract: each row is stored
 // as Create then Start would leave it, and each item gets the verdict
 // CreateBatch would give its task.
 func testCreateStarted(t *testing.T, s store.Store) {
 	tasks := s.Tasks()
-	fresh := func(i int, user string) actors.Task {
-		return actors.Task{ID: newID(), Name: fmt.Sprintf("started %d", i), Type: "code_review",
-			Description: "d", Parameters: json.RawMessage(`{"file":"main.go"}`), Priority: actors.PriorityHigh,
-			UserID: user, MaxAttempts: 3, CreatedAt: stored(t0)}
-	}
+	fresh := func(i int, user string) actors.Task { return freshTask("started", i, user) }
 
 	t.Run("Stores", func(t *testing.T) {
 		t.Parallel()
@@ -139,19 +165,7 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		if errs[1] == nil {
 			t.Error("task of an unknown user: nil error")
 		}
-		other := fresh(3, unknownUser.UserID)
-		otherMalformed := fresh(4, "")
-		otherMalformed.ID = "not-a-uuid-" + newID()
-		want, err := tasks.CreateBatch(t.Context(), []actors.Task{other, otherMalformed})
-		ok(t, "create batch", err)
-		sentinel := func(err error) string {
-			if c := errClass(err); c == "nil" || c == "conflict" || c == "not found" {
-				return c
-			}
-			return "other"
-		}
-		equal(t, "verdict on the task of an unknown user", sentinel(errs[1]), sentinel(want[0]))
-		equal(t, "verdict on the malformed id", sentinel(errs[2]), sentinel(want[1]))
+		likeCreateBatch(t, tasks, unknownUser.UserID, errs[1], errs[2])
 		if errs[2] == nil {
 			equal(t, "malformed id, stored as", ts[2].Status, actors.StatusRunning)
 		}
