@@ -25,6 +25,13 @@ func BenchmarkStartBatch(b *testing.B) {
 	storetest.BenchStart(b, db)
 }
 
+// BenchmarkRowless compares CreateStarted then FinishBatch with
+// CreateFinished, for tasks published straight to NATS.
+func BenchmarkRowless(b *testing.B) {
+	db := benchDB(b)
+	storetest.BenchRowless(b, db)
+}
+
 // BenchmarkGetParallel reads tasks by id from many goroutines at once, the
 // load of clients waiting on their tasks; concurrent reads share statements
 // (reads.go). Run with -cpu to vary the goroutines, e.g. -cpu 1,8,64.

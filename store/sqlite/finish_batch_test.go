@@ -15,3 +15,7 @@ func BenchmarkFinishBatch(b *testing.B) { storetest.BenchFinish(b, migrated(b)) 
 
 // BenchmarkStartBatch compares one StartBatch with a loop of Start.
 func BenchmarkStartBatch(b *testing.B) { storetest.BenchStart(b, migrated(b)) }
+
+// BenchmarkRowless compares CreateStarted then FinishBatch with
+// CreateFinished, for tasks published straight to NATS.
+func BenchmarkRowless(b *testing.B) { storetest.BenchRowless(b, migrated(b)) }

@@ -179,3 +179,62 @@ func BenchCreate(b *testing.B, s store.Store) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
 	})
 }
+
+// BenchRowless compares the two ways a batch of tasks published straight
+// to NATS, each ended by its first attempt, gets its rows on the store s
+// (migrated): made running with CreateStarted and then finished with
+// FinishBatch ("StartedThenFinished", a task that outlived the start
+// delay), or made final at once with CreateFinished ("Finished", one that
+// did not). The figure to compare is ns/task.
+func BenchRowless(b *testing.B, s store.Store) {
+	tasks := s.Tasks()
+	ctx := b.Context()
+	now := time.Now()
+	var lease int64
+	prepare := func(b *testing.B) []store.NewFinish { // b: the sub-benchmark, whose timer to stop
+		b.StopTimer()
+		defer b.StartTimer()
+		items := make([]store.NewFinish, benchBatch)
+		for i := range items {
+			lease++
+			items[i] = store.NewFinish{Task: actors.Task{ID: newID(), Name: "bench", Type: "bench_noop",
+				Parameters: json.RawMessage(`{}`), Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now},
+				Lease: lease, At: now, Outcome: store.Outcome{Status: actors.StatusCompleted,
+					Result: json.RawMessage(`{"ok":true}`), StartedAt: now}}
+		}
+		return items
+	}
+	check := func(b *testing.B, what string, errs []error, err error) {
+		if err == nil {
+			err = errors.Join(errs...)
+		}
+		if err != nil {
+			b.Fatalf("%s: %v", what, err)
+		}
+	}
+	b.Run("StartedThenFinished", func(b *testing.B) {
+		for range b.N {
+			items := prepare(b)
+			starts := make([]store.NewStart, len(items))
+			finishes := make([]store.Finished, len(items))
+			for i, it := range items {
+				starts[i] = store.NewStart{Task: it.Task, Lease: it.Lease, At: it.Outcome.StartedAt}
+				o := it.Outcome
+				o.StartedAt = time.Time{}
+				finishes[i] = store.Finished{ID: it.Task.ID, Lease: it.Lease, Outcome: o, At: it.At}
+			}
+			_, errs, err := tasks.CreateStarted(ctx, starts)
+			check(b, "create started", errs, err)
+			errs, err = tasks.FinishBatch(ctx, finishes)
+			check(b, "finish batch", errs, err)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+	b.Run("Finished", func(b *testing.B) {
+		for range b.N {
+			errs, err := tasks.CreateFinished(ctx, prepare(b))
+			check(b, "create finished", errs, err)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+	})
+}
