@@ -1,16 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/ymera/ymera/actors"
-	"github.com/ymera/ymera/store/postgres/pgtest"
 )
 
 // TestRowlessTasksThroughOutage publishes tasks straight to JetStream (no
@@ -26,21 +23,7 @@ func TestRowlessTasksThroughOutage(t *testing.T) {
 		t.Skip("needs PostgreSQL and runs for several seconds")
 	}
 	t.Parallel()
-	dbURL, err := url.Parse(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, dbURL.Host)
-	dbURL.Host = proxy.addr
-	natsPort := freePort(t)
-	cfg := testConfig(t, map[string]string{
-		"DATABASE_URL":       dbURL.String(),
-		"NATS_LISTEN":        fmt.Sprintf("127.0.0.1:%d", natsPort),
-		"RATE_LIMIT_ENABLED": "false",
-		"AGENT_WORKERS":      "4",
-		"AGENT_ACK_WAIT":     "2s",
-	})
-	s, a := startTestSystem(t, cfg, benchNoopKind())
+	s, a, proxy, natsURL := startOutageSystem(t)
 	user := a.signUp()
 
 	var ids []string
@@ -76,7 +59,7 @@ func TestRowlessTasksThroughOutage(t *testing.T) {
 			t.Errorf("task %s ended %s after %d attempts: %s", id, tv.Status, tv.Attempts, tv.ErrorMessage)
 		}
 	}
-	counts := completionEvents(t, fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
+	counts := completionEvents(t, natsURL)
 	for _, id := range ids {
 		if counts[id] > 1 {
 			t.Errorf("task %s has %d completion events, want 1", id, counts[id])

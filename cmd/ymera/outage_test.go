@@ -20,21 +20,7 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 		t.Skip("needs PostgreSQL and runs for several seconds")
 	}
 	t.Parallel()
-	dbURL, err := url.Parse(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, dbURL.Host)
-	dbURL.Host = proxy.addr
-	natsPort := freePort(t)
-	cfg := testConfig(t, map[string]string{
-		"DATABASE_URL":       dbURL.String(),
-		"NATS_LISTEN":        fmt.Sprintf("127.0.0.1:%d", natsPort),
-		"RATE_LIMIT_ENABLED": "false",
-		"AGENT_WORKERS":      "4",
-		"AGENT_ACK_WAIT":     "2s",
-	})
-	_, a := startTestSystem(t, cfg, benchNoopKind())
+	_, a, proxy, natsURL := startOutageSystem(t)
 	a.signUp()
 
 	l := startLoad(a.base, a.token, map[string]int{"sleep_ms": 50}, 20*time.Millisecond)
@@ -68,8 +54,32 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	if l.missing > 0 {
 		t.Errorf("%d answers of 503 without Retry-After", l.missing)
 	}
-	lost, doubled := checkAllOnce(t, a, fmt.Sprintf("nats://127.0.0.1:%d", natsPort), ids, 60*time.Second)
+	lost, doubled := checkAllOnce(t, a, natsURL, ids, 60*time.Second)
 	t.Logf("database outage: %d accepted, %d lost, %d with two results", len(ids), lost, doubled)
+}
+
+// startOutageSystem starts a system (bench_noop agents) on a fresh
+// PostgreSQL database reached through a TCP proxy the test can cut, with an
+// ack wait of 2 s, and returns it with its API client, the proxy and the
+// URL of its embedded NATS server.
+func startOutageSystem(t *testing.T) (*system, *apiClient, *tcpProxy, string) {
+	t.Helper()
+	dbURL, err := url.Parse(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, dbURL.Host)
+	dbURL.Host = proxy.addr
+	natsPort := freePort(t)
+	cfg := testConfig(t, map[string]string{
+		"DATABASE_URL":       dbURL.String(),
+		"NATS_LISTEN":        fmt.Sprintf("127.0.0.1:%d", natsPort),
+		"RATE_LIMIT_ENABLED": "false",
+		"AGENT_WORKERS":      "4",
+		"AGENT_ACK_WAIT":     "2s",
+	})
+	s, a := startTestSystem(t, cfg, benchNoopKind())
+	return s, a, proxy, fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
 }
 
 // waitReady polls /health/ready until it answers want, failing after d.

@@ -14,6 +14,18 @@ import (
 // result and start writers.
 const benchBatch = 256
 
+// allDone fails b unless a batch call (what) went through whole: no error
+// for the batch, none for any item.
+func allDone(b *testing.B, what string, errs []error, err error) {
+	b.Helper()
+	if err == nil {
+		err = errors.Join(errs...)
+	}
+	if err != nil {
+		b.Fatalf("%s: %v", what, err)
+	}
+}
+
 // BenchFinish compares recording benchBatch outcomes one Finish at a time
 // ("Loop") with one FinishBatch ("Batch"), on the store s (migrated). The
 // tasks are created and started outside the timer; the figure to compare
@@ -91,12 +103,7 @@ func BenchStart(b *testing.B, s store.Store) {
 			items[i] = store.Starting{ID: ts[i].ID, Lease: lease, At: now}
 		}
 		errs, err := tasks.CreateBatch(ctx, ts)
-		if err == nil {
-			err = errors.Join(errs...)
-		}
-		if err != nil {
-			b.Fatalf("create: %v", err)
-		}
+		allDone(b, "create", errs, err)
 		if err := tasks.MarkQueued(ctx, ids...); err != nil {
 			b.Fatalf("mark queued: %v", err)
 		}
@@ -146,14 +153,7 @@ func BenchCreate(b *testing.B, s store.Store) {
 		}
 		return ts
 	}
-	check := func(b *testing.B, errs []error, err error) {
-		if err == nil {
-			err = errors.Join(errs...)
-		}
-		if err != nil {
-			b.Fatalf("create batch: %v", err)
-		}
-	}
+	check := func(b *testing.B, errs []error, err error) { allDone(b, "create batch", errs, err) }
 	b.Run("Loop", func(b *testing.B) {
 		for range b.N {
 			for _, t := range prepare(b) {
@@ -204,14 +204,6 @@ func BenchRowless(b *testing.B, s store.Store) {
 		}
 		return items
 	}
-	check := func(b *testing.B, what string, errs []error, err error) {
-		if err == nil {
-			err = errors.Join(errs...)
-		}
-		if err != nil {
-			b.Fatalf("%s: %v", what, err)
-		}
-	}
 	b.Run("StartedThenFinished", func(b *testing.B) {
 		for range b.N {
 			items := prepare(b)
@@ -224,16 +216,16 @@ func BenchRowless(b *testing.B, s store.Store) {
 				finishes[i] = store.Finished{ID: it.Task.ID, Lease: it.Lease, Outcome: o, At: it.At}
 			}
 			_, errs, err := tasks.CreateStarted(ctx, starts)
-			check(b, "create started", errs, err)
+			allDone(b, "create started", errs, err)
 			errs, err = tasks.FinishBatch(ctx, finishes)
-			check(b, "finish batch", errs, err)
+			allDone(b, "finish batch", errs, err)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
 	})
 	b.Run("Finished", func(b *testing.B) {
 		for range b.N {
 			errs, err := tasks.CreateFinished(ctx, prepare(b))
-			check(b, "create finished", errs, err)
+			allDone(b, "create finished", errs, err)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
 	})
