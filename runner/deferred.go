@@ -50,12 +50,11 @@ import (
 // delivered later finds the row and does not.
 //
 // Since the store is not asked about a committed row before the agent
-// runs, a task cancelled
-// while queued is kept from running by the cancel list instead
-// (ymera_cancels, which the Canceller fills and every node mirrors): a node
-// defers only the starts of tasks its list is current about and does not
-// hold, and a cancel that crosses a delivery in the same instant reaches
-// the agent as a cancel request.
+// runs, a task cancelled while queued is kept from running by the cancel
+// list instead (ymera_cancels, which the Canceller fills and every node
+// mirrors): a node defers only the starts of tasks its list is current
+// about and does not hold, and a cancel that crosses a delivery in the same
+// instant reaches the agent as a cancel request.
 
 // defaultStartDelay is how long an attempt runs before its start is
 // recorded, when NodeConfig.StartDelay is zero: long enough for most
