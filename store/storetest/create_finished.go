@@ -101,10 +101,7 @@ func testCreateFinished(t *testing.T, s store.Store) {
 
 	t.Run("BadItems", func(t *testing.T) {
 		t.Parallel()
-		good := fresh(0, "")
-		unknownUser := fresh(1, newID()) // no such user: Create refuses it
-		malformed := fresh(2, "")
-		malformed.ID = "not-a-uuid-" + newID() // PostgreSQL refuses it, SQLite takes it
+		good, unknownUser, malformed := badTasks("finished")
 		notFinal, noStart, badResult := fresh(3, ""), fresh(4, ""), fresh(5, "")
 		errs, err := tasks.CreateFinished(t.Context(), []store.NewFinish{
 			{Task: good, Lease: 1, Outcome: completed(1), At: atSec(2)},

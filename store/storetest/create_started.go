@@ -17,6 +17,15 @@ func freshTask(what string, i int, user string) actors.Task {
 		UserID: user, MaxAttempts: 3, CreatedAt: stored(t0)}
 }
 
+// badTasks returns three new tasks named what: one good, one of a user who
+// does not exist (Create refuses it), and one whose id is not a UUID
+// (PostgreSQL refuses it, SQLite takes it).
+func badTasks(what string) (good, unknownUser, malformed actors.Task) {
+	good, unknownUser, malformed = freshTask(what, 0, ""), freshTask(what, 1, newID()), freshTask(what, 2, "")
+	malformed.ID = "not-a-uuid-" + newID()
+	return good, unknownUser, malformed
+}
+
 // likeCreateBatch checks two verdicts of a batch method against
 // CreateBatch's on the same kinds of task: unknownErr on a task of the user
 // unknownUser (who does not exist), malformedErr on a task whose id is not
@@ -24,9 +33,8 @@ func freshTask(what string, i int, user string) actors.Task {
 // CreateBatch's wraps none, be an error too (or nil where it is nil).
 func likeCreateBatch(t *testing.T, tasks store.Tasks, unknownUser string, unknownErr, malformedErr error) {
 	t.Helper()
-	other := freshTask("like batch", 0, unknownUser)
-	malformed := freshTask("like batch", 1, "")
-	malformed.ID = "not-a-uuid-" + newID()
+	_, other, malformed := badTasks("like batch")
+	other.UserID = unknownUser
 	want, err := tasks.CreateBatch(t.Context(), []actors.Task{other, malformed})
 	ok(t, "create batch", err)
 	sentinel := func(err error) string {
@@ -150,10 +158,7 @@ func testCreateStarted(t *testing.T, s store.Store) {
 
 	t.Run("BadTaskAlone", func(t *testing.T) {
 		t.Parallel()
-		good := fresh(0, "")
-		unknownUser := fresh(1, newID()) // no such user: Create refuses it
-		malformed := fresh(2, "")
-		malformed.ID = "not-a-uuid-" + newID() // PostgreSQL refuses it, SQLite takes it
+		good, unknownUser, malformed := badTasks("started")
 		ts, errs, err := tasks.CreateStarted(t.Context(), []store.NewStart{
 			{Task: good, Lease: 1, At: atSec(1)},
 			{Task: unknownUser, Lease: 2, At: atSec(1)},
