@@ -70,11 +70,7 @@ func testCreateFinished(t *testing.T, s store.Store) {
 
 	t.Run("MixedConflicts", func(t *testing.T) {
 		t.Parallel()
-		existing := newTask(t, s, "")
-		before, err := tasks.Get(t.Context(), existing.ID)
-		ok(t, "get existing", err)
-		again := existing
-		again.Name = "second try"
+		again, untouched := existingAgain(t, s)
 		a, b := fresh(0, ""), fresh(1, "")
 		items := []store.NewFinish{
 			{Task: a, Lease: 1, Outcome: completed(1), At: atSec(2)},
@@ -89,9 +85,7 @@ func testCreateFinished(t *testing.T, s store.Store) {
 		isErr(t, "existing id", errs[1], store.ErrConflict)
 		ok(t, "new task b", errs[2])
 		isErr(t, "id repeated in the batch", errs[3], store.ErrConflict)
-		after, err := tasks.Get(t.Context(), existing.ID)
-		ok(t, "get existing", err)
-		equal(t, "existing task untouched", after, before)
+		untouched(t)
 		got, err := tasks.Get(t.Context(), a.ID)
 		ok(t, "get a", err)
 		if got.Status != actors.StatusCompleted || got.Lease != 1 || got.Attempts != 1 || !got.UpdatedAt.Equal(atSec(2)) {

@@ -17,6 +17,24 @@ func freshTask(what string, i int, user string) actors.Task {
 		UserID: user, MaxAttempts: 3, CreatedAt: stored(t0)}
 }
 
+// existingAgain stores a task and returns it again under another name, as a
+// second creation of the same id would bring it, with a check that the
+// stored task is still as it was.
+func existingAgain(t *testing.T, s store.Store) (again actors.Task, untouched func(t *testing.T)) {
+	t.Helper()
+	existing := newTask(t, s, "")
+	before, err := s.Tasks().Get(t.Context(), existing.ID)
+	ok(t, "get existing", err)
+	again = existing
+	again.Name = "second try"
+	return again, func(t *testing.T) {
+		t.Helper()
+		after, err := s.Tasks().Get(t.Context(), existing.ID)
+		ok(t, "get existing", err)
+		equal(t, "existing task untouched", after, before)
+	}
+}
+
 // badTasks returns three new tasks named what: one good, one of a user who
 // does not exist (Create refuses it), and one whose id is not a UUID
 // (PostgreSQL refuses it, SQLite takes it).
@@ -125,11 +143,7 @@ func testCreateStarted(t *testing.T, s store.Store) {
 
 	t.Run("MixedConflicts", func(t *testing.T) {
 		t.Parallel()
-		existing := newTask(t, s, "")
-		before, err := tasks.Get(t.Context(), existing.ID)
-		ok(t, "get existing", err)
-		again := existing
-		again.Name = "second try"
+		again, untouched := existingAgain(t, s)
 		a, b := fresh(0, ""), fresh(1, "")
 		items := []store.NewStart{
 			{Task: a, Lease: 1, At: atSec(1)},
@@ -146,9 +160,7 @@ func testCreateStarted(t *testing.T, s store.Store) {
 		isErr(t, "id repeated in the batch", errs[3], store.ErrConflict)
 		equal(t, "lease of a", ts[0].Lease, int64(1))
 		equal(t, "lease of b", ts[2].Lease, int64(3))
-		after, err := tasks.Get(t.Context(), existing.ID)
-		ok(t, "get existing", err)
-		equal(t, "existing task untouched", after, before)
+		untouched(t)
 		got, err := tasks.Get(t.Context(), a.ID)
 		ok(t, "get a", err)
 		if got.Status != actors.StatusRunning || got.Lease != 1 || got.Attempts != 1 {
