@@ -120,7 +120,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err := n.startControl(ctx, cfg, rt); err != nil {
 		return nil, err
 	}
-	rt.tasks = n.groupCommit(rt.tasks, cfg.Logger) // starts and outcomes committed in batches (startwriter.go, resultwriter.go)
+	rt.tasks = n.groupCommit(rt.tasks, cfg.Logger, commitsTo(rt.observer)) // starts and outcomes committed in batches (startwriter.go, resultwriter.go)
 	rt.createFinished = finishCreating(rt.tasks)
 	for _, kind := range cfg.Kinds {
 		if err := kind.Validate(); err != nil {

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +51,103 @@ func TestObserverCountsFinishedTasks(t *testing.T) {
 		got := finished(t, reg)
 		return got["completed"] == 2 && got["failed"] == 1 && len(got) == 2
 	})
+}
+
+// TestTaskMetricsDescribeGroupCommits: TaskMetrics, as the node's Observer
+// and the Submitter's Commits, shows every group commit op from the start,
+// and the items of the enqueue and finish statements add up to the tasks
+// that went through them, with no failure.
+func TestTaskMetricsDescribeGroupCommits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	reg := prometheus.NewRegistry()
+	tm, err := runner.NewTaskMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{runner.CommitEnqueue, runner.CommitStart, runner.CommitCreateStarted,
+		runner.CommitFinish, runner.CommitCreateFinished} {
+		if c := commits(t, reg)[op]; c != (commitStats{}) {
+			t.Errorf("op %s before any task: %+v, want a zero series", op, c)
+		}
+	}
+	k := kind("committed", func(context.Context, actors.Task) (actors.Result, error) {
+		return actors.JSONResult(map[string]any{"ok": true})
+	})
+	b.runNode(t, runner.NodeConfig{Kinds: []actors.Kind{k}, Workers: 4, AckWait: 2 * time.Second,
+		Logger: b.log, Observer: tm})
+
+	sub := b.submitter()
+	sub.Commits = tm
+	const n = 20
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		task := newTask("committed_job", `{}`)
+		ids[i] = task.ID
+		wg.Go(func() {
+			if err := sub.Submit(t.Context(), task); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		waitFinal(t, b.db.Tasks(), id)
+	}
+	// Reported once the statement returns, before the callers are
+	// answered; the node's writers may still be between the two.
+	waitFor(t, func() bool { return commits(t, reg)[runner.CommitFinish].items == n })
+	got := commits(t, reg)
+	if e := got[runner.CommitEnqueue]; e.items != n || e.statements < 1 || e.statements > n || e.seconds <= 0 {
+		t.Errorf("enqueue: %+v, want %d items in 1..%d statements that took some time", e, n, n)
+	}
+	for op, c := range got {
+		if c.failures != 0 {
+			t.Errorf("op %s: %v failures, want none", op, c.failures)
+		}
+	}
+}
+
+// commitStats is what the group commit metrics say of one op.
+type commitStats struct {
+	statements uint64
+	items      float64
+	seconds    float64
+	failures   float64
+}
+
+// commits reads the ymera_group_commit_* metrics by op.
+func commits(t *testing.T, g prometheus.Gatherer) map[string]commitStats {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]commitStats{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			op := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" {
+					op = l.GetValue()
+				}
+			}
+			c := out[op]
+			switch f.GetName() {
+			case "ymera_group_commit_items":
+				c.statements, c.items = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+			case "ymera_group_commit_seconds":
+				c.seconds = m.GetHistogram().GetSampleSum()
+			case "ymera_group_commit_failures_total":
+				c.failures = m.GetCounter().GetValue()
+			default:
+				continue
+			}
+			out[op] = c
+		}
+	}
+	return out
 }
 
 // finished reads tasks_total{type="observed_job"} by status.

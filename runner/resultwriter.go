@@ -49,6 +49,7 @@ type resultWriter struct {
 	store   resultStore
 	creator FinishCreator // the store, when it can; nil otherwise
 	log     *slog.Logger
+	commits commitReport
 	// reqs is unbuffered on purpose: a send succeeds only while run is
 	// there to take it, so after stop no request can be stranded in a
 	// buffer; callers that find the writer gone commit on their own.
@@ -66,8 +67,8 @@ type finishReq struct {
 	done chan error
 }
 
-func newResultWriter(s resultStore, log *slog.Logger) *resultWriter {
-	w := &resultWriter{store: s, log: log, reqs: make(chan finishReq),
+func newResultWriter(s resultStore, log *slog.Logger, commits commitReport) *resultWriter {
+	w := &resultWriter{store: s, log: log, commits: commits, reqs: make(chan finishReq),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	w.creator, _ = s.(FinishCreator)
 	go w.run()
@@ -160,11 +161,15 @@ func (w *resultWriter) flush(batch []finishReq) {
 		}
 	}
 	if len(items) > 0 {
+		start := time.Now()
 		errs, err := w.store.FinishBatch(ctx, items)
+		w.commits.report(CommitFinish, len(items), start, err)
 		answerAll(ctx, w.log, "result batch not committed", finishes, errs, err)
 	}
 	if len(news) > 0 {
+		start := time.Now()
 		errs, err := w.creator.CreateFinished(ctx, news)
+		w.commits.report(CommitCreateFinished, len(news), start, err)
 		answerAll(ctx, w.log, "rows with outcomes not committed", creates, errs, err)
 	}
 }
@@ -290,15 +295,15 @@ func (g groupTasks) Start(ctx context.Context, id string, lease int64, now time.
 // groupCommit returns tasks with Finish batched by a result writer and
 // Start by a start writer, each stopping with the node (after its pools),
 // for what the store can commit in batches; tasks itself when it can do
-// neither.
-func (n *Node) groupCommit(tasks TaskStore, log *slog.Logger) TaskStore {
+// neither. The writers report their statements to commits.
+func (n *Node) groupCommit(tasks TaskStore, log *slog.Logger, commits commitReport) TaskStore {
 	g := groupTasks{TaskStore: tasks}
 	if rs, ok := tasks.(resultStore); ok {
-		g.w = newResultWriter(rs, log)
+		g.w = newResultWriter(rs, log, commits)
 		n.stops = append(n.stops, g.w.Stop)
 	}
 	if ss, ok := tasks.(startStore); ok {
-		g.starts = newStartWriter(ss, log)
+		g.starts = newStartWriter(ss, log, commits)
 		n.stops = append(n.stops, g.starts.Stop)
 	}
 	if g.w == nil && g.starts == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -65,12 +66,26 @@ func (s *batchStore) Finish(ctx context.Context, id string, lease int64, o store
 
 var completedOutcome = store.Outcome{Status: actors.StatusCompleted}
 
+// commitLog records what a writer reports of its statements, as
+// "op items failed".
+type commitLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *commitLog) report(op string, items int, took time.Duration, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, fmt.Sprintf("%s %d %t", op, items, err != nil))
+}
+
 // While a batch is being committed, the Finish calls that arrive wait and
 // go together in the next batch; each caller gets its own item's error.
 func TestResultWriterGroupsWhileFlushing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &batchStore{hold: make(chan struct{}), conflict: map[string]bool{"t3": true, "t7": true}}
-		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		var log commitLog
+		w := newResultWriter(s, slog.New(slog.DiscardHandler), log.report)
 		defer w.Stop()
 
 		errs := make([]error, 11)
@@ -95,6 +110,10 @@ func TestResultWriterGroupsWhileFlushing(t *testing.T) {
 				t.Errorf("Finish t%d: error %v, conflict expected: %v", i, err, want)
 			}
 		}
+		// An item's conflict is its own verdict, not a failed statement.
+		if want := []string{"finish 1 false", "finish 10 false"}; !slices.Equal(log.got, want) {
+			t.Errorf("reported %q, want %q", log.got, want)
+		}
 	})
 }
 
@@ -102,10 +121,14 @@ func TestResultWriterGroupsWhileFlushing(t *testing.T) {
 func TestResultWriterBatchError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &batchStore{batchErr: fmt.Errorf("down: %w", store.ErrUnavailable)}
-		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		var log commitLog
+		w := newResultWriter(s, slog.New(slog.DiscardHandler), log.report)
 		defer w.Stop()
 		if err := w.Finish(t.Context(), "t1", 1, completedOutcome, time.Now()); !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("Finish: error %v, want ErrUnavailable", err)
+		}
+		if want := []string{"finish 1 true"}; !slices.Equal(log.got, want) {
+			t.Errorf("reported %q, want %q", log.got, want)
 		}
 	})
 }
@@ -115,7 +138,7 @@ func TestResultWriterBatchError(t *testing.T) {
 func TestResultWriterCancelAndStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &batchStore{hold: make(chan struct{})}
-		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		w := newResultWriter(s, slog.New(slog.DiscardHandler), nil)
 		ctx, cancel := context.WithCancel(t.Context())
 		errc := make(chan error, 1)
 		go func() { errc <- w.Finish(ctx, "t1", 1, completedOutcome, time.Now()) }()
@@ -140,7 +163,7 @@ func TestResultWriterCancelAndStop(t *testing.T) {
 func TestGroupCommitNeedsBatchStore(t *testing.T) {
 	var n Node
 	var ts TaskStore = singleOnly{}
-	if got := n.groupCommit(ts, slog.New(slog.DiscardHandler)); got != ts || len(n.stops) != 0 {
+	if got := n.groupCommit(ts, slog.New(slog.DiscardHandler), nil); got != ts || len(n.stops) != 0 {
 		t.Fatalf("groupCommit wrapped a store without FinishBatch: %T", got)
 	}
 }
@@ -170,7 +193,7 @@ func TestResultWriterCreatesFinished(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &creatingStore{batchStore: batchStore{hold: make(chan struct{}), conflict: map[string]bool{"f2": true}},
 			exists: map[string]bool{"c1": true}}
-		w := newResultWriter(s, slog.New(slog.DiscardHandler))
+		w := newResultWriter(s, slog.New(slog.DiscardHandler), nil)
 		if got := finishCreating(groupTasks{TaskStore: singleOnly{}, w: w}); got == nil {
 			t.Fatal("finishCreating: nil for a writer whose store is a FinishCreator")
 		}
@@ -227,7 +250,7 @@ func TestResultWriterCreatesFinished(t *testing.T) {
 // A node whose store cannot make rows with their outcome defers no task
 // published straight to NATS.
 func TestFinishCreatingNeedsCreator(t *testing.T) {
-	w := newResultWriter(&batchStore{}, slog.New(slog.DiscardHandler))
+	w := newResultWriter(&batchStore{}, slog.New(slog.DiscardHandler), nil)
 	defer w.Stop()
 	if finishCreating(groupTasks{TaskStore: singleOnly{}, w: w}) != nil || finishCreating(singleOnly{}) != nil {
 		t.Fatal("finishCreating: not nil for a store without CreateFinished")

@@ -38,8 +38,9 @@ const maxStartBatch = 256
 
 // startWriter commits Start calls in batches.
 type startWriter struct {
-	store startStore
-	log   *slog.Logger
+	store   startStore
+	log     *slog.Logger
+	commits commitReport
 	// reqs is unbuffered for the reason resultWriter.reqs gives: after stop
 	// no request is stranded, and callers that find the writer gone start
 	// on their own.
@@ -68,8 +69,8 @@ type startAnswer struct {
 	err  error
 }
 
-func newStartWriter(s startStore, log *slog.Logger) *startWriter {
-	w := &startWriter{store: s, log: log, reqs: make(chan startReq),
+func newStartWriter(s startStore, log *slog.Logger, commits commitReport) *startWriter {
+	w := &startWriter{store: s, log: log, commits: commits, reqs: make(chan startReq),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
@@ -191,7 +192,9 @@ func (w *startWriter) startBatch(ctx context.Context, batch []startReq, idx []in
 	for j, i := range idx {
 		items[j] = batch[i].item
 	}
+	start := time.Now()
 	sts, serrs, err := w.store.StartBatch(ctx, items)
+	w.commits.report(CommitStart, len(items), start, err)
 	if err != nil {
 		w.log.WarnContext(ctx, "start batch not committed", "tasks", len(idx), "error", err)
 	}
@@ -241,7 +244,9 @@ func (w *startWriter) createStarted(ctx context.Context, batch []startReq, idx [
 		}
 		news[j] = store.NewStart{Task: m, Lease: r.item.Lease, At: r.item.At}
 	}
+	start := time.Now()
 	cts, cerrs, err := cs.CreateStarted(ctx, news)
+	w.commits.report(CommitCreateStarted, len(news), start, err)
 	if err != nil {
 		w.log.WarnContext(ctx, "rows of started tasks not committed", "tasks", len(idx), "error", err)
 	}

@@ -92,7 +92,7 @@ func TestStartWriterGroupsWhileFlushing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStartBatchStore("t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9")
 		s.hold, s.conflict["t3"] = make(chan struct{}), true
-		w := newStartWriter(s, slog.New(slog.DiscardHandler))
+		w := newStartWriter(s, slog.New(slog.DiscardHandler), nil)
 		defer w.Stop()
 
 		const n = 11 // t10 does not exist
@@ -139,7 +139,7 @@ func TestStartWriterHoldsRepeatedTask(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStartBatchStore("a", "b", "c")
 		s.hold = make(chan struct{})
-		w := newStartWriter(s, slog.New(slog.DiscardHandler))
+		w := newStartWriter(s, slog.New(slog.DiscardHandler), nil)
 		defer w.Stop()
 
 		var wg sync.WaitGroup
@@ -181,7 +181,7 @@ func TestStartWriterBatchError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStartBatchStore("t1")
 		s.batchErr = fmt.Errorf("down: %w", store.ErrUnavailable)
-		w := newStartWriter(s, slog.New(slog.DiscardHandler))
+		w := newStartWriter(s, slog.New(slog.DiscardHandler), nil)
 		defer w.Stop()
 		if _, err := w.Start(t.Context(), "t1", 1, time.Now()); !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("Start: error %v, want ErrUnavailable", err)
@@ -196,7 +196,7 @@ func TestStartWriterCancelAndStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStartBatchStore("t1", "t2", "t3")
 		s.hold = make(chan struct{}) // one send lets one batch through
-		w := newStartWriter(s, slog.New(slog.DiscardHandler))
+		w := newStartWriter(s, slog.New(slog.DiscardHandler), nil)
 		ctx, cancel := context.WithCancel(t.Context())
 		errc := make(chan error, 1)
 		go func() {
@@ -247,7 +247,7 @@ func TestStartCreatesAndStartsAlone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStartBatchStore()
 		var n Node
-		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler)), now: time.Now}
+		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler), nil), now: time.Now}
 		defer n.Stop(t.Context())
 
 		st, err := rt.start(t.Context(), actors.Task{ID: "direct"}, 9, false)
@@ -269,7 +269,7 @@ func TestStartWriterMakesFreshRowsFirst(t *testing.T) {
 		s := &createStartedStore{startBatchStore: newStartBatchStore("known", "had")}
 		s.hold = make(chan struct{})
 		var n Node
-		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler)), now: time.Now}
+		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler), nil), now: time.Now}
 		defer n.Stop(t.Context())
 
 		ids := []string{"known", "new1", "new2", "had"}
@@ -347,7 +347,7 @@ func TestStartWriterCreatesMissingRowsInBatch(t *testing.T) {
 		s := &createStartedStore{startBatchStore: newStartBatchStore("known"), made: map[string]bool{"raced": true}}
 		s.hold = make(chan struct{})
 		var n Node
-		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler)), now: time.Now}
+		rt := &runtime{tasks: n.groupCommit(s, slog.New(slog.DiscardHandler), nil), now: time.Now}
 		defer n.Stop(t.Context())
 
 		ids := []string{"known", "new1", "new2", "new3", "raced"}

@@ -58,6 +58,9 @@ type Submitter struct {
 	// an ambiguous 504); bounded, the task is taken back and the caller gets
 	// a prompt, honest ErrQueueUnavailable (503 with Retry-After).
 	PublishTimeout time.Duration
+	// Commits, when set, is told of every batch the submit writer commits
+	// (CommitEnqueue).
+	Commits CommitObserver
 	// beforePublish, a test failpoint, runs between the commit and the
 	// publish; an error makes Submit return it at once, as if the process
 	// had died there (see export_test.go).

@@ -148,7 +148,9 @@ func (s *Submitter) flush(batch []*submitReq, bc BatchEnqueuer, bq BatchQueue) {
 	for i, r := range live {
 		tasks[i] = r.task
 	}
+	start := time.Now()
 	outbox, errs, err := bc.EnqueueBatch(ctx, tasks)
+	commitsTo(s.Commits).report(CommitEnqueue, len(tasks), start, err)
 	if err != nil {
 		for _, r := range live {
 			r.done <- fmt.Errorf("runner: submit task %s: %w", r.task.ID, err)

@@ -107,6 +107,32 @@ func TestServeWalkthrough(t *testing.T) {
 	if health.Status != "healthy" || health.Components["database"].Status != "healthy" || health.Components["nats"].Status != "healthy" {
 		t.Errorf("health: %+v", health)
 	}
+
+	// The metrics count both tasks through the group commit writers. A
+	// writer reports a statement once it returns, which a reader of the
+	// committed row can just beat: ask again for a moment, slowly enough
+	// for the rate limit.
+	want := []string{`ymera_group_commit_items_sum{op="enqueue"} 2`, `ymera_group_commit_items_sum{op="finish"} 2`,
+		`ymera_group_commit_failures_total{op="finish"} 0`}
+	var missing []string
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		status, body, _ := a.do(http.MethodGet, "/metrics", nil)
+		if status != http.StatusOK {
+			t.Fatalf("GET /metrics: %d %s", status, body)
+		}
+		missing = missing[:0]
+		for _, line := range want {
+			if !strings.Contains(string(body), "\n"+line+"\n") {
+				missing = append(missing, line)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(end) {
+			break
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("GET /metrics lacks %q", missing)
+	}
 }
 
 // TestSubmissionErrors checks the answers to bad submissions end to end.

@@ -48,7 +48,7 @@ func (s *system) startGateway(ctx context.Context) (err error) {
 
 	submitter := &runner.Submitter{
 		Tasks: s.store.Tasks(), Queue: runner.RoutedQueue{Queue: queue{s.conn}, Selector: selector},
-		Events: s.conn, Logger: log,
+		Events: s.conn, Logger: log, Commits: s.parts.taskMetrics,
 	}
 	// Services publishing over NATS submit through the same path as HTTP
 	// (transport/intake.go).
