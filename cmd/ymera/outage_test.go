@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +58,34 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	}
 	lost, doubled := checkAllOnce(t, a, natsURL, ids, 60*time.Second)
 	t.Logf("database outage: %d accepted, %d lost, %d with two results", len(ids), lost, doubled)
+	// The statements the outage failed are in the metrics.
+	failed := metricSum(t, a, "ymera_group_commit_failures_total")
+	t.Logf("group commit statements failed: %v", failed)
+	if failed == 0 {
+		t.Error("ymera_group_commit_failures_total stayed 0 through the outage")
+	}
+}
+
+// metricSum is the sum of every series of the metric name in GET /metrics.
+func metricSum(t *testing.T, a *apiClient, name string) float64 {
+	t.Helper()
+	status, body, _ := a.do(http.MethodGet, "/metrics", nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", status, body)
+	}
+	var sum float64
+	for line := range strings.Lines(string(body)) {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rest[strings.LastIndexByte(rest, ' ')+1:]), 64)
+		if err != nil {
+			t.Fatalf("GET /metrics: %q: %v", line, err)
+		}
+		sum += v
+	}
+	return sum
 }
 
 // startOutageSystem starts a system (bench_noop agents) on a fresh
