@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/runner"
@@ -19,11 +20,7 @@ import (
 func TestObserverCountsFinishedTasks(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	reg := prometheus.NewRegistry()
-	tm, err := runner.NewTaskMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tm, reg := newTaskMetrics(t)
 	k := kind("observed", func(_ context.Context, task actors.Task) (actors.Result, error) {
 		if string(task.Parameters) == `{"fail":true}` {
 			return actors.Result{}, actors.Permanent(errors.New("refused"))
@@ -60,11 +57,7 @@ func TestObserverCountsFinishedTasks(t *testing.T) {
 func TestTaskMetricsDescribeGroupCommits(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	reg := prometheus.NewRegistry()
-	tm, err := runner.NewTaskMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tm, reg := newTaskMetrics(t)
 	for _, op := range []string{runner.CommitEnqueue, runner.CommitStart, runner.CommitCreateStarted,
 		runner.CommitFinish, runner.CommitCreateFinished} {
 		if c := commits(t, reg)[op]; c != (commitStats{}) {
@@ -109,6 +102,17 @@ func TestTaskMetricsDescribeGroupCommits(t *testing.T) {
 	}
 }
 
+// newTaskMetrics returns TaskMetrics registered with a registry of its own.
+func newTaskMetrics(t *testing.T) (*runner.TaskMetrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	tm, err := runner.NewTaskMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm, reg
+}
+
 // commitStats is what the group commit metrics say of one op.
 type commitStats struct {
 	statements uint64
@@ -119,58 +123,50 @@ type commitStats struct {
 
 // commits reads the ymera_group_commit_* metrics by op.
 func commits(t *testing.T, g prometheus.Gatherer) map[string]commitStats {
-	t.Helper()
-	families, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]commitStats{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			op := ""
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "op" {
-					op = l.GetValue()
-				}
-			}
-			c := out[op]
-			switch f.GetName() {
-			case "ymera_group_commit_items":
-				c.statements, c.items = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-			case "ymera_group_commit_seconds":
-				c.seconds = m.GetHistogram().GetSampleSum()
-			case "ymera_group_commit_failures_total":
-				c.failures = m.GetCounter().GetValue()
-			default:
-				continue
-			}
-			out[op] = c
+	eachSeries(t, g, func(family string, labels map[string]string, m *dto.Metric) {
+		c := out[labels["op"]]
+		switch family {
+		case "ymera_group_commit_items":
+			c.statements, c.items = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+		case "ymera_group_commit_seconds":
+			c.seconds = m.GetHistogram().GetSampleSum()
+		case "ymera_group_commit_failures_total":
+			c.failures = m.GetCounter().GetValue()
+		default:
+			return
 		}
-	}
+		out[labels["op"]] = c
+	})
 	return out
 }
 
 // finished reads tasks_total{type="observed_job"} by status.
 func finished(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	out := map[string]float64{}
+	eachSeries(t, g, func(family string, labels map[string]string, m *dto.Metric) {
+		if family == "tasks_total" && labels["type"] == "observed_job" {
+			out[labels["status"]] = m.GetCounter().GetValue()
+		}
+	})
+	return out
+}
+
+// eachSeries calls fn with every series g gathers, its family's name and
+// its labels.
+func eachSeries(t *testing.T, g prometheus.Gatherer, fn func(family string, labels map[string]string, m *dto.Metric)) {
 	t.Helper()
 	families, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]float64{}
 	for _, f := range families {
-		if f.GetName() != "tasks_total" {
-			continue
-		}
 		for _, m := range f.GetMetric() {
 			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["type"] == "observed_job" {
-				out[labels["status"]] = m.GetCounter().GetValue()
-			}
+			fn(f.GetName(), labels, m)
 		}
 	}
-	return out
 }
