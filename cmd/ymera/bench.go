@@ -57,6 +57,9 @@ type benchReport struct {
 	ReadyMS   float64 `json:"ready_ms,omitempty"`
 	IdleRSSMB float64 `json:"idle_rss_mb,omitempty"`
 	Seconds   float64 `json:"seconds"`
+	// GroupCommit is what the server's group commit writers did during the
+	// run, by op, read from its /metrics; absent when it has none.
+	GroupCommit map[string]groupCommitStat `json:"group_commit,omitempty"`
 }
 
 func benchCmd(e env) *cobra.Command {
@@ -166,5 +169,11 @@ func printBenchReport(w io.Writer, rep benchReport) {
 	fmt.Fprintf(w, "requests   p50 %.2f ms, p99 %.2f ms (submission to its acceptance)\n", rep.RequestP50ms, rep.RequestP99ms)
 	if rep.RSSMB > 0 {
 		fmt.Fprintf(w, "rss        %.1f MB (peak %.1f MB)\n", rep.RSSMB, rep.PeakRSSMB)
+	}
+	for _, op := range commitOrder {
+		if c, ok := rep.GroupCommit[op]; ok {
+			fmt.Fprintf(w, "commits    %-15s %d statements of %.1f items, %.2f ms each, %d failed\n",
+				op, c.Statements, c.ItemsPerStatement, c.MsPerStatement, c.Failures)
+		}
 	}
 }

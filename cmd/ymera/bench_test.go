@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ymera/ymera/runner"
 	"github.com/ymera/ymera/transport"
 )
 
@@ -53,6 +54,21 @@ func TestBenchModes(t *testing.T) {
 			}
 			if rep.Store != "sqlite" || rep.Via != o.via || rep.ReadyMS <= 0 || rep.P99ms < rep.P50ms {
 				t.Errorf("report %+v", rep)
+			}
+			// Every outcome went through a finish statement, or, for a task
+			// published straight to NATS, made its row with it; HTTP tasks
+			// went in through enqueue statements.
+			gc := rep.GroupCommit
+			if got := gc[runner.CommitFinish].Items + gc[runner.CommitCreateFinished].Items; got != rep.Completed {
+				t.Errorf("group commit %+v: %d outcomes written, want %d", gc, got, rep.Completed)
+			}
+			if want := map[string]int{"http": rep.Accepted, "nats": 0}[o.via]; gc[runner.CommitEnqueue].Items != want {
+				t.Errorf("group commit %+v: %d tasks enqueued, want %d", gc, gc[runner.CommitEnqueue].Items, want)
+			}
+			var text strings.Builder
+			printBenchReport(&text, rep)
+			if !strings.Contains(text.String(), "commits    finish") && !strings.Contains(text.String(), "commits    create_finished") {
+				t.Errorf("text report without its commits:\n%s", text.String())
 			}
 			for _, p := range []string{o.cpuprofile, o.memprofile} {
 				if p == "" {

@@ -90,6 +90,7 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	}
 	defer stopProfile()
 
+	commitsBefore := readCommits(ctx, r.client, r.base)
 	start := time.Now()
 	r.deadline = start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -114,6 +115,7 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	case <-ctx.Done():
 	}
 	stopProfile()
+	rep.GroupCommit = commitsBetween(commitsBefore, readCommits(ctx, r.client, r.base))
 
 	n, last, p, req := r.track.results()
 	rep.RequestP50ms, rep.RequestP99ms = ms(req[0]), ms(req[2])
