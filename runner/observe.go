@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ymera/ymera/actors"
 )
@@ -130,4 +131,39 @@ func (m *TaskMetrics) GroupCommitted(op string, items int, took time.Duration, e
 	if err != nil {
 		m.commitFailures.WithLabelValues(op).Inc()
 	}
+}
+
+// CommitTotals are the group commit metrics of one op at one moment:
+// statements, their items and seconds, and failures.
+type CommitTotals struct {
+	Statements, Items, Seconds, Failures float64
+}
+
+// CommitTotalsOf reads the group commit metrics TaskMetrics writes, by op,
+// from gathered families (a Gatherer's, or /metrics parsed).
+func CommitTotalsOf(families []*dto.MetricFamily) map[string]CommitTotals {
+	out := map[string]CommitTotals{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			op := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" {
+					op = l.GetValue()
+				}
+			}
+			t := out[op]
+			switch f.GetName() {
+			case "ymera_group_commit_items":
+				t.Statements, t.Items = float64(m.GetHistogram().GetSampleCount()), m.GetHistogram().GetSampleSum()
+			case "ymera_group_commit_seconds":
+				t.Seconds = m.GetHistogram().GetSampleSum()
+			case "ymera_group_commit_failures_total":
+				t.Failures = m.GetCounter().GetValue()
+			default:
+				continue
+			}
+			out[op] = t
+		}
+	}
+	return out
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/runner"
@@ -60,7 +59,7 @@ func TestTaskMetricsDescribeGroupCommits(t *testing.T) {
 	tm, reg := newTaskMetrics(t)
 	for _, op := range []string{runner.CommitEnqueue, runner.CommitStart, runner.CommitCreateStarted,
 		runner.CommitFinish, runner.CommitCreateFinished} {
-		if c := commits(t, reg)[op]; c != (commitStats{}) {
+		if c := commits(t, reg)[op]; c != (runner.CommitTotals{}) {
 			t.Errorf("op %s before any task: %+v, want a zero series", op, c)
 		}
 	}
@@ -90,14 +89,14 @@ func TestTaskMetricsDescribeGroupCommits(t *testing.T) {
 	}
 	// Reported once the statement returns, before the callers are
 	// answered; the node's writers may still be between the two.
-	waitFor(t, func() bool { return commits(t, reg)[runner.CommitFinish].items == n })
+	waitFor(t, func() bool { return commits(t, reg)[runner.CommitFinish].Items == n })
 	got := commits(t, reg)
-	if e := got[runner.CommitEnqueue]; e.items != n || e.statements < 1 || e.statements > n || e.seconds <= 0 {
+	if e := got[runner.CommitEnqueue]; e.Items != n || e.Statements < 1 || e.Statements > n || e.Seconds <= 0 {
 		t.Errorf("enqueue: %+v, want %d items in 1..%d statements that took some time", e, n, n)
 	}
 	for op, c := range got {
-		if c.failures != 0 {
-			t.Errorf("op %s: %v failures, want none", op, c.failures)
+		if c.Failures != 0 {
+			t.Errorf("op %s: %v failures, want none", op, c.Failures)
 		}
 	}
 }
@@ -113,60 +112,37 @@ func newTaskMetrics(t *testing.T) (*runner.TaskMetrics, *prometheus.Registry) {
 	return tm, reg
 }
 
-// commitStats is what the group commit metrics say of one op.
-type commitStats struct {
-	statements uint64
-	items      float64
-	seconds    float64
-	failures   float64
-}
-
 // commits reads the ymera_group_commit_* metrics by op.
-func commits(t *testing.T, g prometheus.Gatherer) map[string]commitStats {
-	out := map[string]commitStats{}
-	eachSeries(t, g, func(family string, labels map[string]string, m *dto.Metric) {
-		c := out[labels["op"]]
-		switch family {
-		case "ymera_group_commit_items":
-			c.statements, c.items = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-		case "ymera_group_commit_seconds":
-			c.seconds = m.GetHistogram().GetSampleSum()
-		case "ymera_group_commit_failures_total":
-			c.failures = m.GetCounter().GetValue()
-		default:
-			return
-		}
-		out[labels["op"]] = c
-	})
-	return out
-}
-
-// finished reads tasks_total{type="observed_job"} by status.
-func finished(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	out := map[string]float64{}
-	eachSeries(t, g, func(family string, labels map[string]string, m *dto.Metric) {
-		if family == "tasks_total" && labels["type"] == "observed_job" {
-			out[labels["status"]] = m.GetCounter().GetValue()
-		}
-	})
-	return out
-}
-
-// eachSeries calls fn with every series g gathers, its family's name and
-// its labels.
-func eachSeries(t *testing.T, g prometheus.Gatherer, fn func(family string, labels map[string]string, m *dto.Metric)) {
+func commits(t *testing.T, g prometheus.Gatherer) map[string]runner.CommitTotals {
 	t.Helper()
 	families, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runner.CommitTotalsOf(families)
+}
+
+// finished reads tasks_total{type="observed_job"} by status.
+func finished(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
 	for _, f := range families {
+		if f.GetName() != "tasks_total" {
+			continue
+		}
 		for _, m := range f.GetMetric() {
 			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			fn(f.GetName(), labels, m)
+			if labels["type"] == "observed_job" {
+				out[labels["status"]] = m.GetCounter().GetValue()
+			}
 		}
 	}
+	return out
 }

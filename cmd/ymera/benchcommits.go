@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/valyala/fasthttp"
@@ -25,11 +26,9 @@ type groupCommitStat struct {
 	Failures          int     `json:"failures,omitempty"`
 }
 
-// commitTotals are the group commit metrics of one op at one moment.
-type commitTotals struct{ statements, items, seconds, failures float64 }
-
-// commitMetrics is GET /metrics read into totals by op; doJSON fills it.
-type commitMetrics map[string]commitTotals
+// commitMetrics is GET /metrics read into group commit totals by op;
+// doJSON fills it.
+type commitMetrics map[string]runner.CommitTotals
 
 func (m commitMetrics) decode(b []byte) error {
 	p := expfmt.NewTextParser(model.UTF8Validation)
@@ -37,34 +36,8 @@ func (m commitMetrics) decode(b []byte) error {
 	if err != nil {
 		return err
 	}
-	for name, f := range families {
-		for _, s := range f.GetMetric() {
-			op := opOf(s)
-			t := m[op]
-			switch name {
-			case "ymera_group_commit_items":
-				t.statements, t.items = float64(s.GetHistogram().GetSampleCount()), s.GetHistogram().GetSampleSum()
-			case "ymera_group_commit_seconds":
-				t.seconds = s.GetHistogram().GetSampleSum()
-			case "ymera_group_commit_failures_total":
-				t.failures = s.GetCounter().GetValue()
-			default:
-				continue
-			}
-			m[op] = t
-		}
-	}
+	maps.Copy(m, runner.CommitTotalsOf(slices.Collect(maps.Values(families))))
 	return nil
-}
-
-// opOf is the series' op label.
-func opOf(s *dto.Metric) string {
-	for _, l := range s.GetLabel() {
-		if l.GetName() == "op" {
-			return l.GetValue()
-		}
-	}
-	return ""
 }
 
 // readCommits reads the group commit totals of the gateway at base; nil
@@ -86,16 +59,16 @@ func commitsBetween(before, after commitMetrics) map[string]groupCommitStat {
 	out := map[string]groupCommitStat{}
 	for op, a := range after {
 		b := before[op]
-		n := a.statements - b.statements
+		n := a.Statements - b.Statements
 		if n <= 0 {
 			continue
 		}
 		out[op] = groupCommitStat{
 			Statements:        int(n),
-			Items:             int(a.items - b.items),
-			ItemsPerStatement: (a.items - b.items) / n,
-			MsPerStatement:    (a.seconds - b.seconds) / n * 1000,
-			Failures:          int(a.failures - b.failures),
+			Items:             int(a.Items - b.Items),
+			ItemsPerStatement: (a.Items - b.Items) / n,
+			MsPerStatement:    (a.Seconds - b.Seconds) / n * 1000,
+			Failures:          int(a.Failures - b.Failures),
 		}
 	}
 	if len(out) == 0 {
