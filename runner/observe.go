@@ -46,9 +46,8 @@ const (
 	CommitCreateFinished = "create_finished" // rows made with their outcome (CreateFinished)
 )
 
-// commitOps are the Commit* ops, for metrics that show every one from the
-// start.
-var commitOps = []string{CommitEnqueue, CommitStart, CommitCreateStarted, CommitFinish, CommitCreateFinished}
+// CommitOps are the Commit* ops in the order a task meets them.
+var CommitOps = []string{CommitEnqueue, CommitCreateStarted, CommitStart, CommitFinish, CommitCreateFinished}
 
 // commitReport is where a writer reports its statements; nil reports
 // nowhere.
@@ -111,7 +110,7 @@ func NewTaskMetrics(reg prometheus.Registerer) (*TaskMetrics, error) {
 			return nil, fmt.Errorf("runner: register task metrics: %w", err)
 		}
 	}
-	for _, op := range commitOps {
+	for _, op := range CommitOps { // every op shown from the start
 		m.commitItems.WithLabelValues(op)
 		m.commitSeconds.WithLabelValues(op)
 		m.commitFailures.WithLabelValues(op)

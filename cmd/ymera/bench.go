@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ymera/ymera/runner"
 )
 
 // benchOptions are the flags of `ymera bench`.
@@ -170,7 +172,7 @@ func printBenchReport(w io.Writer, rep benchReport) {
 	if rep.RSSMB > 0 {
 		fmt.Fprintf(w, "rss        %.1f MB (peak %.1f MB)\n", rep.RSSMB, rep.PeakRSSMB)
 	}
-	for _, op := range commitOrder {
+	for _, op := range runner.CommitOps {
 		if c, ok := rep.GroupCommit[op]; ok {
 			fmt.Fprintf(w, "commits    %-15s %d statements of %.1f items, %.2f ms each, %d failed\n",
 				op, c.Statements, c.ItemsPerStatement, c.MsPerStatement, c.Failures)

@@ -76,7 +76,3 @@ func commitsBetween(before, after commitMetrics) map[string]groupCommitStat {
 	}
 	return out
 }
-
-// commitOrder is the order the text report lists the ops in: a task's own.
-var commitOrder = []string{runner.CommitEnqueue, runner.CommitCreateStarted, runner.CommitStart,
-	runner.CommitFinish, runner.CommitCreateFinished}
