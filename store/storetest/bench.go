@@ -26,6 +26,12 @@ func allDone(b *testing.B, what string, errs []error, err error) {
 	}
 }
 
+// benchTask is a new bench_noop task, created at now, that runs once.
+func benchTask(now time.Time) actors.Task {
+	return actors.Task{ID: newID(), Name: "bench", Type: "bench_noop", Parameters: json.RawMessage(`{}`),
+		Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now}
+}
+
 // BenchFinish compares recording benchBatch outcomes one Finish at a time
 // ("Loop") with one FinishBatch ("Batch"), on the store s (migrated). The
 // tasks are created and started outside the timer; the figure to compare
@@ -41,8 +47,7 @@ func BenchFinish(b *testing.B, s store.Store) {
 		items := make([]store.Finished, benchBatch)
 		for i := range items {
 			lease++
-			t := actors.Task{ID: newID(), Name: "bench", Type: "bench_noop", Parameters: json.RawMessage(`{}`),
-				Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now}
+			t := benchTask(now)
 			if err := tasks.Create(ctx, t); err != nil {
 				b.Fatalf("create: %v", err)
 			}
@@ -97,8 +102,7 @@ func BenchStart(b *testing.B, s store.Store) {
 		ids := make([]string, benchBatch)
 		for i := range items {
 			lease++
-			ts[i] = actors.Task{ID: newID(), Name: "bench", Type: "bench_noop", Parameters: json.RawMessage(`{}`),
-				Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now}
+			ts[i] = benchTask(now)
 			ids[i] = ts[i].ID
 			items[i] = store.Starting{ID: ts[i].ID, Lease: lease, At: now}
 		}
@@ -148,8 +152,7 @@ func BenchCreate(b *testing.B, s store.Store) {
 		defer b.StartTimer()
 		ts := make([]actors.Task, benchBatch)
 		for i := range ts {
-			ts[i] = actors.Task{ID: newID(), Name: "bench", Type: "bench_noop", Parameters: json.RawMessage(`{}`),
-				Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now}
+			ts[i] = benchTask(now)
 		}
 		return ts
 	}
@@ -197,10 +200,8 @@ func BenchRowless(b *testing.B, s store.Store) {
 		items := make([]store.NewFinish, benchBatch)
 		for i := range items {
 			lease++
-			items[i] = store.NewFinish{Task: actors.Task{ID: newID(), Name: "bench", Type: "bench_noop",
-				Parameters: json.RawMessage(`{}`), Priority: actors.PriorityNormal, MaxAttempts: 1, CreatedAt: now},
-				Lease: lease, At: now, Outcome: store.Outcome{Status: actors.StatusCompleted,
-					Result: json.RawMessage(`{"ok":true}`), StartedAt: now}}
+			items[i] = store.NewFinish{Task: benchTask(now), Lease: lease, At: now,
+				Outcome: store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{"ok":true}`), StartedAt: now}}
 		}
 		return items
 	}
