@@ -200,12 +200,7 @@ func TestDeferredStartFailureRetries(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var calls atomic.Int64
-	b.startNodeDelayed(t, time.Minute, kind("flaky", func(context.Context, actors.Task) (actors.Result, error) {
-		if calls.Add(1) == 1 {
-			return actors.Result{}, errors.New("transient")
-		}
-		return actors.JSONResult(map[string]bool{"ok": true})
-	}))
+	b.startNodeDelayed(t, time.Minute, failsOnce("flaky", &calls))
 	task := newTask("flaky_job", "")
 	if err := b.submitter().Submit(t.Context(), task); err != nil {
 		t.Fatal(err)
@@ -219,6 +214,17 @@ func TestDeferredStartFailureRetries(t *testing.T) {
 		attempts[0].Error != "transient" || attempts[1].Status != string(actors.StatusCompleted) {
 		t.Errorf("attempts %+v, %v; want failed (transient), then completed", attempts, err)
 	}
+}
+
+// failsOnce is a kind whose agent fails its first call with "transient"
+// and completes the others, counting them in calls.
+func failsOnce(name string, calls *atomic.Int64) actors.Kind {
+	return kind(name, func(context.Context, actors.Task) (actors.Result, error) {
+		if calls.Add(1) == 1 {
+			return actors.Result{}, errors.New("transient")
+		}
+		return actors.JSONResult(map[string]bool{"ok": true})
+	})
 }
 
 // publishRaw publishes task's message straight to JetStream, as a service
@@ -316,12 +322,7 @@ func TestRowlessTaskFailureRetries(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var calls atomic.Int64
-	b.startNodeDelayed(t, time.Minute, kind("direct_flaky", func(context.Context, actors.Task) (actors.Result, error) {
-		if calls.Add(1) == 1 {
-			return actors.Result{}, errors.New("transient")
-		}
-		return actors.JSONResult(map[string]bool{"ok": true})
-	}))
+	b.startNodeDelayed(t, time.Minute, failsOnce("direct_flaky", &calls))
 	task := newTask("direct_flaky_job", "")
 	b.publishRaw(t, task)
 	waitFor(t, func() bool { _, err := b.db.Tasks().Get(t.Context(), task.ID); return err == nil })
