@@ -96,10 +96,7 @@ func TestDeferredStartRecordedWhenSlow(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	release := make(chan struct{})
-	b.startNodeDelayed(t, 20*time.Millisecond, kind("slow", func(context.Context, actors.Task) (actors.Result, error) {
-		<-release
-		return actors.JSONResult(map[string]bool{"ok": true})
-	}))
+	b.startNodeDelayed(t, 20*time.Millisecond, completesOnRelease("slow", release))
 	task := newTask("slow_job", "")
 	events := b.eventTypes(t, task.ID)
 	if err := b.submitter().Submit(t.Context(), task); err != nil {
@@ -216,6 +213,15 @@ func TestDeferredStartFailureRetries(t *testing.T) {
 	}
 }
 
+// completesOnRelease is a kind whose agent completes once release is
+// closed.
+func completesOnRelease(name string, release <-chan struct{}) actors.Kind {
+	return kind(name, func(context.Context, actors.Task) (actors.Result, error) {
+		<-release
+		return actors.JSONResult(map[string]bool{"ok": true})
+	})
+}
+
 // failsOnce is a kind whose agent fails its first call with "transient"
 // and completes the others, counting them in calls.
 func failsOnce(name string, calls *atomic.Int64) actors.Kind {
@@ -293,10 +299,7 @@ func TestRowlessTaskRecordedWhenSlow(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	release := make(chan struct{})
-	b.startNodeDelayed(t, 20*time.Millisecond, kind("direct_slow", func(context.Context, actors.Task) (actors.Result, error) {
-		<-release
-		return actors.JSONResult(map[string]bool{"ok": true})
-	}))
+	b.startNodeDelayed(t, 20*time.Millisecond, completesOnRelease("direct_slow", release))
 	task := newTask("direct_slow_job", "")
 	events := b.eventTypes(t, task.ID)
 	b.publishRaw(t, task)
