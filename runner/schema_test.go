@@ -111,7 +111,7 @@ func TestSchemasAcceptRealMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subject, _ := transport.TaskEventSubject(task.ID)
+	subject, _ := transport.StoredTaskEventSubject(task.ID) // the only task in its bucket here
 	waitFor(t, func() bool {
 		msg, err := stream.GetLastMsgForSubject(ctx, subject)
 		return err == nil && bytes.Contains(msg.Data, []byte("task.completed"))

@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -27,8 +28,8 @@ func TestPublishEventLandsInEventsStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	taskSubject, _ := TaskEventSubject(taskID)
-	raw := lastMsg(t, stream, taskSubject)
+	// Filed under the bucket of the id's last three characters.
+	raw := lastMsg(t, stream, "ymera.events.task_bucket."+taskID[33:])
 	ev, err := DecodeEvent(raw.Data)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,50 @@ func TestPublishEventLandsInEventsStream(t *testing.T) {
 	raw = lastMsg(t, stream, "ymera.events.agent.docs-1")
 	if ev, err = DecodeEvent(raw.Data); err != nil || ev.Type != EventAgentOnline {
 		t.Fatalf("agent event %+v, %v", ev, err)
+	}
+}
+
+// TestTaskEventsStoredInBuckets checks that YMERA_EVENTS holds a bounded
+// number of subjects however many tasks publish events: the server keeps
+// memory for each distinct subject a stream holds.
+func TestTaskEventsStoredInBuckets(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := testCtx(t)
+	const tasks = 300
+	ids := make(map[string]bool, tasks)
+	for range tasks {
+		id := newID()
+		ids[id] = true
+		if err := c.PublishEvent(ctx, Event{Type: EventTaskQueued, TaskID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream, err := c.JS().Stream(ctx, StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subjects map[string]uint64
+	for {
+		info, err := stream.Info(ctx, jetstream.WithSubjectFilter(EventsWildcard()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == tasks {
+			subjects = info.State.Subjects
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the stream holds %d events, want %d", info.State.Msgs, tasks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	buckets := make(map[string]uint64)
+	for id := range ids {
+		buckets["ymera.events.task_bucket."+id[33:]]++
+	}
+	if !maps.Equal(subjects, buckets) {
+		t.Fatalf("the stream's subjects are %v, want the %d buckets %v", subjects, len(buckets), buckets)
 	}
 }
 

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,18 +19,23 @@ type EventMessage struct {
 	// whole stream, so a watcher that remembers the last one it saw can
 	// resume after it (WatchEvents' since).
 	Seq uint64
-	// Subject is the subject the event was published on.
+	// Subject is the subject the event was published on (for a task event
+	// ymera.events.task.<task_id>, although the stream files it under its
+	// bucket: see subjects.go).
 	Subject string
 	// Event is the decoded body.
 	Event Event
 }
 
-// WatchEvents delivers the events of YMERA_EVENTS whose subject matches
-// filter (a subject from subjects.go, wildcards allowed), in stream order,
-// to deliver, until stop is called. With since 0 it delivers only events
-// stored from now on; with since > 0 it replays every stored event after
-// sequence since first, then follows new ones, so a client that saw since
-// misses nothing still kept (see SetupOptions.EventsMaxAge).
+// WatchEvents delivers the events of YMERA_EVENTS published on subjects
+// that match filter (a subject from subjects.go, wildcards allowed), in
+// stream order, to deliver, until stop is called. A filter of one task's
+// events reads the bucket the stream files them in and delivers only that
+// task's; ymera.events.task.* (or .>) reads every bucket. With since 0 it
+// delivers only events stored from now on; with since > 0 it replays every
+// stored event after sequence since first, then follows new ones, so a
+// client that saw since misses nothing still kept (see
+// SetupOptions.EventsMaxAge).
 //
 // deliver is called from one goroutine, one event at a time; it must not
 // block for long, since it holds up this watch (never other watches or
@@ -43,8 +49,12 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, since uint64, del
 	if filter == "" || deliver == nil {
 		return nil, fmt.Errorf("%w: watch events needs a filter and a deliver function", ErrInvalid)
 	}
+	stored, onlyTask, err := storedFilter(filter)
+	if err != nil {
+		return nil, err
+	}
 	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{filter},
+		FilterSubjects:    []string{stored},
 		DeliverPolicy:     jetstream.DeliverNewPolicy,
 		InactiveThreshold: eventWatchInactive,
 	}
@@ -66,7 +76,10 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, since uint64, del
 			c.logger.Debug("transport: skipping undecodable event", "subject", m.Subject(), "seq", md.Sequence.Stream, "error", err)
 			return
 		}
-		deliver(EventMessage{Seq: md.Sequence.Stream, Subject: m.Subject(), Event: ev})
+		if onlyTask != "" && ev.TaskID != onlyTask {
+			return // another task in the same bucket
+		}
+		deliver(EventMessage{Seq: md.Sequence.Stream, Subject: publishedSubject(m.Subject(), ev), Event: ev})
 	})
 	if err != nil {
 		return nil, wrap("watch events "+filter, err)
@@ -75,4 +88,29 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, since uint64, del
 		cc.Stop()
 		<-cc.Closed()
 	}, nil
+}
+
+// storedFilter returns the subject filter of YMERA_EVENTS that holds the
+// events published on filter, and the task whose events alone a filter of
+// one task keeps ("" for all).
+func storedFilter(filter string) (stored, onlyTask string, err error) {
+	rest, ok := strings.CutPrefix(filter, prefixTaskEvents)
+	switch {
+	case !ok:
+		return filter, "", nil
+	case rest == "*" || rest == ">":
+		return prefixTaskBuckets + rest, "", nil
+	case ValidTaskID(rest):
+		return storedTaskEvents(rest), rest, nil
+	}
+	return "", "", fmt.Errorf("%w: task event filter %q must end in a task id, * or >", ErrInvalid, filter)
+}
+
+// publishedSubject returns the subject an event stored under stored was
+// published on: its task's, for a task event filed under its bucket.
+func publishedSubject(stored string, ev Event) string {
+	if strings.HasPrefix(stored, prefixTaskBuckets) && ValidTaskID(ev.TaskID) {
+		return prefixTaskEvents + ev.TaskID
+	}
+	return stored
 }

@@ -26,7 +26,10 @@ func TestWatchEventsFollowsAndResumes(t *testing.T) {
 	t.Parallel()
 	c := setup(t)
 	ctx := testCtx(t)
-	a, b := newID(), newID()
+	// b shares a's bucket in the stream (the last three characters of the
+	// id): a watch of a must still see a's events alone.
+	a := newID()
+	b := newID()[:33] + a[33:]
 	subjectA, _ := TaskEventSubject(a)
 
 	deliver, next := collect(t)
@@ -118,6 +121,9 @@ func TestWatchEventsRejects(t *testing.T) {
 	}
 	if _, err := c.WatchEvents(testCtx(t), TaskEventsWildcard(), 0, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil deliver: %v", err)
+	}
+	if _, err := c.WatchEvents(testCtx(t), "ymera.events.task.not-an-id", 0, func(EventMessage) {}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("task filter without a task id: %v", err)
 	}
 	if _, err := ProjectEventSubject("p.*"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad project id: %v", err)

@@ -33,12 +33,12 @@ type SetupOptions struct {
 	// EventsMaxAge is how long YMERA_EVENTS keeps an event. Default 24h.
 	EventsMaxAge time.Duration
 	// EventsMaxMsgs is how many events YMERA_EVENTS keeps at most, the
-	// oldest going first. Default 1,000,000. Each task's events have a
-	// subject of their own, and the server keeps an index entry in memory
-	// per subject stored: bounded by age alone, a day of a few thousand
-	// tasks a second would be hundreds of millions of entries (and that
-	// many events on disk). At three events per task the default keeps the
-	// last ~330,000 tasks' events, a day's at 4 tasks a second.
+	// oldest going first. Default 1,000,000, a few hundred megabytes on
+	// disk: bounded by age alone, a day of a few thousand tasks a second
+	// would be hundreds of millions of events. At three events per task the
+	// default keeps the last ~330,000 tasks' events, a day's at 4 tasks a
+	// second. (The memory the server needs for them does not grow with the
+	// number of tasks: subjects.go, "How YMERA_EVENTS stores task events".)
 	EventsMaxMsgs int64
 	// HeartbeatTTL is how long a heartbeat key lives without being renewed;
 	// an agent that stops beating is offline once it passes. Default 30 s.
@@ -167,6 +167,10 @@ func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
 			Replicas:    o.EventsReplicas,
 			MaxAge:      o.EventsMaxAge,
 			MaxMsgs:     o.EventsMaxMsgs,
+			// Each task's events are filed under one of 4,096 buckets,
+			// not a subject per task (subjects.go says why).
+			SubjectTransform: &jetstream.SubjectTransformConfig{
+				Source: TaskEventsWildcard(), Destination: taskBucketTransform()},
 			// Events carry no message id; a short window keeps the
 			// dedup index small.
 			Duplicates:  min(o.EventsMaxAge, 10*time.Second),

@@ -66,12 +66,7 @@ func TestSetupKeepsAnExistingPersistMode(t *testing.T) {
 	t.Parallel()
 	c := testConn(t, Options{})
 	ctx := testCtx(t)
-	var events jetstream.StreamConfig
-	for _, cfg := range streamConfigs(SetupOptions{}.withDefaults()) {
-		if cfg.Name == StreamEvents {
-			events = cfg
-		}
-	}
+	events := defaultEventsConfig(t)
 	events.PersistMode = jetstream.DefaultPersistMode
 	if _, err := c.JS().CreateStream(ctx, events); err != nil {
 		t.Fatal(err)
@@ -84,6 +79,35 @@ func TestSetupKeepsAnExistingPersistMode(t *testing.T) {
 	}
 	if got := eventsPersistMode(3); got != jetstream.DefaultPersistMode {
 		t.Errorf("replicated %s persist mode %v; the server refuses async there", StreamEvents, got)
+	}
+}
+
+// A YMERA_EVENTS made before task events were filed in buckets gets the
+// transform at the next start; events already stored keep their subjects
+// and age out.
+func TestSetupFilesTaskEventsOfAnOlderStreamInBuckets(t *testing.T) {
+	t.Parallel()
+	c := testConn(t, Options{})
+	ctx := testCtx(t)
+	events := defaultEventsConfig(t)
+	events.SubjectTransform = nil
+	stream, err := c.JS().CreateStream(ctx, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := newID(), newID()
+	if err := c.PublishEvent(ctx, Event{Type: EventTaskQueued, TaskID: before}); err != nil {
+		t.Fatal(err)
+	}
+	lastMsg(t, stream, "ymera.events.task."+before)
+	if err := c.Setup(ctx, SetupOptions{}); err != nil {
+		t.Fatalf("Setup over %s without a transform: %v", StreamEvents, err)
+	}
+	if err := c.PublishEvent(ctx, Event{Type: EventTaskQueued, TaskID: after}); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := DecodeEvent(lastMsg(t, stream, "ymera.events.task_bucket."+after[33:]).Data); err != nil || ev.TaskID != after {
+		t.Fatalf("event after Setup: %+v, %v", ev, err)
 	}
 }
 
@@ -100,6 +124,19 @@ func TestSetupRefusesToReplicateAsyncEvents(t *testing.T) {
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "delete the stream") {
 		t.Errorf("Setup replicating an asynchronous %s: %v, want ErrInvalid saying what to do", StreamEvents, err)
 	}
+}
+
+// defaultEventsConfig returns the configuration Setup gives YMERA_EVENTS
+// by default.
+func defaultEventsConfig(t *testing.T) jetstream.StreamConfig {
+	t.Helper()
+	for _, cfg := range streamConfigs(SetupOptions{}.withDefaults()) {
+		if cfg.Name == StreamEvents {
+			return cfg
+		}
+	}
+	t.Fatalf("no %s among the streams Setup makes", StreamEvents)
+	return jetstream.StreamConfig{}
 }
 
 // streamInfos returns the info of every stream, the buckets' included.

@@ -56,6 +56,7 @@ const (
 const (
 	prefixTasks       = "ymera.tasks."
 	prefixTaskEvents  = "ymera.events.task."
+	prefixTaskBuckets = "ymera.events.task_bucket."
 	prefixAgentEvents = "ymera.events.agent."
 	prefixProjEvents  = "ymera.events.project."
 	prefixDeadLetters = "ymera.dlq."
@@ -97,6 +98,49 @@ func TaskEventsWildcard() string { return prefixTaskEvents + "*" }
 // AgentEventsWildcard matches the events of every agent:
 // ymera.events.agent.*.
 func AgentEventsWildcard() string { return prefixAgentEvents + "*" }
+
+// How YMERA_EVENTS stores task events. Each task's events are published on
+// a subject of their own, ymera.events.task.<task_id>, which is what core
+// subscribers see; but the server keeps an in-memory index entry for every
+// distinct subject a stream holds (about 190 bytes each with nats-server
+// 2.15, so a million tasks' events would hold ~190 MB of heap for as long
+// as the events are kept). The stream therefore files them, through a
+// subject transform, under ymera.events.task_bucket.<the last
+// taskBucketChars characters of the task id>: 4,096 subjects whatever the
+// number of tasks. A watch of one task reads its bucket and keeps the
+// task's own events (WatchEvents does both).
+const taskBucketChars = 3
+
+// taskBucketTransform is the destination of the stream's transform of
+// [TaskEventsWildcard]: Right(1, n) keeps the last n characters of the
+// first wildcard token.
+func taskBucketTransform() string {
+	return prefixTaskBuckets + "{{Right(1," + strconv.Itoa(taskBucketChars) + ")}}"
+}
+
+// StoredTaskEventsWildcard matches every task event as YMERA_EVENTS
+// stores it: ymera.events.task_bucket.*. It is the filter for a consumer of
+// the stream made without WatchEvents; the events carry their task id.
+func StoredTaskEventsWildcard() string { return prefixTaskBuckets + "*" }
+
+// StoredTaskEventSubject returns the subject under which YMERA_EVENTS
+// stores the events of one task, for a reader of the stream made without
+// WatchEvents: the task's bucket, which it shares with the other tasks
+// whose ids end in the same characters, so the reader keeps the events
+// whose task_id is the task's. The id must be a canonical lowercase UUID.
+func StoredTaskEventSubject(taskID string) (string, error) {
+	if err := checkTaskID(taskID); err != nil {
+		return "", err
+	}
+	return storedTaskEvents(taskID), nil
+}
+
+// storedTaskEvents returns the subject under which YMERA_EVENTS stores the
+// events of the task id, a valid task id: the bucket it shares with the
+// other tasks whose ids end in the same characters.
+func storedTaskEvents(id string) string {
+	return prefixTaskBuckets + id[len(id)-taskBucketChars:]
+}
 
 // TaskEventSubject returns the subject of one task's events:
 // ymera.events.task.<task_id>. The id must be a canonical lowercase UUID.

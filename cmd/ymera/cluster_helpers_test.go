@@ -205,7 +205,7 @@ func completedEvents(t *testing.T, url string) []transport.Event {
 	// so the read knows when it has everything: a no-wait fetch straight
 	// after making a consumer can come back empty while the stream is not.
 	cons, err := js.CreateConsumer(ctx, transport.StreamEvents, jetstream.ConsumerConfig{
-		FilterSubject: "ymera.events.task.>",
+		FilterSubject: transport.StoredTaskEventsWildcard(),
 		AckPolicy:     jetstream.AckNonePolicy,
 		MemoryStorage: true,
 	})
