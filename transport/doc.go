@@ -24,7 +24,7 @@
 //	subject                              stream        retention   notes
 //	ymera.tasks.<task_type>.<priority>   YMERA_TASKS   work queue  Nats-Msg-Id = task id
 //	ymera.events.task.<task_id>          YMERA_EVENTS  limits      24h, 1,000,000 events (SetupOptions); async persist;
-//	                                                               stored as ymera.events.task_bucket.<last 3 chars of id>
+//	                                                               stored as ymera.events.task_bucket.<fnv32a(id) % 4096>
 //	ymera.events.agent.<agent_id>        YMERA_EVENTS  limits      presence, status
 //	ymera.events.project.<project_id>    YMERA_EVENTS  limits      project events
 //	ymera.dlq.<task_type>                YMERA_DLQ     limits      kept until replayed

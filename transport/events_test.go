@@ -28,8 +28,9 @@ func TestPublishEventLandsInEventsStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Filed under the bucket of the id's last three characters.
-	raw := lastMsg(t, stream, "ymera.events.task_bucket."+taskID[33:])
+	// Filed under the bucket the server's transform computes, which
+	// storedTaskEvents computes the same way.
+	raw := lastMsg(t, stream, storedTaskEvents(taskID))
 	ev, err := DecodeEvent(raw.Data)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestTaskEventsStoredInBuckets(t *testing.T) {
 	}
 	buckets := make(map[string]uint64)
 	for id := range ids {
-		buckets["ymera.events.task_bucket."+id[33:]]++
+		buckets[storedTaskEvents(id)]++
 	}
 	if !maps.Equal(subjects, buckets) {
 		t.Fatalf("the stream's subjects are %v, want the %d buckets %v", subjects, len(buckets), buckets)

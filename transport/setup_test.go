@@ -106,7 +106,7 @@ func TestSetupFilesTaskEventsOfAnOlderStreamInBuckets(t *testing.T) {
 	if err := c.PublishEvent(ctx, Event{Type: EventTaskQueued, TaskID: after}); err != nil {
 		t.Fatal(err)
 	}
-	if ev, err := DecodeEvent(lastMsg(t, stream, "ymera.events.task_bucket."+after[33:]).Data); err != nil || ev.TaskID != after {
+	if ev, err := DecodeEvent(lastMsg(t, stream, storedTaskEvents(after)).Data); err != nil || ev.TaskID != after {
 		t.Fatalf("event after Setup: %+v, %v", ev, err)
 	}
 }

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -102,20 +103,24 @@ func AgentEventsWildcard() string { return prefixAgentEvents + "*" }
 // How YMERA_EVENTS stores task events. Each task's events are published on
 // a subject of their own, ymera.events.task.<task_id>, which is what core
 // subscribers see; but the server keeps an in-memory index entry for every
-// distinct subject a stream holds (about 190 bytes each with nats-server
-// 2.15, so a million tasks' events would hold ~190 MB of heap for as long
+// distinct subject a stream holds (about 200 bytes each with nats-server
+// 2.15, so a million tasks' events would hold ~200 MB of heap for as long
 // as the events are kept). The stream therefore files them, through a
-// subject transform, under ymera.events.task_bucket.<the last
-// taskBucketChars characters of the task id>: 4,096 subjects whatever the
-// number of tasks. A watch of one task reads its bucket and keeps the
-// task's own events (WatchEvents does both).
-const taskBucketChars = 3
+// subject transform, under ymera.events.task_bucket.<bucket>, the bucket
+// being the task id's 32-bit FNV-1a hash modulo taskBuckets: 4,096
+// subjects whatever the number of tasks. A watch of one task reads its
+// bucket and keeps the task's own events (WatchEvents does both).
+const taskBuckets = 4096
 
 // taskBucketTransform is the destination of the stream's transform of
-// [TaskEventsWildcard]: Right(1, n) keeps the last n characters of the
-// first wildcard token.
+// [TaskEventsWildcard]. The server's partition function hashes the first
+// wildcard token (the task id) with 32-bit FNV-1a and takes it modulo its
+// first argument, as storedTaskEvents does. (Right(1,3), the last three
+// characters of the id, would be simpler, but older servers refuse it in a
+// stream's transform: nats-server pull request 8568, in 2.15.2, fixed
+// that. Partition is accepted since 2.10, which brought stream transforms.)
 func taskBucketTransform() string {
-	return prefixTaskBuckets + "{{Right(1," + strconv.Itoa(taskBucketChars) + ")}}"
+	return prefixTaskBuckets + "{{Partition(" + strconv.Itoa(taskBuckets) + ",1)}}"
 }
 
 // StoredTaskEventsWildcard matches every task event as YMERA_EVENTS
@@ -126,8 +131,8 @@ func StoredTaskEventsWildcard() string { return prefixTaskBuckets + "*" }
 // StoredTaskEventSubject returns the subject under which YMERA_EVENTS
 // stores the events of one task, for a reader of the stream made without
 // WatchEvents: the task's bucket, which it shares with the other tasks
-// whose ids end in the same characters, so the reader keeps the events
-// whose task_id is the task's. The id must be a canonical lowercase UUID.
+// whose ids hash to the same bucket, so the reader keeps the events whose
+// task_id is the task's. The id must be a canonical lowercase UUID.
 func StoredTaskEventSubject(taskID string) (string, error) {
 	if err := checkTaskID(taskID); err != nil {
 		return "", err
@@ -136,10 +141,12 @@ func StoredTaskEventSubject(taskID string) (string, error) {
 }
 
 // storedTaskEvents returns the subject under which YMERA_EVENTS stores the
-// events of the task id, a valid task id: the bucket it shares with the
-// other tasks whose ids end in the same characters.
+// events of the task id, a valid task id: the bucket the stream's
+// transform computes for it (taskBucketTransform).
 func storedTaskEvents(id string) string {
-	return prefixTaskBuckets + id[len(id)-taskBucketChars:]
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return prefixTaskBuckets + strconv.FormatUint(uint64(h.Sum32()%taskBuckets), 10)
 }
 
 // TaskEventSubject returns the subject of one task's events:
