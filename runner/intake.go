@@ -141,8 +141,11 @@ func (in *Intake) task(ctx context.Context, msg jetstream.Msg) (actors.Task, err
 	if t.Name == "" {
 		t.Name = t.Type
 	}
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = time.Now().UTC()
+	// A creation time later than now is the publisher's clock running
+	// ahead: the task reached us now. Readers rely on no event of a task
+	// coming before its creation (a WebSocket replay begins there).
+	if now := time.Now().UTC(); t.CreatedAt.IsZero() || t.CreatedAt.After(now) {
+		t.CreatedAt = now
 	}
 	return t, nil
 }

@@ -222,7 +222,8 @@ type Tasks interface {
 	// the first delivery of a task published straight to NATS: each row goes
 	// in running under items[i].Lease with its first attempt counted, as
 	// Create and then Start at items[i].At would leave it (started_at and
-	// updated_at are At; a zero CreatedAt is At too), but written once.
+	// updated_at are At; a CreatedAt that is zero or later than At is At
+	// too), but written once.
 	// MaxAttempts is stored as given, as Create does. ts[i] is the task as
 	// stored, what Start would have returned; errs[i] is what CreateBatch
 	// would have said for the task (ErrConflict for an id that exists, also
@@ -365,12 +366,13 @@ type NewStart struct {
 }
 
 // StartedTasks returns the tasks of items as CreateStarted stores them: a
-// task without a creation time was created when it started.
+// task without a creation time, or with one later than its start (the
+// publisher's clock ahead of ours), was created when it started.
 func StartedTasks(items []NewStart) []actors.Task {
 	ts := make([]actors.Task, len(items))
 	for i, it := range items {
 		ts[i] = it.Task
-		if ts[i].CreatedAt.IsZero() {
+		if ts[i].CreatedAt.IsZero() || ts[i].CreatedAt.After(it.At) {
 			ts[i].CreatedAt = it.At
 		}
 	}
@@ -404,8 +406,9 @@ func CheckFinish(it NewFinish) error {
 
 // CreateFinishedWith is CreateFinished for a backend: the items CheckFinish
 // finds fault with get its error, and create stores the others (as tasks,
-// each with the time it was created: a task without one was created when
-// its attempt began) and returns their verdicts, in order.
+// each with the time it was created: a task without one, or with one
+// later than its attempt began, was created when its attempt began) and
+// returns their verdicts, in order.
 func CreateFinishedWith(items []NewFinish,
 	create func(ts []actors.Task, items []NewFinish) ([]error, error)) ([]error, error) {
 	errs := make([]error, len(items))
@@ -419,7 +422,7 @@ func CreateFinishedWith(items []NewFinish,
 			continue
 		}
 		t := it.Task
-		if t.CreatedAt.IsZero() {
+		if t.CreatedAt.IsZero() || t.CreatedAt.After(it.Outcome.StartedAt) {
 			t.CreatedAt = it.Outcome.StartedAt
 		}
 		ts, good, idx = append(ts, t), append(good, it), append(idx, i)

@@ -197,6 +197,7 @@ type taskView struct {
 	Result       json.RawMessage `json:"result"`
 	ErrorMessage string          `json:"error_message"`
 	Attempts     int             `json:"attempts"`
+	CreatedAt    time.Time       `json:"created_at"`
 }
 
 // waitFinal polls a task until it is final or the timeout passes.

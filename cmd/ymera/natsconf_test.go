@@ -106,8 +106,10 @@ func TestServeWithRepositoryNatsConf(t *testing.T) {
 	body, _ := json.Marshal(map[string]any{
 		"v": 1, "id": id, "name": "from a service", "task_type": "bench_noop",
 		"parameters": map[string]any{}, "priority": "normal", "max_attempts": 2,
-		"user_id":    uuid.NewString(), // a claim the platform must ignore
-		"created_at": time.Now().UTC().Format(time.RFC3339),
+		"user_id": uuid.NewString(), // a claim the platform must ignore
+		// From a publisher whose clock runs an hour ahead: the task is
+		// recorded as made when it arrived.
+		"created_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
 	})
 	msg := &nats.Msg{Subject: "ymera.svc.ci-bot.tasks.bench_noop.normal", Data: body, Header: nats.Header{}}
 	msg.Header.Set("Nats-Msg-Id", id)
@@ -134,6 +136,9 @@ func TestServeWithRepositoryNatsConf(t *testing.T) {
 	tv := api.waitFinal(id, 15*time.Second)
 	if tv.Status != "completed" {
 		t.Fatalf("task %s: %+v", id, tv)
+	}
+	if tv.CreatedAt.After(time.Now()) {
+		t.Errorf("task %s created at %s, in the future: the publisher's clock was taken", id, tv.CreatedAt)
 	}
 	var list []struct {
 		ID string `json:"id"`

@@ -61,6 +61,21 @@ func testCreateFinished(t *testing.T, s store.Store) {
 		}
 	})
 
+	// A publisher whose clock is ahead of the node's: the task was made
+	// when its attempt began, not after.
+	t.Run("CreatedNoLaterThanItsAttempt", func(t *testing.T) {
+		t.Parallel()
+		user := newUser(t, s)
+		ahead := fresh(0, user.ID)
+		ahead.CreatedAt = atSec(60)
+		errs, err := tasks.CreateFinished(t.Context(), []store.NewFinish{{Task: ahead, Lease: 7, Outcome: completed(5), At: atSec(6)}})
+		ok(t, "create finished", err)
+		ok(t, "item", errs[0])
+		got, err := tasks.Get(t.Context(), ahead.ID)
+		ok(t, "get", err)
+		equal(t, "created_at of a task given one after its attempt began", got.CreatedAt, atSec(5))
+	})
+
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
 		errs, err := tasks.CreateFinished(t.Context(), nil)

@@ -75,10 +75,14 @@ func testCreateStarted(t *testing.T, s store.Store) {
 	t.Run("Stores", func(t *testing.T) {
 		t.Parallel()
 		user := newUser(t, s)
+		// Its publisher's clock is ahead of the node's: made after it started.
+		ahead := fresh(3, user.ID)
+		ahead.CreatedAt = atSec(60)
 		items := []store.NewStart{
 			{Task: fresh(0, user.ID), Lease: 40, At: atSec(1)},
 			{Task: fresh(1, ""), Lease: 41, At: atSec(2)},
 			{Task: actors.Task{ID: newID(), Name: "bare", Type: "code_review"}, Lease: 42, At: atSec(3)},
+			{Task: ahead, Lease: 43, At: atSec(4)},
 		}
 		ts, errs, err := tasks.CreateStarted(t.Context(), items)
 		ok(t, "create started", err)
@@ -97,10 +101,13 @@ func testCreateStarted(t *testing.T, s store.Store) {
 			equal(t, what+": name", got.Name, it.Task.Name)
 			equal(t, what+": user", got.UserID, it.Task.UserID)
 			equal(t, what+": max attempts", got.MaxAttempts, it.Task.MaxAttempts)
-			if i == 2 {
+			switch i {
+			case 2:
 				equal(t, what+": default priority", got.Priority, actors.PriorityNormal)
 				equal(t, what+": created_at of a task given none", got.CreatedAt, it.At)
-			} else {
+			case 3:
+				equal(t, what+": created_at of a task given one after its start", got.CreatedAt, it.At)
+			default:
 				equal(t, what+": priority", got.Priority, it.Task.Priority)
 				equal(t, what+": created_at", got.CreatedAt, it.Task.CreatedAt)
 				equal(t, what+": parameters", string(canonJSON(t, got.Parameters)),
