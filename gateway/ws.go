@@ -81,9 +81,9 @@ import (
 // EventSource follows the events stream; *transport.Conn implements it.
 type EventSource interface {
 	// WatchEvents calls deliver with every event on filter stored after
-	// sequence since (0: from now on), in order, until stop is called;
-	// stop returns once deliver will not be called again.
-	WatchEvents(ctx context.Context, filter string, since uint64, deliver func(transport.EventMessage)) (stop func(), err error)
+	// sequence from.Since (0: from now on), in order, until stop is
+	// called; stop returns once deliver will not be called again.
+	WatchEvents(ctx context.Context, filter string, from transport.WatchFrom, deliver func(transport.EventMessage)) (stop func(), err error)
 }
 
 // WebSocketOptions configures /ws. Zero fields take the defaults below.

@@ -26,6 +26,10 @@ type wsSubscription struct {
 type wsScope struct {
 	filter string
 	allow  func(transport.Event) bool
+	// notBefore, when set, is when the subscription's subject began to
+	// have events (a task's creation): a replay need not read the stream
+	// before it.
+	notBefore time.Time
 }
 
 // subscribe authorizes m, then starts (or restarts, when the client
@@ -64,7 +68,7 @@ func (c *wsConn) subscribe(m clientMessage) {
 		}
 		c.enqueue(b)
 	}
-	stop, err := c.hub.events.WatchEvents(c.ctx, scope.filter, m.Since, deliver)
+	stop, err := c.hub.events.WatchEvents(c.ctx, scope.filter, transport.WatchFrom{Since: m.Since, NotBefore: scope.notBefore}, deliver)
 	if err != nil {
 		close(ready)
 		c.log.Warn("gateway: websocket subscription failed", "topic", m.Topic, "err", err)
@@ -106,7 +110,7 @@ func (h *wsHub) authorize(ctx context.Context, who principal, m clientMessage) (
 		if err != nil {
 			return wsScope{}, notFound
 		}
-		return wsScope{filter: filter, allow: everything}, nil
+		return wsScope{filter: filter, allow: everything, notBefore: t.CreatedAt}, nil
 	case wsTopicProject:
 		if h.projects == nil {
 			return wsScope{}, notFound

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,14 +28,36 @@ type EventMessage struct {
 	Event Event
 }
 
+// WatchFrom says where a watch of YMERA_EVENTS begins.
+type WatchFrom struct {
+	// Since, when not 0, replays every stored event after this stream
+	// sequence before following new ones; 0 delivers only the events
+	// stored from now on.
+	Since uint64
+	// NotBefore, when set, is a time before which the filter's events
+	// cannot have been published (a task's are all published after its
+	// row was created). A replay then begins at the later of Since and
+	// NotBefore less EventClockSkew, so resuming one task's subscription
+	// from far back reads its bucket from the task's creation on, not
+	// from Since. It changes nothing without Since.
+	NotBefore time.Time
+}
+
+// EventClockSkew is how far the clock of the NATS server that stamps a
+// stored event may lag the clock that gave a WatchFrom.NotBefore (the
+// database's or a gateway's): a replay begins this much earlier than
+// NotBefore.
+const EventClockSkew = time.Minute
+
 // WatchEvents delivers the events of YMERA_EVENTS published on subjects
 // that match filter (a subject from subjects.go, wildcards allowed), in
 // stream order, to deliver, until stop is called. A filter of one task's
 // events reads the bucket the stream files them in and delivers only that
-// task's; ymera.events.task.* (or .>) reads every bucket. With since 0 it
-// delivers only events stored from now on; with since > 0 it replays every
-// stored event after sequence since first, then follows new ones, so a
-// client that saw since misses nothing still kept (see
+// task's; ymera.events.task.* (or .>) reads every bucket. from says where
+// it begins: with from.Since 0 it delivers only events stored from now
+// on; otherwise it replays every stored event after sequence from.Since
+// first (skipping what from.NotBefore rules out), then follows new ones,
+// so a client that saw from.Since misses nothing still kept (see
 // SetupOptions.EventsMaxAge).
 //
 // deliver is called from one goroutine, one event at a time; it must not
@@ -45,7 +68,7 @@ type EventMessage struct {
 // and recreates itself after a gap or a reconnect, resuming where it
 // stopped. stop ends the watch and returns once deliver will not be
 // called again; it is safe to call more than once.
-func (c *Conn) WatchEvents(ctx context.Context, filter string, since uint64, deliver func(EventMessage)) (stop func(), err error) {
+func (c *Conn) WatchEvents(ctx context.Context, filter string, from WatchFrom, deliver func(EventMessage)) (stop func(), err error) {
 	if filter == "" || deliver == nil {
 		return nil, fmt.Errorf("%w: watch events needs a filter and a deliver function", ErrInvalid)
 	}
@@ -58,9 +81,18 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, since uint64, del
 		DeliverPolicy:     jetstream.DeliverNewPolicy,
 		InactiveThreshold: eventWatchInactive,
 	}
-	if since > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = since + 1
+	if from.Since > 0 {
+		start, err := c.replayStart(ctx, from)
+		if err != nil {
+			return nil, wrap("watch events "+filter, err)
+		}
+		if start.IsZero() {
+			cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+			cfg.OptStartSeq = from.Since + 1
+		} else {
+			cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+			cfg.OptStartTime = &start
+		}
 	}
 	cons, err := c.js.OrderedConsumer(ctx, StreamEvents, cfg)
 	if err != nil {
@@ -76,6 +108,9 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, since uint64, del
 			c.logger.Debug("transport: skipping undecodable event", "subject", m.Subject(), "seq", md.Sequence.Stream, "error", err)
 			return
 		}
+		if md.Sequence.Stream <= from.Since {
+			return // stored before the time a replay began, and seen
+		}
 		if onlyTask != "" && ev.TaskID != onlyTask {
 			return // another task in the same bucket
 		}
@@ -88,6 +123,32 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, since uint64, del
 		cc.Stop()
 		<-cc.Closed()
 	}, nil
+}
+
+// replayStart returns the time a replay after from.Since begins at, or
+// the zero time when it begins at from.Since+1: the time when
+// from.NotBefore less EventClockSkew is later than the event stored at
+// from.Since (or that event is gone, so from.Since is older than all the
+// stream keeps).
+func (c *Conn) replayStart(ctx context.Context, from WatchFrom) (time.Time, error) {
+	if from.NotBefore.IsZero() {
+		return time.Time{}, nil
+	}
+	start := from.NotBefore.Add(-EventClockSkew)
+	stream, err := c.js.Stream(ctx, StreamEvents)
+	if err != nil {
+		return time.Time{}, err
+	}
+	raw, err := stream.GetMsg(ctx, from.Since)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return start, nil
+	case err != nil:
+		return time.Time{}, err
+	case raw.Time.Before(start):
+		return start, nil
+	}
+	return time.Time{}, nil
 }
 
 // storedFilter returns the subject filter of YMERA_EVENTS that holds the

@@ -36,7 +36,7 @@ func TestWatchEventsFollowsAndResumes(t *testing.T) {
 	subjectA, _ := TaskEventSubject(a)
 
 	deliver, next := collect(t)
-	stop, err := c.WatchEvents(ctx, subjectA, 0, deliver)
+	stop, err := c.WatchEvents(ctx, subjectA, WatchFrom{}, deliver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestWatchEventsFollowsAndResumes(t *testing.T) {
 	// Resume after the first event, over every task: the rest come back in
 	// stream order, other tasks' events included, nothing before since.
 	deliver, next = collect(t)
-	stop, err = c.WatchEvents(ctx, TaskEventsWildcard(), got[0].Seq, deliver)
+	stop, err = c.WatchEvents(ctx, TaskEventsWildcard(), WatchFrom{Since: got[0].Seq}, deliver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +93,75 @@ func TestWatchEventsFollowsAndResumes(t *testing.T) {
 	}
 }
 
+// A replay of one task begins at the later of Since and NotBefore (less
+// EventClockSkew): from far back, it does not read what NotBefore rules
+// out; from a recent Since, it keeps everything after Since.
+func TestWatchEventsReplayBeginsAtTheLaterStart(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := testCtx(t)
+	a := newID()
+	subject, _ := TaskEventSubject(a)
+	publish := func(ev Event) {
+		t.Helper()
+		if err := c.PublishEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver, next := collect(t)
+	stop, err := c.WatchEvents(ctx, TaskEventsWildcard(), WatchFrom{}, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(Event{Type: EventTaskQueued, TaskID: a})
+	publish(Event{Type: EventTaskQueued, TaskID: newID()})
+	// Stands for an event the caller's NotBefore says cannot be the task's.
+	publish(Event{Type: EventTaskStarted, TaskID: a})
+	oldest, other, early := next().Seq, next().Seq, next().Seq
+	time.Sleep(20 * time.Millisecond)
+	between := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	publish(Event{Type: EventTaskCompleted, TaskID: a})
+	late := next().Seq
+	stop()
+
+	replay := func(from WatchFrom) EventMessage {
+		t.Helper()
+		deliver, next := collect(t)
+		stop, err := c.WatchEvents(ctx, subject, from, deliver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		return next()
+	}
+	longAgo := between.Add(-time.Hour)
+	if m := replay(WatchFrom{Since: other, NotBefore: between.Add(EventClockSkew)}); m.Seq != late {
+		t.Fatalf("replay after seq %d, not before %s: first event seq %d (%s), want %d",
+			other, between.Format(time.RFC3339Nano), m.Seq, m.Event.Type, late)
+	}
+	if m := replay(WatchFrom{Since: other, NotBefore: longAgo}); m.Seq != early {
+		t.Fatalf("replay after seq %d, not before an hour ago: first event seq %d, want %d", other, m.Seq, early)
+	}
+	// Since is the later start: nothing at or before it comes back, though
+	// NotBefore allows it.
+	if m := replay(WatchFrom{Since: early, NotBefore: longAgo}); m.Seq != late {
+		t.Fatalf("replay after seq %d: first event seq %d, want %d", early, m.Seq, late)
+	}
+	// With the event at Since gone, the replay begins by time, and still
+	// delivers nothing at or before Since.
+	stream, err := c.js.Stream(ctx, StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.DeleteMsg(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if m := replay(WatchFrom{Since: other, NotBefore: longAgo}); m.Seq != early {
+		t.Fatalf("replay after deleted seq %d: first event seq %d, want %d (not %d, before it)", other, m.Seq, early, oldest)
+	}
+}
+
 func TestWatchProjectEvents(t *testing.T) {
 	t.Parallel()
 	c := setup(t)
@@ -103,7 +172,7 @@ func TestWatchProjectEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	deliver, next := collect(t)
-	stop, err := c.WatchEvents(ctx, subject, 0, deliver)
+	stop, err := c.WatchEvents(ctx, subject, WatchFrom{}, deliver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +188,13 @@ func TestWatchProjectEvents(t *testing.T) {
 func TestWatchEventsRejects(t *testing.T) {
 	t.Parallel()
 	c := setup(t)
-	if _, err := c.WatchEvents(testCtx(t), "", 0, func(EventMessage) {}); !errors.Is(err, ErrInvalid) {
+	if _, err := c.WatchEvents(testCtx(t), "", WatchFrom{}, func(EventMessage) {}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("empty filter: %v", err)
 	}
-	if _, err := c.WatchEvents(testCtx(t), TaskEventsWildcard(), 0, nil); !errors.Is(err, ErrInvalid) {
+	if _, err := c.WatchEvents(testCtx(t), TaskEventsWildcard(), WatchFrom{}, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil deliver: %v", err)
 	}
-	if _, err := c.WatchEvents(testCtx(t), "ymera.events.task.not-an-id", 0, func(EventMessage) {}); !errors.Is(err, ErrInvalid) {
+	if _, err := c.WatchEvents(testCtx(t), "ymera.events.task.not-an-id", WatchFrom{}, func(EventMessage) {}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("task filter without a task id: %v", err)
 	}
 	if _, err := ProjectEventSubject("p.*"); !errors.Is(err, ErrInvalid) {
