@@ -53,12 +53,13 @@ const EventClockSkew = time.Minute
 // that match filter (a subject from subjects.go, wildcards allowed), in
 // stream order, to deliver, until stop is called. A filter of one task's
 // events reads the bucket the stream files them in and delivers only that
-// task's; ymera.events.task.* (or .>) reads every bucket. from says where
-// it begins: with from.Since 0 it delivers only events stored from now
-// on; otherwise it replays every stored event after sequence from.Since
-// first (skipping what from.NotBefore rules out), then follows new ones,
-// so a client that saw from.Since misses nothing still kept (see
-// SetupOptions.EventsMaxAge).
+// task's; ymera.events.task.* (or .>) reads every bucket (a replay also
+// reads the subjects task events had before the buckets, while the stream
+// still holds events on them). from says where it begins: with from.Since
+// 0 it delivers only events stored from now on; otherwise it replays
+// every stored event after sequence from.Since first (skipping what
+// from.NotBefore rules out), then follows new ones, so a client that saw
+// from.Since misses nothing still kept (see SetupOptions.EventsMaxAge).
 //
 // deliver is called from one goroutine, one event at a time; it must not
 // block for long, since it holds up this watch (never other watches or
@@ -82,16 +83,33 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, from WatchFrom, d
 		InactiveThreshold: eventWatchInactive,
 	}
 	if from.Since > 0 {
-		start, err := c.replayStart(ctx, from)
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = from.Since + 1
+	}
+	if from.Since > 0 && (!from.NotBefore.IsZero() || stored != filter) {
+		stream, err := c.js.Stream(ctx, StreamEvents)
 		if err != nil {
 			return nil, wrap("watch events "+filter, err)
 		}
-		if start.IsZero() {
-			cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-			cfg.OptStartSeq = from.Since + 1
-		} else {
+		start, err := replayStart(ctx, stream, from)
+		if err != nil {
+			return nil, wrap("watch events "+filter, err)
+		}
+		if !start.IsZero() {
 			cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
-			cfg.OptStartTime = &start
+			cfg.OptStartSeq, cfg.OptStartTime = 0, &start
+		}
+		if stored != filter {
+			// A stream made before task events went into buckets still
+			// holds the older ones under the subjects they were published
+			// on, until they age out; a replay reads those too.
+			older, err := holdsAfter(ctx, stream, filter, from.Since)
+			if err != nil {
+				return nil, wrap("watch events "+filter, err)
+			}
+			if older {
+				cfg.FilterSubjects = append(cfg.FilterSubjects, filter)
+			}
 		}
 	}
 	cons, err := c.js.OrderedConsumer(ctx, StreamEvents, cfg)
@@ -125,20 +143,16 @@ func (c *Conn) WatchEvents(ctx context.Context, filter string, from WatchFrom, d
 	}, nil
 }
 
-// replayStart returns the time a replay after from.Since begins at, or
-// the zero time when it begins at from.Since+1: the time when
-// from.NotBefore less EventClockSkew is later than the event stored at
-// from.Since (or that event is gone, so from.Since is older than all the
-// stream keeps).
-func (c *Conn) replayStart(ctx context.Context, from WatchFrom) (time.Time, error) {
+// replayStart returns the time a replay of stream after from.Since
+// begins at, or the zero time when it begins at from.Since+1: the time
+// when from.NotBefore less EventClockSkew is later than the event stored
+// at from.Since (or that event is gone, so from.Since is older than all
+// the stream keeps).
+func replayStart(ctx context.Context, stream jetstream.Stream, from WatchFrom) (time.Time, error) {
 	if from.NotBefore.IsZero() {
 		return time.Time{}, nil
 	}
 	start := from.NotBefore.Add(-EventClockSkew)
-	stream, err := c.js.Stream(ctx, StreamEvents)
-	if err != nil {
-		return time.Time{}, err
-	}
 	raw, err := stream.GetMsg(ctx, from.Since)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
@@ -149,6 +163,19 @@ func (c *Conn) replayStart(ctx context.Context, from WatchFrom) (time.Time, erro
 		return start, nil
 	}
 	return time.Time{}, nil
+}
+
+// holdsAfter says whether stream holds an event on subject (wildcards
+// allowed) after sequence since.
+func holdsAfter(ctx context.Context, stream jetstream.Stream, subject string, since uint64) (bool, error) {
+	_, err := stream.GetMsg(ctx, since+1, jetstream.WithGetMsgSubject(subject))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // storedFilter returns the subject filter of YMERA_EVENTS that holds the

@@ -96,18 +96,51 @@ func TestSetupFilesTaskEventsOfAnOlderStreamInBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, after := newID(), newID()
-	if err := c.PublishEvent(ctx, Event{Type: EventTaskQueued, TaskID: before}); err != nil {
-		t.Fatal(err)
+	publish := func(ev Event) {
+		t.Helper()
+		if err := c.PublishEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
 	}
-	lastMsg(t, stream, "ymera.events.task."+before)
+	publish(Event{Type: "agent.online", AgentID: "a1"})
+	publish(Event{Type: EventTaskQueued, TaskID: before})
+	first := lastMsg(t, stream, "ymera.events.task."+before).Sequence
 	if err := c.Setup(ctx, SetupOptions{}); err != nil {
 		t.Fatalf("Setup over %s without a transform: %v", StreamEvents, err)
 	}
-	if err := c.PublishEvent(ctx, Event{Type: EventTaskQueued, TaskID: after}); err != nil {
-		t.Fatal(err)
-	}
+	publish(Event{Type: EventTaskQueued, TaskID: after})
+	publish(Event{Type: EventTaskCompleted, TaskID: before})
 	if ev, err := DecodeEvent(lastMsg(t, stream, storedTaskEvents(after)).Data); err != nil || ev.TaskID != after {
 		t.Fatalf("event after Setup: %+v, %v", ev, err)
+	}
+
+	// A client resuming from before the change still gets the events
+	// stored under the old subjects, in order with the new ones.
+	replay := func(filter string, n int) []EventMessage {
+		t.Helper()
+		deliver, next := collect(t)
+		stop, err := c.WatchEvents(ctx, filter, WatchFrom{Since: first - 1}, deliver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		got := make([]EventMessage, n)
+		for i := range got {
+			got[i] = next()
+		}
+		return got
+	}
+	subject, _ := TaskEventSubject(before)
+	got := replay(subject, 2)
+	if got[0].Seq != first || got[0].Event.Type != EventTaskQueued || got[0].Subject != subject ||
+		got[1].Event.Type != EventTaskCompleted || got[1].Event.TaskID != before || got[1].Subject != subject {
+		t.Errorf("replay of task %s across the change: %+v", before, got)
+	}
+	got = replay(TaskEventsWildcard(), 3)
+	for i, want := range []string{before, after, before} {
+		if got[i].Event.TaskID != want || (i > 0 && got[i].Seq <= got[i-1].Seq) {
+			t.Errorf("replay of every task across the change, event %d: %+v, want one of %s in order", i, got[i], want)
+		}
 	}
 }
 
