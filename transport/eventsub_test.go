@@ -22,6 +22,18 @@ func collect(t *testing.T) (func(EventMessage), func() EventMessage) {
 	}
 }
 
+// eventPublisher returns a function that publishes an event on c or
+// fails the test.
+func eventPublisher(t *testing.T, c *Conn) func(Event) {
+	ctx := testCtx(t)
+	return func(ev Event) {
+		t.Helper()
+		if err := c.PublishEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestWatchEventsFollowsAndResumes(t *testing.T) {
 	t.Parallel()
 	c := setup(t)
@@ -40,12 +52,7 @@ func TestWatchEventsFollowsAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish := func(ev Event) {
-		t.Helper()
-		if err := c.PublishEvent(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish := eventPublisher(t, c)
 	publish(Event{Type: EventTaskQueued, TaskID: a, UserID: "u1"})
 	publish(Event{Type: EventTaskQueued, TaskID: b, UserID: "u2"})
 	publish(Event{Type: EventTaskStarted, TaskID: a, UserID: "u1"})
@@ -102,12 +109,7 @@ func TestWatchEventsReplayBeginsAtTheLaterStart(t *testing.T) {
 	ctx := testCtx(t)
 	a := newID()
 	subject, _ := TaskEventSubject(a)
-	publish := func(ev Event) {
-		t.Helper()
-		if err := c.PublishEvent(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish := eventPublisher(t, c)
 	deliver, next := collect(t)
 	stop, err := c.WatchEvents(ctx, TaskEventsWildcard(), WatchFrom{}, deliver)
 	if err != nil {

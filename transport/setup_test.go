@@ -96,12 +96,7 @@ func TestSetupFilesTaskEventsOfAnOlderStreamInBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, after := newID(), newID()
-	publish := func(ev Event) {
-		t.Helper()
-		if err := c.PublishEvent(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish := eventPublisher(t, c)
 	publish(Event{Type: "agent.online", AgentID: "a1"})
 	publish(Event{Type: EventTaskQueued, TaskID: before})
 	first := lastMsg(t, stream, "ymera.events.task."+before).Sequence
