@@ -45,6 +45,14 @@ type detailReader interface {
 	GetWithAttempts(ctx context.Context, id string) (store.Task, []store.Attempt, error)
 }
 
+// endedReader is the optional part of a TaskReader that reads a task its
+// caller has just been told ended; it may answer with the task as that end
+// left it, when it recorded the end a moment ago, instead of reading
+// (the PostgreSQL store has it).
+type endedReader interface {
+	GetEnded(ctx context.Context, id string) (store.Task, []store.Attempt, error)
+}
+
 // attemptHistory returns the attempts of task id when tasks keeps them,
 // and an empty list otherwise.
 func attemptHistory(ctx context.Context, tasks any, id string) ([]attemptView, error) {

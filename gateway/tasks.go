@@ -363,16 +363,17 @@ func handleGetTask(log *slog.Logger, tasks interface {
 			}
 			return nil
 		}
-		read := func() (*getTaskOutput, error) {
+		// answer reads the task for the answer, with fetch when the
+		// reader reads tasks and their attempts together.
+		answer := func(fetch func(ctx context.Context, id string) (store.Task, []store.Attempt, error)) (*getTaskOutput, error) {
 			var (
 				t        store.Task
 				attempts []store.Attempt
 				err      error
 			)
-			dr, ok := tasks.(detailReader)
-			if ok {
+			if fetch != nil {
 				// One read for both: this is the request clients poll.
-				t, attempts, err = dr.GetWithAttempts(ctx, id.String())
+				t, attempts, err = fetch(ctx, id.String())
 			} else {
 				t, err = tasks.Get(ctx, id.String())
 			}
@@ -380,13 +381,21 @@ func handleGetTask(log *slog.Logger, tasks interface {
 				return nil, err
 			}
 			d := detailOf(t)
-			if ok {
+			if fetch != nil {
 				d.AttemptHistory = attemptViews(attempts)
 			} else if d.AttemptHistory, err = attemptHistory(ctx, tasks, t.ID); err != nil {
 				return nil, problemFor(ctx, log, err, notFound())
 			}
 			return &getTaskOutput{Body: d}, nil
 		}
+		var fetch, fetchEnded func(ctx context.Context, id string) (store.Task, []store.Attempt, error)
+		if dr, ok := tasks.(detailReader); ok {
+			fetch, fetchEnded = dr.GetWithAttempts, dr.GetWithAttempts
+		}
+		if er, ok := tasks.(endedReader); ok {
+			fetchEnded = er.GetEnded
+		}
+		read := func() (*getTaskOutput, error) { return answer(fetch) }
 		if wait <= 0 {
 			return read()
 		}
@@ -409,18 +418,20 @@ func handleGetTask(log *slog.Logger, tasks interface {
 				return ok && (owner == who.UserID || who.seesAll())
 			}
 		}
-		return awaitTask(ctx, log, waiter, stopping, id.String(), wait, known, peek, read)
+		readEnded := func() (*getTaskOutput, error) { return answer(fetchEnded) }
+		return awaitTask(ctx, log, waiter, stopping, id.String(), wait, known, peek, read, readEnded)
 	}
 }
 
 // awaitTask answers GET /tasks/{task_id}?wait=: with read's answer as soon
-// as peek or the waiter says the task ended, or once the wait is over (or
-// the server stops). An error of either is the answer. It peeks first,
-// unless known (which may be nil) says, once the waiter watches, that the
-// waiter has tracked the task for this caller; it then waits on the watch
-// at once, which has signalled already if the task ended.
+// as peek says the task ended, with readEnded's as soon as the waiter says
+// so, or with read's once the wait is over (or the server stops). An error
+// of either is the answer. It peeks first, unless known (which may be nil)
+// says, once the waiter watches, that the waiter has tracked the task for
+// this caller; it then waits on the watch at once, which has signalled
+// already if the task ended.
 func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stopping <-chan struct{}, id string, wait time.Duration,
-	known func() bool, peek func() (actors.Status, error), read func() (*getTaskOutput, error)) (*getTaskOutput, error) {
+	known func() bool, peek func() (actors.Status, error), read, readEnded func() (*getTaskOutput, error)) (*getTaskOutput, error) {
 	end := time.Now().Add(wait)
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-taskWaitMargin).Before(end) {
 		end = dl.Add(-taskWaitMargin)
@@ -449,8 +460,9 @@ func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stoppin
 	for {
 		select {
 		case <-ended:
-			// Most likely ended: read it whole at once.
-			if out, err := read(); err != nil || out.Body.Status.Final() {
+			// Most likely ended: read it whole at once, as the end left
+			// it if the store has that at hand.
+			if out, err := readEnded(); err != nil || out.Body.Status.Final() {
 				return out, err
 			}
 		case <-recheck.C:

@@ -92,6 +92,7 @@ type DB struct {
 	now         func() time.Time
 	reads       *taskReads // tasks.Get
 	details     *taskReads // tasks.GetWithAttempts
+	ended       endedRows  // tasks.GetEnded
 }
 
 var (

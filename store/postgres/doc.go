@@ -21,6 +21,8 @@
 // execution cost PostgreSQL more than running them. Concurrent reads of
 // single tasks (Get, GetWithAttempts) share statements: while two run, the
 // next queue, and one statement then answers all of them (reads.go).
+// GetEnded, for a caller just told that a task ended, answers without a
+// statement when this store recorded that end a moment ago (ended.go).
 //
 // Every method is one statement, or one short transaction where two tables
 // change together (a file and its version). Task transitions are conditional

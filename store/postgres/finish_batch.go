@@ -20,20 +20,26 @@ import (
 // finishBatchSQL records many outcomes in one statement: the batch arrives as
 // parallel arrays, and each row applies only where Finish's own condition
 // holds (running under that lease, or, for an item with a start time, never
-// started). ORDINALITY says which items applied. See inRounds for the IS
-// TRUE and the order of row locks.
+// started). ORDINALITY says which items applied. The batch's columns are
+// named apart from the task's, which finishKeepSQL returns bare. See
+// inRounds for the IS TRUE and the order of row locks.
 const finishBatchSQL = `UPDATE tasks
-	SET status = b.status, result = b.result::jsonb, error_message = b.error_message,
+	SET status = b.new_status, result = b.new_result::jsonb, error_message = b.new_error,
 		completed_at = b.at, updated_at = b.at,
 		attempts = CASE WHEN tasks.status = 'running' THEN tasks.attempts ELSE 1 END,
-		lease = b.lease, started_at = COALESCE(tasks.started_at, b.started)
+		lease = b.new_lease, started_at = COALESCE(tasks.started_at, b.started)
 	FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
 			$7::timestamptz[])
-		WITH ORDINALITY AS b(id, lease, status, result, error_message, at, started, ord)
-	WHERE tasks.id = b.id AND (((tasks.status = 'running') IS TRUE AND tasks.lease = b.lease)
+		WITH ORDINALITY AS b(task_id, new_lease, new_status, new_result, new_error, at, started, ord)
+	WHERE tasks.id = b.task_id AND (((tasks.status = 'running') IS TRUE AND tasks.lease = b.new_lease)
 		OR (b.started IS NOT NULL AND (tasks.status IN ('pending', 'queued')) IS TRUE
 			AND tasks.attempts = 0))
 	RETURNING b.ord`
+
+// finishKeepSQL is finishBatchSQL returning also each row it ended, as it
+// left it, with the attempts stored before (endedRows): used while
+// waiters ask for ended tasks.
+const finishKeepSQL = finishBatchSQL + `, ` + taskColumns + `, ` + storedAttempts
 
 // querier is what a round runs on: a pooled connection, or a transaction
 // when the batch needs several rounds.
@@ -52,12 +58,14 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	if len(rounds) == 0 {
 		return errs, nil
 	}
+	kept := endedBatch{}
 	err := r.inRounds(ctx, rounds, func(q querier, round []int) error {
-		return r.finishRound(ctx, q, items, round, errs)
+		return r.finishRound(ctx, q, items, round, errs, kept)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
 	}
+	r.db.ended.keep(kept) // committed now
 	return errs, nil
 }
 
@@ -182,7 +190,9 @@ func distinctRounds(idx []int, id func(int) string) [][]int {
 }
 
 // finishRound applies one round and explains every item that did not apply.
-func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error) error {
+// It puts the rows it ended in kept, in place of what an aborted run of the
+// same round put there.
+func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error, kept endedBatch) error {
 	ids := make([]string, len(round))
 	leases := make([]int64, len(round))
 	statuses := make([]string, len(round))
@@ -193,6 +203,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 	for j, i := range round {
 		it := items[i]
 		errs[i] = nil // from an attempt that inRounds runs again
+		delete(kept, canonicalID(it.ID))
 		ids[j], leases[j], statuses[j], ats[j] = it.ID, it.Lease, string(it.Outcome.Status), it.At
 		if len(it.Outcome.Result) > 0 {
 			s := string(it.Outcome.Result)
@@ -204,17 +215,32 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 		}
 		starts[j] = startedArg(it.Outcome)
 	}
-	rows, err := q.Query(ctx, finishBatchSQL, ids, leases, statuses, results, messages, ats, starts)
-	if err != nil {
-		return err
-	}
-	ords, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return err
-	}
+	var (
+		ord                       int64
+		row                       store.Task
+		parameters, res, attempts []byte
+	)
 	applied := make([]bool, len(round))
-	for _, o := range ords {
-		applied[o-1] = true
+	sql, dest, each := finishBatchSQL, []any{&ord}, func() error {
+		applied[ord-1] = true
+		return nil
+	}
+	if r.db.ended.wanted() {
+		sql, dest = finishKeepSQL, append(dest, append(taskDest(&row, &parameters, &res), &attempts)...)
+		each = func() error {
+			applied[ord-1] = true
+			t := row
+			finishScan(&t, parameters, res)
+			kept.add(t, attempts)
+			return nil
+		}
+	}
+	rows, err := q.Query(ctx, sql, ids, leases, statuses, results, messages, ats, starts)
+	if err != nil {
+		return err
+	}
+	if _, err := pgx.ForEachRow(rows, dest, each); err != nil {
+		return err
 	}
 	var missed []int
 	for j, i := range round {
