@@ -31,18 +31,25 @@ const (
 	// endedCap is how many rows are kept at most, the newest. At 10,000
 	// tasks a second that is most of a second of them.
 	endedCap = 1 << 13
+	// endedBudget bounds the kept rows' size (endedRow.size): past it the
+	// oldest go first.
+	endedBudget = 8 << 20
 	// endedMaxBytes leaves out rows whose parameters and result are larger:
 	// they are read instead.
 	endedMaxBytes = 16 << 10
+	// endedRowOverhead is what a kept row costs besides its variable-length
+	// fields: the row, its attempt, its map entry and ring slot.
+	endedRowOverhead = 512
 	// endedWanted is how long after the last GetEnded FinishBatch goes on
 	// returning the rows it ends.
 	endedWanted = 30 * time.Second
 )
 
-// endedRow is a task as its end left it, with its stored attempts.
+// endedRow is a task as its end left it, with its attempts.
 type endedRow struct {
 	task     store.Task
 	attempts []store.Attempt
+	size     int       // roughly the bytes it holds
 	at       time.Time // when it was kept
 }
 
@@ -60,7 +67,8 @@ func (b endedBatch) add(t store.Task, attempts []byte) {
 	if err != nil {
 		return // read instead, which reports it
 	}
-	b[t.ID] = endedRow{task: t, attempts: store.WithRowAttempt(t, list)}
+	size := endedRowOverhead + len(t.Parameters) + len(t.Result) + len(t.Name) + len(t.Description) + len(t.ErrorMessage)
+	b[t.ID] = endedRow{task: t, attempts: store.WithRowAttempt(t, list), size: size}
 }
 
 // endedRows is the store's kept rows: a map, and a ring of its keys in the
@@ -70,10 +78,11 @@ func (b endedBatch) add(t store.Task, attempts []byte) {
 type endedRows struct {
 	asked atomic.Int64 // when GetEnded was last called, in Unix nanoseconds
 
-	mu   sync.Mutex
-	rows map[string]endedRow
-	ring []string
-	next int
+	mu    sync.Mutex
+	rows  map[string]endedRow
+	ring  []string // ids in the order kept, "" where one was dropped
+	next  int      // the oldest slot, overwritten next
+	bytes int      // the kept rows' sizes, at most endedBudget
 }
 
 // wanted says whether GetEnded was called lately (endedWanted).
@@ -88,7 +97,7 @@ func (e *endedRows) ask() {
 	}
 }
 
-// keep adds a committed batch.
+// keep adds a committed batch, dropping the oldest rows to make room.
 func (e *endedRows) keep(b endedBatch) {
 	if len(b) == 0 {
 		return
@@ -101,14 +110,14 @@ func (e *endedRows) keep(b endedBatch) {
 		e.ring = make([]string, endedCap)
 	}
 	for id, row := range b {
-		if old := e.ring[e.next]; old != "" {
-			delete(e.rows, old)
+		e.forgetLocked(id) // kept before: rare, a task ends once per attempt
+		e.evict(e.next)
+		for i := 1; e.bytes+row.size > endedBudget && i < len(e.ring); i++ {
+			e.evict((e.next + i) % len(e.ring))
 		}
 		row.at = now
-		if _, dup := e.rows[id]; dup {
-			e.drop(id) // its slot in the ring is left empty
-		}
 		e.rows[id] = row
+		e.bytes += row.size
 		e.ring[e.next] = id
 		e.next = (e.next + 1) % len(e.ring)
 	}
@@ -129,20 +138,31 @@ func (e *endedRows) get(id string) (endedRow, bool) {
 func (e *endedRows) forget(id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.rows[id]; ok {
-		e.drop(id)
-	}
+	e.forgetLocked(id)
 }
 
-// drop removes id from the map and its slot from the ring; e.mu is held.
-func (e *endedRows) drop(id string) {
-	delete(e.rows, id)
+// forgetLocked is forget with e.mu held.
+func (e *endedRows) forgetLocked(id string) {
+	if _, ok := e.rows[id]; !ok {
+		return
+	}
 	for i, k := range e.ring {
 		if k == id {
-			e.ring[i] = ""
+			e.evict(i)
 			return
 		}
 	}
+}
+
+// evict drops the row in ring slot i, if any; e.mu is held.
+func (e *endedRows) evict(i int) {
+	id := e.ring[i]
+	if id == "" {
+		return
+	}
+	e.bytes -= e.rows[id].size
+	delete(e.rows, id)
+	e.ring[i] = ""
 }
 
 // GetEnded returns the task and its attempts as GetWithAttempts does, for a

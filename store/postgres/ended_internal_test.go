@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +137,62 @@ func TestGetEndedAnswersAsTheFinishLeftIt(t *testing.T) {
 	db.ended.mu.Unlock()
 	if got, _, err := repo.GetEnded(ctx, first); err != nil || got.Name != "renamed" {
 		t.Errorf("GetEnded after endedKeep = %q, %v; want the row as read", got.Name, err)
+	}
+}
+
+// TestEndedRowsKeepsTheNewestWithinBounds fills the kept rows past their
+// count and then past their byte budget: the oldest go first, and the
+// bytes counted are always those of the rows kept.
+func TestEndedRowsKeepsTheNewestWithinBounds(t *testing.T) {
+	t.Parallel()
+	var e endedRows
+	check := func(what string) {
+		t.Helper()
+		sum := 0
+		for _, r := range e.rows {
+			sum += r.size
+		}
+		if sum != e.bytes || e.bytes > endedBudget || len(e.rows) > endedCap {
+			t.Fatalf("%s: %d rows of %d bytes, counted %d; bounds %d rows, %d bytes", what, len(e.rows), sum, e.bytes, endedCap, endedBudget)
+		}
+	}
+	idOf := func(i int) string {
+		return uuid.NewSHA1(uuid.Nil, []byte{byte(i >> 16), byte(i >> 8), byte(i)}).String()
+	}
+	batch := func(from, n int, params int) endedBatch {
+		b := endedBatch{}
+		for i := from; i < from+n; i++ {
+			task := store.Task{Attempts: 1, Status: actors.StatusCompleted}
+			task.ID = idOf(i)
+			task.Parameters = json.RawMessage(`"` + strings.Repeat("x", params) + `"`)
+			b.add(task, []byte("[]"))
+		}
+		return b
+	}
+	for from := 0; from < endedCap+100; from += 50 {
+		e.keep(batch(from, 50, 10))
+		check("by count")
+	}
+	if _, ok := e.get(idOf(0)); ok {
+		t.Error("the oldest row is still kept past the count")
+	}
+	if _, ok := e.get(idOf(endedCap + 99)); !ok {
+		t.Error("the newest row is not kept")
+	}
+	big := endedMaxBytes - 2
+	for from := 100_000; from < 100_000+endedBudget/big+64; from += 16 {
+		e.keep(batch(from, 16, big))
+		check("by size")
+	}
+	if _, ok := e.get(idOf(endedCap + 99)); ok {
+		t.Error("a small old row is still kept past the byte budget")
+	}
+	e.forget(idOf(100_000 + endedBudget/big + 63))
+	check("after forget")
+	if _, ok := e.get(idOf(100_000 + endedBudget/big + 63)); ok {
+		t.Error("a forgotten row is still kept")
+	}
+	if b := batch(0, 1, endedMaxBytes); len(b) != 0 {
+		t.Error("a row larger than endedMaxBytes is kept")
 	}
 }
