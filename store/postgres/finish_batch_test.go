@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
 	"github.com/ymera/ymera/store/postgres"
 	"github.com/ymera/ymera/store/postgres/pgtest"
 	"github.com/ymera/ymera/store/storetest"
@@ -17,6 +18,12 @@ import (
 func BenchmarkFinishBatch(b *testing.B) {
 	db := benchDB(b)
 	storetest.BenchFinish(b, db)
+}
+
+// BenchmarkFinishThenRead finishes a batch and reads each task as a waiting
+// client does, by reading it (Read) or from what the finish kept (Kept).
+func BenchmarkFinishThenRead(b *testing.B) {
+	storetest.BenchFinishThenRead(b, func(b *testing.B) store.Store { return benchDB(b) })
 }
 
 // BenchmarkStartBatch compares one StartBatch with a loop of Start.

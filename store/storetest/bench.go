@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -42,22 +43,7 @@ func BenchFinish(b *testing.B, s store.Store) {
 	now := time.Now()
 	var lease int64
 	prepare := func(b *testing.B) []store.Finished { // b: the sub-benchmark, whose timer to stop
-		b.StopTimer()
-		defer b.StartTimer()
-		items := make([]store.Finished, benchBatch)
-		for i := range items {
-			lease++
-			t := benchTask(now)
-			if err := tasks.Create(ctx, t); err != nil {
-				b.Fatalf("create: %v", err)
-			}
-			if _, err := tasks.Start(ctx, t.ID, lease, now); err != nil {
-				b.Fatalf("start: %v", err)
-			}
-			items[i] = store.Finished{ID: t.ID, Lease: lease, At: now,
-				Outcome: store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{"ok":true}`)}}
-		}
-		return items
+		return startedItems(b, tasks, now, &lease)
 	}
 	b.Run("Loop", func(b *testing.B) {
 		for range b.N {
@@ -83,6 +69,70 @@ func BenchFinish(b *testing.B, s store.Store) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
 	})
+}
+
+// startedItems makes benchBatch running tasks in tasks, outside b's timer,
+// and returns the outcomes that complete them; lease counts the leases
+// used so far.
+func startedItems(b *testing.B, tasks store.Tasks, now time.Time, lease *int64) []store.Finished {
+	b.StopTimer()
+	defer b.StartTimer()
+	ctx := b.Context()
+	items := make([]store.Finished, benchBatch)
+	for i := range items {
+		*lease++
+		t := benchTask(now)
+		if err := tasks.Create(ctx, t); err != nil {
+			b.Fatalf("create: %v", err)
+		}
+		if _, err := tasks.Start(ctx, t.ID, *lease, now); err != nil {
+			b.Fatalf("start: %v", err)
+		}
+		items[i] = store.Finished{ID: t.ID, Lease: *lease, At: now,
+			Outcome: store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{"ok":true}`)}}
+	}
+	return items
+}
+
+// BenchFinishThenRead finishes benchBatch running tasks with FinishBatch
+// and then reads each with its attempts, as clients waiting on their tasks
+// do: "Read" with GetWithAttempts, "Kept" with GetEnded (skipped for a
+// store without it), which may answer from what the finish returned. Each
+// runs on its own store from open (migrated), since asking for ended tasks
+// changes what the finish does. The figure to compare is ns/task, the
+// finish and the read together.
+func BenchFinishThenRead(b *testing.B, open func(b *testing.B) store.Store) {
+	type getter = func(ctx context.Context, id string) (store.Task, []store.Attempt, error)
+	for _, name := range []string{"Read", "Kept"} {
+		b.Run(name, func(b *testing.B) {
+			tasks := open(b).Tasks()
+			ctx := b.Context()
+			read := getter(tasks.GetWithAttempts)
+			if name == "Kept" {
+				ended, ok := tasks.(interface {
+					GetEnded(context.Context, string) (store.Task, []store.Attempt, error)
+				})
+				if !ok {
+					b.Skip("the store has no GetEnded")
+				}
+				read = ended.GetEnded
+				_, _, _ = read(ctx, newID()) // asked once: the finish keeps what it ends from now on
+			}
+			now := time.Now()
+			var lease int64
+			for range b.N {
+				items := startedItems(b, tasks, now, &lease)
+				errs, err := tasks.FinishBatch(ctx, items)
+				allDone(b, "finish batch", errs, err)
+				for _, it := range items {
+					if t, _, err := read(ctx, it.ID); err != nil || t.Status != actors.StatusCompleted {
+						b.Fatalf("read %s: %v, status %q", it.ID, err, t.Status)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+		})
+	}
 }
 
 // BenchStart compares starting benchBatch queued tasks one Start at a time
