@@ -12,7 +12,6 @@ import (
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
-	"github.com/ymera/ymera/store/postgres/pgtest"
 )
 
 // TestGetEndedAnswersAsTheFinishLeftIt finishes tasks in every way a batch
@@ -23,14 +22,7 @@ import (
 func TestGetEndedAnswersAsTheFinishLeftIt(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := Open(ctx, pgtest.NewDatabase(t), Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
-		t.Fatalf("migrate up: %v", err)
-	}
+	db := migratedDB(t, Options{})
 	repo := tasks{db}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	create := func(name string) string {

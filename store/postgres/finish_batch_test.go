@@ -10,7 +10,6 @@ import (
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
 	"github.com/ymera/ymera/store/postgres"
-	"github.com/ymera/ymera/store/postgres/pgtest"
 	"github.com/ymera/ymera/store/storetest"
 )
 
@@ -71,13 +70,5 @@ func BenchmarkGetParallel(b *testing.B) {
 // benchDB opens a store on a fresh migrated database, closed when b ends.
 func benchDB(b *testing.B) *postgres.DB {
 	b.Helper()
-	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b), postgres.Options{})
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(b.Context()); err != nil {
-		b.Fatalf("migrate up: %v", err)
-	}
-	return db
+	return postgres.MigratedDB(b, postgres.Options{})
 }

@@ -31,13 +31,10 @@ func open(t *testing.T, opts postgres.Options) *postgres.DB {
 	return db
 }
 
+// migrated opens a store on a fresh migrated database, closed when t ends.
 func migrated(t *testing.T, opts postgres.Options) *postgres.DB {
 	t.Helper()
-	db := open(t, opts)
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatalf("migrate up: %v", err)
-	}
-	return db
+	return postgres.MigratedDB(t, opts)
 }
 
 func TestContract(t *testing.T) {

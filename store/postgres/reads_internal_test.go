@@ -12,7 +12,6 @@ import (
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
-	"github.com/ymera/ymera/store/postgres/pgtest"
 )
 
 // TestConcurrentReadsShareStatements holds the pool's only connection
@@ -25,14 +24,7 @@ import (
 func TestConcurrentReadsShareStatements(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := Open(ctx, pgtest.NewDatabase(t), Options{PoolSize: 1, MaxOverflow: -1, MinConns: 1})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
-		t.Fatalf("migrate up: %v", err)
-	}
+	db := migratedDB(t, Options{PoolSize: 1, MaxOverflow: -1, MinConns: 1})
 	const n = 64
 	ids := make([]string, n)
 	for i := range ids {
