@@ -48,7 +48,7 @@ type detailReader interface {
 // endedReader is the optional part of a TaskReader that reads a task its
 // caller has just been told ended; it may answer with the task as that end
 // left it, when it recorded the end a moment ago, instead of reading
-// (the PostgreSQL store has it).
+// (both stores have it).
 type endedReader interface {
 	GetEnded(ctx context.Context, id string) (store.Task, []store.Attempt, error)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/store/internal/ended"
 )
 
 // Options tune the connection pool. The zero value of each field selects the
@@ -92,7 +93,7 @@ type DB struct {
 	now         func() time.Time
 	reads       *taskReads // tasks.Get
 	details     *taskReads // tasks.GetWithAttempts
-	ended       endedRows  // tasks.GetEnded
+	ended       ended.Rows // tasks.GetEnded
 }
 
 var (

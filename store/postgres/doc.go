@@ -22,7 +22,8 @@
 // single tasks (Get, GetWithAttempts) share statements: while two run, the
 // next queue, and one statement then answers all of them (reads.go).
 // GetEnded, for a caller just told that a task ended, answers without a
-// statement when this store recorded that end a moment ago (ended.go).
+// statement when this store recorded that end a moment ago (package
+// store/internal/ended).
 //
 // Every method is one statement, or one short transaction where two tables
 // change together (a file and its version). Task transitions are conditional

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/store/internal/ended"
 )
 
 // finishBatchSQL records many outcomes in one statement: the batch arrives as
@@ -37,9 +38,10 @@ const finishBatchSQL = `UPDATE tasks
 	RETURNING b.ord`
 
 // finishKeepSQL is finishBatchSQL returning also each row it ended, as it
-// left it, with the attempts stored before (endedRows): used while
-// waiters ask for ended tasks.
-const finishKeepSQL = finishBatchSQL + `, ` + taskColumns + `, ` + storedAttempts
+// left it, and whether task_attempts held attempts of it before (package
+// ended): used while waiters ask for ended tasks.
+const finishKeepSQL = finishBatchSQL + `, ` + taskColumns + `,
+	EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = tasks.id)`
 
 // querier is what a round runs on: a pooled connection, or a transaction
 // when the batch needs several rounds.
@@ -58,14 +60,14 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	if len(rounds) == 0 {
 		return errs, nil
 	}
-	kept := endedBatch{}
+	kept := ended.Batch{}
 	err := r.inRounds(ctx, rounds, func(q querier, round []int) error {
 		return r.finishRound(ctx, q, items, round, errs, kept)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
 	}
-	r.db.ended.keep(kept) // committed now
+	r.db.ended.Keep(kept) // committed now
 	return errs, nil
 }
 
@@ -192,7 +194,7 @@ func distinctRounds(idx []int, id func(int) string) [][]int {
 // finishRound applies one round and explains every item that did not apply.
 // It puts the rows it ended in kept, in place of what an aborted run of the
 // same round put there.
-func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error, kept endedBatch) error {
+func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error, kept ended.Batch) error {
 	ids := make([]string, len(round))
 	leases := make([]int64, len(round))
 	statuses := make([]string, len(round))
@@ -203,7 +205,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 	for j, i := range round {
 		it := items[i]
 		errs[i] = nil // from an attempt that inRounds runs again
-		delete(kept, canonicalID(it.ID))
+		kept.Drop(canonicalID(it.ID))
 		ids[j], leases[j], statuses[j], ats[j] = it.ID, it.Lease, string(it.Outcome.Status), it.At
 		if len(it.Outcome.Result) > 0 {
 			s := string(it.Outcome.Result)
@@ -216,22 +218,23 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 		starts[j] = startedArg(it.Outcome)
 	}
 	var (
-		ord                       int64
-		row                       store.Task
-		parameters, res, attempts []byte
+		ord             int64
+		row             store.Task
+		parameters, res []byte
+		stored          bool
 	)
 	applied := make([]bool, len(round))
 	sql, dest, each := finishBatchSQL, []any{&ord}, func() error {
 		applied[ord-1] = true
 		return nil
 	}
-	if r.db.ended.wanted() {
-		sql, dest = finishKeepSQL, append(dest, append(taskDest(&row, &parameters, &res), &attempts)...)
+	if r.db.ended.Wanted() {
+		sql, dest = finishKeepSQL, append(dest, append(taskDest(&row, &parameters, &res), &stored)...)
 		each = func() error {
 			applied[ord-1] = true
 			t := row
 			finishScan(&t, parameters, res)
-			kept.add(t, attempts)
+			kept.Add(t, stored)
 			return nil
 		}
 	}

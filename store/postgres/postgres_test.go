@@ -41,6 +41,17 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return migrated(t, postgres.Options{}) })
 }
 
+// TestEnded checks GetEnded, which answers from the rows FinishBatch kept.
+func TestEnded(t *testing.T) {
+	t.Parallel()
+	db := migrated(t, postgres.Options{})
+	storetest.RunEnded(t, db, func(t *testing.T, id, name string) {
+		if _, err := db.Pool().Exec(t.Context(), `UPDATE tasks SET name = $2 WHERE id = $1`, id, name); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	t.Parallel()
 	db := open(t, postgres.Options{})

@@ -83,7 +83,7 @@ func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
 		return fmt.Errorf("store: revive task %s: %w", id, store.ErrNotFound)
 	}
 	// Dropped first: from here, GetEnded reads the row, revived or not.
-	r.db.ended.forget(canonicalID(id))
+	r.db.ended.Forget(canonicalID(id))
 	tag, err := r.db.exec(ctx, `UPDATE tasks
 		SET status = 'pending', completed_at = NULL, updated_at = $2
 		WHERE id = $1 AND status = $3`,

@@ -35,7 +35,7 @@ func TestChunkQuerySQL(t *testing.T) {
 		t.Errorf("sql(3) = %q, want %q", got, want)
 	}
 	// The longest chunk must stay within SQLite's limit on bound values.
-	for _, q := range []chunkQuery{insertTaskChunk, enqueueTaskChunk, finishChunk} {
+	for _, q := range []chunkQuery{insertTaskChunk, enqueueTaskChunk, finishChunk, finishKeepChunk} {
 		if n := strings.Count(q.sql(maxChunk), "?"); n > 32766 {
 			t.Errorf("%d values bound by a chunk of %.20q..., SQLite takes at most 32766", n, q.head)
 		}

@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/store/internal/ended"
 )
 
 // Options tune the database. The zero value of each field selects the
@@ -67,6 +68,7 @@ type DB struct {
 	stmts  stmtCache // prepared reads (stmt.go)
 	wstmts stmtCache // prepared writes of the group-commit writers (stmt.go)
 	ckpt   *checkpointer
+	ended  ended.Rows // tasks.GetEnded
 	log    *slog.Logger
 	now    func() time.Time
 }

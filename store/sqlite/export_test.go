@@ -10,3 +10,9 @@ func WriterAutocheckpoint(db *DB) (int, error) {
 	err := db.write.QueryRow("PRAGMA wal_autocheckpoint").Scan(&pages)
 	return pages, err
 }
+
+// SetTaskName writes a task's name behind the repositories' back.
+func SetTaskName(db *DB, id, name string) error {
+	_, err := db.write.Exec(`UPDATE tasks SET name = ? WHERE id = ?`, name, id)
+	return err
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/ymera/ymera/store"
+	"github.com/ymera/ymera/store/internal/ended"
 )
 
 // FinishBatch records the outcomes of many attempts in one transaction on
@@ -24,15 +25,23 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	if len(runs) == 0 {
 		return errs, nil
 	}
-	prepared, err := r.db.writeStmt(ctx, finishSQL)
+	// While waiters ask for ended tasks, the statements return each row
+	// they end, kept once the batch commits (package ended).
+	keep := r.db.ended.Wanted()
+	one, many := finishSQL, finishChunk
+	if keep {
+		one, many = finishKeepSQL, finishKeepChunk
+	}
+	prepared, err := r.db.writeStmt(ctx, one)
 	var chunks chunkStmts
 	if err == nil {
-		chunks, err = r.db.chunkStmts(ctx, finishChunk)
+		chunks, err = r.db.chunkStmts(ctx, many)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
 	}
 	var missed []int
+	kept := ended.Batch{}
 	err = r.db.inTx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, 7*chunkLen(len(items)))
 		var changed []string
@@ -45,7 +54,7 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 				for _, i := range chunk {
 					args = finishArgs(args, items[i])
 				}
-				if n == 1 {
+				if n == 1 && !keep {
 					res, err := tx.StmtContext(ctx, prepared).ExecContext(ctx, args...)
 					if err != nil {
 						return err
@@ -55,11 +64,19 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 					}
 					continue
 				}
-				rows, err := tx.StmtContext(ctx, chunks.of(n)).QueryContext(ctx, args...)
+				stmt := prepared
+				if n > 1 {
+					stmt = chunks.of(n)
+				}
+				rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 				if err != nil {
 					return err
 				}
-				changed, err = scanIDs(rows, changed[:0])
+				if keep {
+					changed, err = scanEnded(rows, changed[:0], kept)
+				} else {
+					changed, err = scanIDs(rows, changed[:0])
+				}
 				if err != nil {
 					return err
 				}
@@ -73,6 +90,7 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	if err != nil {
 		return nil, fmt.Errorf("store: finish %d tasks: %w", len(items), translate(err))
 	}
+	r.db.ended.Keep(kept) // committed now
 	// Explained after the commit, on the read pool, as Finish does.
 	for _, i := range missed {
 		it := items[i]
@@ -134,6 +152,22 @@ func scanIDs(rows *sql.Rows, ids []string) ([]string, error) {
 	return ids, rows.Err()
 }
 
+// scanEnded scans the rows a keeping finish returned (finishKeepSQL,
+// finishKeepChunk) into kept, appends their ids to ids, and closes rows.
+func scanEnded(rows *sql.Rows, ids []string, kept ended.Batch) ([]string, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var stored bool
+		t, err := scanTaskAnd(rows, &stored)
+		if err != nil {
+			return ids, err
+		}
+		kept.Add(t, stored)
+		ids = append(ids, t.ID)
+	}
+	return ids, rows.Err()
+}
+
 // appendMissed appends to missed the items of chunk (indexes into items)
 // whose id is not among changed.
 func appendMissed(missed []int, items []store.Finished, chunk []int, changed []string) []int {
@@ -163,20 +197,42 @@ const finishSQL = `UPDATE tasks
 // of every task it changed. Like finishSQL's, its SET and WHERE read each
 // task as it was before the statement; SQLite would update a task matched
 // by two rows of v once, with either, which is why no chunk has an id twice.
-var finishChunk = chunkQuery{
-	head: `WITH v (id, lease, status, result, error_message, at, started) AS (VALUES
+// The columns of v are named apart from the task's, which finishKeepChunk
+// returns bare.
+var finishChunk = finishChunkReturning(`tasks.id`)
+
+// finishKeepSQL and finishKeepChunk are finishSQL and finishChunk returning
+// each row they end, as they left it, and whether task_attempts held
+// attempts of it before (package ended): used while waiters ask for ended
+// tasks.
+var (
+	finishKeepSQL = finishSQL + `
+	RETURNING ` + taskColumns + `, ` + storedBefore
+	finishKeepChunk = finishChunkReturning(taskColumns + `, ` + storedBefore)
+)
+
+// storedBefore says whether task_attempts holds attempts of the task an
+// UPDATE changes, as it was before the UPDATE's own triggers ran.
+const storedBefore = `EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = tasks.id)`
+
+// finishChunkReturning is finishChunk's statement with returning as its
+// RETURNING list.
+func finishChunkReturning(returning string) chunkQuery {
+	return chunkQuery{
+		head: `WITH v (task_id, new_lease, new_status, new_result, new_error, at, started) AS (VALUES
 	`,
-	row: `(?, ?, ?, ?, ?, ?, ?)`,
-	tail: `)
+		row: `(?, ?, ?, ?, ?, ?, ?)`,
+		tail: `)
 UPDATE tasks
-	SET status = v.status, result = v.result, error_message = v.error_message,
+	SET status = v.new_status, result = v.new_result, error_message = v.new_error,
 		completed_at = v.at, updated_at = v.at,
 		attempts = CASE WHEN tasks.status = 'running' THEN tasks.attempts ELSE 1 END,
-		lease = v.lease, started_at = COALESCE(tasks.started_at, v.started)
+		lease = v.new_lease, started_at = COALESCE(tasks.started_at, v.started)
 	FROM v
-	WHERE tasks.id = v.id AND ((tasks.status = 'running' AND tasks.lease = v.lease)
+	WHERE tasks.id = v.task_id AND ((tasks.status = 'running' AND tasks.lease = v.new_lease)
 		OR (v.started IS NOT NULL AND tasks.status IN ('pending', 'queued') AND tasks.attempts = 0))
-	RETURNING tasks.id`,
+	RETURNING ` + returning,
+	}
 }
 
 // startedArg passes o.StartedAt, the start of an attempt Start did not

@@ -46,6 +46,17 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return migrated(t) })
 }
 
+// TestEnded checks GetEnded, which answers from the rows FinishBatch kept.
+func TestEnded(t *testing.T) {
+	t.Parallel()
+	db := migrated(t)
+	storetest.RunEnded(t, db, func(t *testing.T, id, name string) {
+		if err := sqlite.SetTaskName(db, id, name); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	t.Parallel()
 	db, _ := open(t)

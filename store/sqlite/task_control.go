@@ -92,6 +92,8 @@ func (r tasks) DeadLetter(ctx context.Context, id string, reason string, now tim
 // Revive takes a dead_letter task back to pending for a replay; see
 // store.Tasks.
 func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
+	// Dropped first: from here, GetEnded reads the row, revived or not.
+	r.db.ended.Forget(id)
 	res, err := r.db.write.ExecContext(ctx, `UPDATE tasks
 		SET status = 'pending', completed_at = NULL, updated_at = $2
 		WHERE id = $1 AND status = $3`,
@@ -105,6 +107,19 @@ func (r tasks) Revive(ctx context.Context, id string, now time.Time) error {
 		return fmt.Errorf("store: revive task %s: %w", id, translate(err))
 	}
 	return nil
+}
+
+// GetEnded returns the task and its attempts as GetWithAttempts does, for a
+// caller that has just learned that the task ended: as that end left it,
+// without a statement, if this store recorded the end within ended.Keep
+// (FinishBatch keeps the rows it ends while GetEnded is being called;
+// package store/internal/ended).
+func (r tasks) GetEnded(ctx context.Context, id string) (store.Task, []store.Attempt, error) {
+	r.db.ended.Ask()
+	if t, list, ok := r.db.ended.Get(id); ok {
+		return t, list, nil
+	}
+	return r.GetWithAttempts(ctx, id)
 }
 
 // GetWithAttempts returns the task and its attempts, read in one read

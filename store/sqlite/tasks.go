@@ -24,12 +24,15 @@ const taskColumns = `id, name, COALESCE(description, ''), task_type, parameters,
 	status, result, COALESCE(error_message, ''), attempts, lease, started_at, completed_at,
 	updated_at`
 
-func scanTask(row scanner) (store.Task, error) {
+func scanTask(row scanner) (store.Task, error) { return scanTaskAnd(row) }
+
+// scanTaskAnd scans a row of taskColumns followed by the columns of more.
+func scanTaskAnd(row scanner, more ...any) (store.Task, error) {
 	var t store.Task
-	err := row.Scan(&t.ID, &t.Name, &t.Description, &t.Type, jsonCol{&t.Parameters}, &t.Priority,
+	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Description, &t.Type, jsonCol{&t.Parameters}, &t.Priority,
 		&t.UserID, &t.AgentID, &t.MaxAttempts, timeCol{&t.CreatedAt},
 		&t.Status, jsonCol{&t.Result}, &t.ErrorMessage, &t.Attempts, &t.Lease,
-		nullTimeCol{&t.StartedAt}, nullTimeCol{&t.CompletedAt}, timeCol{&t.UpdatedAt})
+		nullTimeCol{&t.StartedAt}, nullTimeCol{&t.CompletedAt}, timeCol{&t.UpdatedAt}}, more...)...)
 	if err != nil {
 		return store.Task{}, err
 	}

@@ -1,10 +1,10 @@
-package postgres
+package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,16 +14,22 @@ import (
 	"github.com/ymera/ymera/store"
 )
 
-// TestGetEndedAnswersAsTheFinishLeftIt finishes tasks in every way a batch
-// ends one and checks that GetEnded answers exactly as a read does; then
-// changes the rows behind the store's back to show which answers came
-// from the rows FinishBatch kept: only first attempts, only once GetEnded
-// has been asked for, not after Revive, and not once endedKeep is over.
-func TestGetEndedAnswersAsTheFinishLeftIt(t *testing.T) {
-	t.Parallel()
+// RunEnded checks a store's GetEnded, for a store that has it (else it
+// skips): it finishes tasks in every way a batch ends one and checks that
+// GetEnded answers exactly as GetWithAttempts does; then it renames the
+// rows behind the store's back (setName, which writes the task's name
+// with the backend's own SQL) to tell which answers came from what
+// FinishBatch kept: only first attempts, only once GetEnded has been
+// called, and never a task revived since.
+func RunEnded(t *testing.T, s store.Store, setName func(t *testing.T, id, name string)) {
 	ctx := t.Context()
-	db := migratedDB(t, Options{})
-	repo := tasks{db}
+	repo := s.Tasks()
+	ended, ok := repo.(interface {
+		GetEnded(ctx context.Context, id string) (store.Task, []store.Attempt, error)
+	})
+	if !ok {
+		t.Skip("the store has no GetEnded")
+	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	create := func(name string) string {
 		t.Helper()
@@ -52,20 +58,15 @@ func TestGetEndedAnswersAsTheFinishLeftIt(t *testing.T) {
 	rename := func(ids ...string) {
 		t.Helper()
 		for _, id := range ids {
-			if _, err := db.pool.Exec(ctx, `UPDATE tasks SET name = 'renamed' WHERE id = $1`, id); err != nil {
-				t.Fatal(err)
-			}
+			setName(t, id, "renamed")
 		}
 	}
 	// Before anyone asks, nothing is kept.
 	early := create("early")
 	start(early, 1)
 	finish(store.Finished{ID: early, Lease: 1, At: at.Add(time.Second), Outcome: store.Outcome{Status: actors.StatusCompleted}})
-	if n := len(db.ended.rows); n != 0 {
-		t.Fatalf("%d rows kept before GetEnded was called", n)
-	}
 	rename(early)
-	if got, _, err := repo.GetEnded(ctx, early); err != nil || got.Name != "renamed" {
+	if got, _, err := ended.GetEnded(ctx, early); err != nil || got.Name != "renamed" {
 		t.Fatalf("GetEnded of a task ended before anyone asked = %q, %v; want the row as read", got.Name, err)
 	}
 
@@ -97,20 +98,20 @@ func TestGetEndedAnswersAsTheFinishLeftIt(t *testing.T) {
 		t.Fatal("finishing a missing task did not fail")
 	}
 	for _, id := range []string{first, deferred, second, dead, missing} {
-		gotTask, gotList, gotErr := repo.GetEnded(ctx, id)
+		gotTask, gotList, gotErr := ended.GetEnded(ctx, id)
 		wantTask, wantList, wantErr := repo.GetWithAttempts(ctx, id)
 		if !reflect.DeepEqual(gotTask, wantTask) || !reflect.DeepEqual(gotList, wantList) || (gotErr == nil) != (wantErr == nil) {
 			t.Errorf("task %s: GetEnded = %+v, %+v, %v\nread = %+v, %+v, %v", id, gotTask, gotList, gotErr, wantTask, wantList, wantErr)
 		}
 	}
-	if _, _, err := repo.GetEnded(ctx, missing); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := ended.GetEnded(ctx, missing); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetEnded of a missing task: %v, want ErrNotFound", err)
 	}
 
 	// Which answers were kept: the first attempts, not the second.
 	rename(first, deferred, second, dead)
 	for id, want := range map[string]string{first: "first", deferred: "deferred", second: "renamed", dead: "dead"} {
-		if got, _, err := repo.GetEnded(ctx, id); err != nil || got.Name != want {
+		if got, _, err := ended.GetEnded(ctx, id); err != nil || got.Name != want {
 			t.Errorf("GetEnded(%s).Name = %q, %v; want %q", id, got.Name, err, want)
 		}
 	}
@@ -118,73 +119,7 @@ func TestGetEndedAnswersAsTheFinishLeftIt(t *testing.T) {
 	if err := repo.Revive(ctx, dead, at.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, err := repo.GetEnded(ctx, dead); err != nil || got.Status != actors.StatusPending {
+	if got, _, err := ended.GetEnded(ctx, dead); err != nil || got.Status != actors.StatusPending {
 		t.Errorf("GetEnded of a revived task: status %q, %v; want pending", got.Status, err)
-	}
-	// A kept row is served for endedKeep at most.
-	db.ended.mu.Lock()
-	row := db.ended.rows[first]
-	row.at = row.at.Add(-endedKeep - time.Millisecond)
-	db.ended.rows[first] = row
-	db.ended.mu.Unlock()
-	if got, _, err := repo.GetEnded(ctx, first); err != nil || got.Name != "renamed" {
-		t.Errorf("GetEnded after endedKeep = %q, %v; want the row as read", got.Name, err)
-	}
-}
-
-// TestEndedRowsKeepsTheNewestWithinBounds fills the kept rows past their
-// count and then past their byte budget: the oldest go first, and the
-// bytes counted are always those of the rows kept.
-func TestEndedRowsKeepsTheNewestWithinBounds(t *testing.T) {
-	t.Parallel()
-	var e endedRows
-	check := func(what string) {
-		t.Helper()
-		sum := 0
-		for _, r := range e.rows {
-			sum += r.size
-		}
-		if sum != e.bytes || e.bytes > endedBudget || len(e.rows) > endedCap {
-			t.Fatalf("%s: %d rows of %d bytes, counted %d; bounds %d rows, %d bytes", what, len(e.rows), sum, e.bytes, endedCap, endedBudget)
-		}
-	}
-	idOf := func(i int) string {
-		return uuid.NewSHA1(uuid.Nil, []byte{byte(i >> 16), byte(i >> 8), byte(i)}).String()
-	}
-	batch := func(from, n int, params int) endedBatch {
-		b := endedBatch{}
-		for i := from; i < from+n; i++ {
-			task := store.Task{Attempts: 1, Status: actors.StatusCompleted}
-			task.ID = idOf(i)
-			task.Parameters = json.RawMessage(`"` + strings.Repeat("x", params) + `"`)
-			b.add(task, []byte("[]"))
-		}
-		return b
-	}
-	for from := 0; from < endedCap+100; from += 50 {
-		e.keep(batch(from, 50, 10))
-		check("by count")
-	}
-	if _, ok := e.get(idOf(0)); ok {
-		t.Error("the oldest row is still kept past the count")
-	}
-	if _, ok := e.get(idOf(endedCap + 99)); !ok {
-		t.Error("the newest row is not kept")
-	}
-	big := endedMaxBytes - 2
-	for from := 100_000; from < 100_000+endedBudget/big+64; from += 16 {
-		e.keep(batch(from, 16, big))
-		check("by size")
-	}
-	if _, ok := e.get(idOf(endedCap + 99)); ok {
-		t.Error("a small old row is still kept past the byte budget")
-	}
-	e.forget(idOf(100_000 + endedBudget/big + 63))
-	check("after forget")
-	if _, ok := e.get(idOf(100_000 + endedBudget/big + 63)); ok {
-		t.Error("a forgotten row is still kept")
-	}
-	if b := batch(0, 1, endedMaxBytes); len(b) != 0 {
-		t.Error("a row larger than endedMaxBytes is kept")
 	}
 }
