@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"testing"
 
+	"github.com/ymera/ymera/store"
 	"github.com/ymera/ymera/store/storetest"
 )
 
@@ -12,6 +13,12 @@ func BenchmarkCreateBatch(b *testing.B) { storetest.BenchCreate(b, migrated(b)) 
 
 // BenchmarkFinishBatch compares one FinishBatch with a loop of Finish.
 func BenchmarkFinishBatch(b *testing.B) { storetest.BenchFinish(b, migrated(b)) }
+
+// BenchmarkFinishThenRead finishes a batch and reads each task as a waiting
+// client does, by reading it (Read) or from what the finish kept (Kept).
+func BenchmarkFinishThenRead(b *testing.B) {
+	storetest.BenchFinishThenRead(b, func(b *testing.B) store.Store { return migrated(b) })
+}
 
 // BenchmarkStartBatch compares one StartBatch with a loop of Start.
 func BenchmarkStartBatch(b *testing.B) { storetest.BenchStart(b, migrated(b)) }
