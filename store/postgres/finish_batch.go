@@ -192,8 +192,8 @@ func distinctRounds(idx []int, id func(int) string) [][]int {
 }
 
 // finishRound applies one round and explains every item that did not apply.
-// It puts the rows it ended in kept, in place of what an aborted run of the
-// same round put there.
+// It puts the rows it ended in kept, in place of what kept held for its
+// tasks: the work of an aborted run of the round, or of an earlier round.
 func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error, kept ended.Batch) error {
 	ids := make([]string, len(round))
 	leases := make([]int64, len(round))

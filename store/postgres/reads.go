@@ -41,17 +41,13 @@ func init() {
 	FROM (VALUES ` + values.String() + `) AS wanted(task_id)
 	CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.id = wanted.task_id OFFSET 0) tasks`
 		readSQL[0][k] = `SELECT ` + taskColumns + `, '[]'::text` + from
-		readSQL[1][k] = `SELECT ` + taskColumns + `, ` + storedAttempts + from
-	}
-}
-
-// storedAttempts is the task row's stored attempts (task_attempts) as one
-// JSON array, '[]' for none, which decodeAttempts reads.
-const storedAttempts = `(
+		readSQL[1][k] = `SELECT ` + taskColumns + `, (
 		SELECT COALESCE(json_agg(json_build_object(
 			'attempt', a.attempt, 'lease', a.lease, 'status', a.status, 'error', COALESCE(a.error, ''),
 			'started_at', a.started_at, 'finished_at', a.finished_at) ORDER BY a.attempt), '[]')
-		FROM task_attempts a WHERE a.task_id = tasks.id)`
+		FROM task_attempts a WHERE a.task_id = tasks.id)` + from
+	}
+}
 
 const (
 	// pointReadSizes is how many statement sizes there are (1 to 256 ids).

@@ -212,7 +212,9 @@ var (
 )
 
 // storedBefore says whether task_attempts holds attempts of the task an
-// UPDATE changes, as it was before the UPDATE's own triggers ran.
+// UPDATE changes. The end of a first attempt fires no trigger (migration
+// 00004), so for the rows package ended keeps it is what the table held
+// before the UPDATE.
 const storedBefore = `EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = tasks.id)`
 
 // finishChunkReturning is finishChunk's statement with returning as its
