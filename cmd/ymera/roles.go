@@ -88,6 +88,17 @@ func (s *system) startStore(ctx context.Context, ensureAdminUser bool) (err erro
 	if err := migrator(s.store).MigrateUp(ctx); err != nil {
 		return fmt.Errorf("migrate %s store: %w", s.store.Backend(), err)
 	}
+	if a, ok := s.store.(interface {
+		Advisories(ctx context.Context) ([]string, error)
+	}); ok {
+		advice, err := a.Advisories(ctx)
+		if err != nil {
+			s.log.Debug("cannot read the database's settings", "error", err)
+		}
+		for _, msg := range advice {
+			s.log.Warn(msg, "backend", s.store.Backend())
+		}
+	}
 	if ensureAdminUser {
 		return ensureAdmin(ctx, s.store.Users(), s.cfg.Admin, s.log)
 	}

@@ -214,3 +214,21 @@ func (db *DB) Close() error {
 	db.pool.Close()
 	return err
 }
+
+// Advisories returns what the server's settings mean for YMERA and its
+// operators should change, one sentence each; none when all is well. It
+// reads the settings only. Today there is one: autovacuum off, under which
+// every finished task leaves a dead row version in tasks that nothing
+// reclaims, so the table and its indexes grow without end.
+func (db *DB) Advisories(ctx context.Context) ([]string, error) {
+	var autovacuum string
+	if err := db.queryRow(ctx, `SELECT current_setting('autovacuum')`).Scan(&autovacuum); err != nil {
+		return nil, fmt.Errorf("store: read settings: %w", translate(err))
+	}
+	var out []string
+	if autovacuum != "on" {
+		out = append(out, "PostgreSQL autovacuum is off: every finished task leaves a dead row version in tasks, "+
+			"which only a VACUUM reclaims; turn autovacuum on or run VACUUM tasks regularly")
+	}
+	return out, nil
+}

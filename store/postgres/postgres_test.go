@@ -41,6 +41,25 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return migrated(t, postgres.Options{}) })
 }
 
+// TestAdvisories: the server's autovacuum setting, read here on its own,
+// decides whether Advisories warns about it.
+func TestAdvisories(t *testing.T) {
+	t.Parallel()
+	db := migrated(t, postgres.Options{})
+	var autovacuum string
+	if err := db.Pool().QueryRow(t.Context(), `SHOW autovacuum`).Scan(&autovacuum); err != nil {
+		t.Fatal(err)
+	}
+	advice, err := db.Advisories(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	warned := len(advice) == 1 && strings.Contains(advice[0], "autovacuum is off")
+	if warned != (autovacuum == "off") || (autovacuum == "on" && len(advice) != 0) {
+		t.Errorf("autovacuum %s: advisories %q", autovacuum, advice)
+	}
+}
+
 // TestEnded checks GetEnded, which answers from the rows FinishBatch kept.
 func TestEnded(t *testing.T) {
 	t.Parallel()
