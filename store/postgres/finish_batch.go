@@ -60,7 +60,10 @@ func (r tasks) FinishBatch(ctx context.Context, items []store.Finished) ([]error
 	if len(rounds) == 0 {
 		return errs, nil
 	}
-	kept := ended.Batch{}
+	var kept ended.Batch // nil: the rows ended are not returned
+	if r.db.ended.Wanted() {
+		kept = ended.Batch{}
+	}
 	err := r.inRounds(ctx, rounds, func(q querier, round []int) error {
 		return r.finishRound(ctx, q, items, round, errs, kept)
 	})
@@ -192,9 +195,11 @@ func distinctRounds(idx []int, id func(int) string) [][]int {
 }
 
 // finishRound applies one round and explains every item that did not apply.
-// It puts the rows it ended in kept, in place of what kept held for its
-// tasks: the work of an aborted run of the round, or of an earlier round.
+// Unless kept is nil, it puts the rows it ended in kept, in place of what
+// kept held for its tasks: the work of an aborted run of the round, or of
+// an earlier round.
 func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error, kept ended.Batch) error {
+	keep := kept != nil
 	ids := make([]string, len(round))
 	leases := make([]int64, len(round))
 	statuses := make([]string, len(round))
@@ -205,7 +210,9 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 	for j, i := range round {
 		it := items[i]
 		errs[i] = nil // from an attempt that inRounds runs again
-		kept.Drop(canonicalID(it.ID))
+		if keep {
+			kept.Drop(canonicalID(it.ID))
+		}
 		ids[j], leases[j], statuses[j], ats[j] = it.ID, it.Lease, string(it.Outcome.Status), it.At
 		if len(it.Outcome.Result) > 0 {
 			s := string(it.Outcome.Result)
@@ -228,7 +235,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 		applied[ord-1] = true
 		return nil
 	}
-	if r.db.ended.Wanted() {
+	if keep {
 		sql, dest = finishKeepSQL, append(dest, append(taskDest(&row, &parameters, &res), &stored)...)
 		each = func() error {
 			applied[ord-1] = true
