@@ -33,9 +33,13 @@ import (
 // is decided from the attempts the row counts. A node that crashes within
 // the delay leaves the row queued, and the redelivery begins the task's
 // first recorded attempt. What the delay does give up: a second message
-// for the task (a copy published past the dedup window) that arrives
-// within it finds the row not started, and runs the agent too; only one
-// of the two outcomes is recorded.
+// for the task that claims a committed row is run as well, since nothing
+// asks the store first (until the delay, when its start is refused and
+// the run cancelled); only one of the two outcomes is recorded. YMERA
+// itself publishes such a copy only from the Sweeper, after a crash or a
+// store failure, and marks it (transport.HeaderRepublished): a marked
+// message is never deferred, so its conditional start drops it before
+// the agent runs when the task was started or ended meanwhile.
 //
 // A task published straight to NATS has no row until a delivery makes
 // one, and its first delivery is deferred too when the store has none
@@ -85,6 +89,9 @@ func (rt *runtime) mayDefer(ctx context.Context, d supervisor.Delivery, taskID s
 	if cancelled, known := rt.cancelList.Cancelled(taskID); !known || cancelled {
 		return false, false
 	}
+	if republished(d) {
+		return false, false // perhaps a copy: the store decides first
+	}
 	if rowCommitted(d) {
 		return true, false
 	}
@@ -93,6 +100,13 @@ func (rt *runtime) mayDefer(ctx context.Context, d supervisor.Delivery, taskID s
 	}
 	_, err := rt.tasks.Get(ctx, taskID)
 	return errors.Is(err, store.ErrNotFound), true
+}
+
+// republished says d's message is a copy that may repeat an earlier one
+// (transport.HeaderRepublished).
+func republished(d supervisor.Delivery) bool {
+	r, ok := d.(interface{ Republished() bool })
+	return ok && r.Republished()
 }
 
 // firstDelivery says d is its message's first delivery. A delivery that

@@ -23,8 +23,10 @@
 // restarts the actor, and the redelivery starts again at step 1 under the same
 // lease. The Submitter and the Sweeper cover the other side: a task row is
 // committed before its message is published, and a row whose message may
-// never have been stored is published again, with the task id as the
-// JetStream message id so that the server drops a copy it already has.
+// never have been stored is published again. The submission's own publish
+// carries no JetStream message id (a duplicate-window entry per task costs
+// the server more than the rare copy it would catch); a copy of a message
+// that did arrive is dropped by the conditional Start.
 // Concurrent submissions are committed, published and marked queued in
 // groups by the Submitter's submit writer (submitwriter.go); each caller
 // still waits for its own row's commit and its own message's PubAck.

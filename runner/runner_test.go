@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/runner"
@@ -217,9 +218,12 @@ func TestOutcomes(t *testing.T) {
 	}
 }
 
-// TestDuplicateMessageOneResult publishes the same task three times, twice
-// past the server's dedup (no Nats-Msg-Id), and expects one execution's
-// result and one completion.
+// TestDuplicateMessageOneResult publishes the same task several times:
+// the submission (which carries no Nats-Msg-Id), then, while the agent runs
+// it, the copy a Sweeper publishes after a crash (the task id as message
+// id, which the server therefore stores) and a copy with no message id,
+// and once it has ended one more Sweeper copy. It expects one execution and
+// one result.
 func TestDuplicateMessageOneResult(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -242,9 +246,23 @@ func TestDuplicateMessageOneResult(t *testing.T) {
 		got, err := b.db.Tasks().Get(t.Context(), task.ID)
 		return err == nil && got.Status == actors.StatusRunning
 	})
-	for range 2 {
-		b.publishRaw(t, task) // copies past the dedup window: no message id
+	info, err := b.conn.JS().Stream(t.Context(), transport.StreamTasks)
+	if err != nil {
+		t.Fatal(err)
 	}
+	first, err := info.GetMsg(t.Context(), info.CachedInfo().State.LastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := first.Header.Get(jetstream.MsgIDHeader); id != "" {
+		t.Errorf("the submission's message has Nats-Msg-Id %q, want none", id)
+	}
+	sweptCopy := transport.WithRepublished(transport.WithCommittedRow(t.Context()))
+	swept, err := b.conn.PublishTask(sweptCopy, task)
+	if err != nil || swept.Duplicate {
+		t.Fatalf("the sweeper's copy = %+v, %v; want a second message", swept, err)
+	}
+	b.publishRaw(t, task) // no message id
 	// The copies are settled without running while the first holds the task.
 	waitFor(t, func() bool {
 		info, err := b.conn.JS().Stream(t.Context(), transport.StreamTasks)
@@ -258,6 +276,14 @@ func TestDuplicateMessageOneResult(t *testing.T) {
 	if got.Status != actors.StatusCompleted || string(got.Result) != `{"call":1}` || got.Attempts != 1 {
 		t.Errorf("got %s attempts=%d result=%s; want completed once by the first call", got.Status, got.Attempts, got.Result)
 	}
+	late, err := b.conn.PublishTask(transport.WithMessageID(sweptCopy, task.ID+".late"), task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, err := info.GetMsg(t.Context(), late.Seq)
+		return errors.Is(err, jetstream.ErrMsgNotFound) // settled
+	})
 	if n := calls.Load(); n != 1 {
 		t.Errorf("agent ran %d times for one task", n)
 	}

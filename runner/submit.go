@@ -35,8 +35,9 @@ type TaskStore interface {
 // Queue stores task messages durably.
 type Queue interface {
 	// PublishTask stores t's message and returns once the server has it. A
-	// message with the same task id inside the dedup window is dropped by the
-	// server and reported as success.
+	// message with the same message id inside the dedup window is dropped
+	// by the server and reported as success (the id is the task id unless
+	// ctx says otherwise: transport.WithMessageID, WithoutMessageID).
 	PublishTask(ctx context.Context, t actors.Task) error
 }
 
@@ -77,7 +78,7 @@ type Submitter struct {
 // the submit writer the row goes in as queued with an outbox entry
 // (submitwriter.go); alone, it goes in as pending and is marked queued after
 // the publish, a best-effort mark: a task left pending is republished by the
-// Sweeper, and the server drops the duplicate by its message id.
+// Sweeper, and the conditional Start drops the second message's delivery.
 func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 	if bc, bq, ok := s.batched(); ok {
 		return s.submitBatched(ctx, t, bc, bq)
@@ -95,7 +96,7 @@ func (s *Submitter) Submit(ctx context.Context, t actors.Task) error {
 			return err
 		}
 	}
-	pubCtx, cancelPub := context.WithTimeout(transport.WithCommittedRow(ctx), cmp.Or(s.PublishTimeout, 5*time.Second))
+	pubCtx, cancelPub := context.WithTimeout(firstPublish(ctx), cmp.Or(s.PublishTimeout, 5*time.Second))
 	err := s.Queue.PublishTask(pubCtx, t)
 	cancelPub()
 	if err != nil {
@@ -127,6 +128,27 @@ func (s *Submitter) takeBack(ctx context.Context, t actors.Task, err error) erro
 	return fmt.Errorf("runner: submit task %s: %w: %w: %w", t.ID, store.ErrUnavailable, ErrQueueUnavailable, err)
 }
 
+// firstPublish marks the context of a submission's publish: its row is
+// committed, and its message goes without a Nats-Msg-Id. The message is
+// the task's only one unless the process dies before the submission is
+// confirmed; then the Sweeper publishes the task again (republish), and
+// the delivery of a copy of a message that did arrive is dropped by the
+// conditional Start before anything runs, as the window would have
+// dropped the copy. Leaving the id out spares the server a
+// duplicate-window entry per task, which at thousands of tasks a second
+// was a fifth of the gateway's CPU in steady state (docs/performance.md,
+// step 18).
+func firstPublish(ctx context.Context) context.Context {
+	return transport.WithoutMessageID(transport.WithCommittedRow(ctx))
+}
+
+// republish marks the context of a Sweeper's copy of a submission's
+// message: row committed, task id as message id, and HeaderRepublished,
+// so that the delivery of a copy asks the store before running anything.
+func republish(ctx context.Context) context.Context {
+	return transport.WithRepublished(transport.WithCommittedRow(ctx))
+}
+
 // Sweeper republishes tasks whose row was committed but whose message may
 // never have been stored, because the process died in between: the queued
 // tasks of submit outbox entries left behind (submitwriter.go), and tasks
@@ -139,9 +161,8 @@ type Sweeper struct {
 	Interval time.Duration
 	// Age a pending task or an outbox entry must reach before its tasks are
 	// republished (default 10 s): long enough that a submission in progress
-	// finishes first, and well inside JetStream's two-minute dedup window,
-	// so that a task whose message did arrive is dropped by the server
-	// rather than queued twice.
+	// finishes first. A task whose message did arrive after all gets a
+	// second one, and the conditional Start drops its delivery.
 	Age time.Duration
 	// Batch is about the most tasks republished per sweep from the outbox,
 	// and again from pending tasks (default 1000).
@@ -207,9 +228,10 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 // created before cutoff, then deletes the entry, and returns how many it
 // published. An entry is deleted only once all its tasks are published, so
 // a failure leaves it for the next sweep. The message id is the task id,
-// as on the first publish: a message that did reach the stream inside the
-// dedup window is dropped by the server, and a later copy is dropped by
-// the conditional Start.
+// so that the copies of two sweeps (two gateways) are one message; the
+// first publish had none (firstPublish), so when it did reach the stream
+// the copy is a second message, whose delivery the conditional Start
+// drops before running anything (HeaderRepublished).
 func (s *Sweeper) sweepOutbox(ctx context.Context, cutoff time.Time, batch int) (int, error) {
 	entries, err := s.Tasks.Outbox(ctx, cutoff, batch)
 	if err != nil {
@@ -227,7 +249,7 @@ func (s *Sweeper) sweepOutbox(ctx context.Context, cutoff time.Time, batch int) 
 			break // the rest next time
 		}
 		for _, t := range e.Tasks {
-			if err := s.Queue.PublishTask(transport.WithCommittedRow(ctx), t.Task); err != nil {
+			if err := s.Queue.PublishTask(republish(ctx), t.Task); err != nil {
 				// The queue is down; the next sweep tries again.
 				return published, fmt.Errorf("runner: sweep: republish queued task %s: %w", t.ID, err)
 			}
@@ -250,7 +272,7 @@ func (s *Sweeper) sweepPending(ctx context.Context, cutoff time.Time, batch int)
 	}
 	published := make([]string, 0, len(pending))
 	for _, t := range pending {
-		if err := s.Queue.PublishTask(transport.WithCommittedRow(ctx), t.Task); err != nil {
+		if err := s.Queue.PublishTask(republish(ctx), t.Task); err != nil {
 			// The queue is down; the next sweep tries again.
 			err = fmt.Errorf("runner: sweep: republish task %s: %w", t.ID, err)
 			if len(published) > 0 {

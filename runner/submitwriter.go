@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ymera/ymera/actors"
-	"github.com/ymera/ymera/transport"
 )
 
 // Group commit of submissions. Each Submit used to commit its own row
@@ -181,7 +180,7 @@ func (s *Submitter) flush(batch []*submitReq, bc BatchEnqueuer, bq BatchQueue) {
 	}
 	ctxs, tasks := make([]context.Context, len(committed)), tasks[:len(committed)]
 	for i, r := range committed {
-		ctxs[i], tasks[i] = transport.WithCommittedRow(r.ctx), r.task
+		ctxs[i], tasks[i] = firstPublish(r.ctx), r.task
 	}
 	pubCtx, cancelPub := context.WithTimeout(ctx, cmp.Or(s.PublishTimeout, 5*time.Second))
 	perrs := bq.PublishBatch(pubCtx, ctxs, tasks)

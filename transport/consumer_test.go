@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/ymera/ymera/actors"
 )
 
@@ -149,6 +150,49 @@ func TestFetchReturnsOnCancel(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Fatalf("Fetch took %v to notice the cancel", el)
 	}
+}
+
+// TestPublishWithoutMessageID: a publish made WithoutMessageID leaves no
+// Nats-Msg-Id for the server to remember, so the same task published so
+// twice is two messages, while a WithMessageID on the same context still
+// names the message and is deduplicated.
+func TestPublishWithoutMessageID(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := testCtx(t)
+	task := newTask("noid")
+	bare := WithoutMessageID(ctx)
+	first, err := c.PublishTask(bare, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := c.PublishEach(ctx, []context.Context{bare}, []actors.Task{task})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	stream, err := c.JS().Stream(ctx, StreamTasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := first.Seq; seq <= first.Seq+1; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("message %d: %v (want two messages of one task)", seq, err)
+		}
+		if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
+			t.Errorf("message %d has Nats-Msg-Id %q, want none", seq, id)
+		}
+	}
+	named := WithMessageID(bare, task.ID+".named")
+	a, err := c.PublishTask(named, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.PublishTask(named, task)
+	if err != nil || !b.Duplicate || b.Seq != a.Seq {
+		t.Errorf("republish with a message id = %+v, %v; want Duplicate of seq %d", b, err, a.Seq)
+	}
+	waitStreamMsgs(t, c, StreamTasks, 3)
 }
 
 func TestDuplicatePublishStoresOnce(t *testing.T) {

@@ -47,6 +47,12 @@ func (d *TaskDelivery) RowCommitted() bool {
 	return d.msg.Headers().Get(HeaderRowCommitted) != ""
 }
 
+// Republished says whether the message is a copy that may repeat one that
+// reached the stream before it (HeaderRepublished).
+func (d *TaskDelivery) Republished() bool {
+	return d.msg.Headers().Get(HeaderRepublished) != ""
+}
+
 // NumDelivered returns how many times the task has been delivered,
 // including this time: 1 on the first delivery.
 func (d *TaskDelivery) NumDelivered() uint64 { return d.delivered }

@@ -53,9 +53,33 @@ func WithMessageID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, messageIDKey{}, id)
 }
 
+// noMessageIDKey marks a publish context whose task messages carry no
+// Nats-Msg-Id.
+type noMessageIDKey struct{}
+
+// WithoutMessageID makes the task messages published with ctx carry no
+// Nats-Msg-Id at all, so the server keeps no record of the message for
+// its duplicate window. That record is not free: nats-server holds each id
+// for the window and, until it compacts its list of them, for up to about
+// three windows more, two heap objects an id that its garbage collector
+// scans on every cycle (docs/performance.md, step 18). It is for a message
+// that is its task's only one unless a crash intervenes, and whose copies
+// the store's conditional start drops (the submit path: a copy exists only
+// when the process died between its commit and its PubAcks and the
+// Sweeper published the task again). WithMessageID on the same context
+// wins.
+func WithoutMessageID(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noMessageIDKey{}, true)
+}
+
+// messageID returns the Nats-Msg-Id of task taskID's message published
+// with ctx, or "" for none.
 func messageID(ctx context.Context, taskID string) string {
 	if id, ok := ctx.Value(messageIDKey{}).(string); ok && id != "" {
 		return id
+	}
+	if none, _ := ctx.Value(noMessageIDKey{}).(bool); none {
+		return ""
 	}
 	return taskID
 }

@@ -91,8 +91,25 @@ func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
 // fallback to the other way in either case.
 const HeaderRowCommitted = "Ymera-Row-Committed"
 
+// HeaderRepublished marks a task message published again for a committed
+// row whose first message may have reached the stream after all: the
+// Sweeper's copy after a crash, or after a store failure, between a
+// submission's publish and its confirmation. The consuming side asks the
+// store before running such a message, never deferring its start, so a
+// copy of a message that did arrive runs nothing.
+const HeaderRepublished = "Ymera-Republished"
+
 // committedRowKey marks a publish context whose task rows are committed.
 type committedRowKey struct{}
+
+// republishedKey marks a publish context whose task messages are copies.
+type republishedKey struct{}
+
+// WithRepublished returns ctx marked so that the task messages published
+// with it carry HeaderRepublished.
+func WithRepublished(ctx context.Context) context.Context {
+	return context.WithValue(ctx, republishedKey{}, true)
+}
 
 // WithCommittedRow returns ctx marked so that PublishTask and PublishBatch
 // set HeaderRowCommitted on the messages they publish with it.
@@ -121,12 +138,17 @@ func taskMsg(ctx context.Context, t actors.Task) (*nats.Msg, error) {
 		return nil, err
 	}
 	h := make(nats.Header, 4)
-	h[jetstream.MsgIDHeader] = []string{messageID(ctx, t.ID)}
+	if id := messageID(ctx, t.ID); id != "" {
+		h[jetstream.MsgIDHeader] = []string{id}
+	}
 	if t.AgentID != "" && selectedRoute(ctx) {
 		h[HeaderRouted] = []string{RoutedSelected} // movable if the agent dies
 	}
 	if committedRow(ctx) {
 		h[HeaderRowCommitted] = []string{"1"}
+	}
+	if again, _ := ctx.Value(republishedKey{}).(bool); again {
+		h[HeaderRepublished] = []string{"1"}
 	}
 	InjectTrace(ctx, h)
 	return &nats.Msg{Subject: subject, Data: body, Header: h}, nil
