@@ -27,6 +27,8 @@ type IntakeConfig struct {
 	Events    EventPublisher
 	// Replicas of StreamIntake, as YMERA_STREAM_REPLICAS.
 	Replicas int
+	// DuplicateWindow of StreamIntake (0: transport.DefaultDuplicateWindow).
+	DuplicateWindow time.Duration
 	// DefaultMaxAttempts applies when the body names none (as the API's).
 	DefaultMaxAttempts int
 	Logger             *slog.Logger
@@ -50,7 +52,7 @@ func StartIntake(ctx context.Context, cfg IntakeConfig) (*Intake, error) {
 	if cfg.DefaultMaxAttempts <= 0 {
 		cfg.DefaultMaxAttempts = 3
 	}
-	cons, err := cfg.Conn.EnsureIntake(ctx, cfg.Replicas)
+	cons, err := cfg.Conn.EnsureIntake(ctx, cfg.Replicas, cfg.DuplicateWindow)
 	if err != nil {
 		return nil, err
 	}

@@ -66,11 +66,15 @@ func validToken(s string) bool {
 
 // EnsureIntake creates (or updates) StreamIntake and its shared consumer and
 // returns the consumer. Replicas is the stream's replica count (1 when 0).
-// Messages keep a 2-minute duplicate window, so a service may republish
-// with the same Nats-Msg-Id after a lost acknowledgement.
-func (c *Conn) EnsureIntake(ctx context.Context, replicas int) (jetstream.Consumer, error) {
+// Messages keep a duplicate window (DefaultDuplicateWindow, 2 minutes, when
+// window is 0), so a service may republish with the same Nats-Msg-Id after
+// a lost acknowledgement.
+func (c *Conn) EnsureIntake(ctx context.Context, replicas int, window time.Duration) (jetstream.Consumer, error) {
 	if replicas <= 0 {
 		replicas = 1
+	}
+	if window <= 0 {
+		window = DefaultDuplicateWindow
 	}
 	if _, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamIntake,
@@ -80,7 +84,7 @@ func (c *Conn) EnsureIntake(ctx context.Context, replicas int) (jetstream.Consum
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardOld,
 		Replicas:    replicas,
-		Duplicates:  2 * time.Minute,
+		Duplicates:  window,
 	}); err != nil {
 		return nil, wrap("setup stream "+StreamIntake, err)
 	}

@@ -43,9 +43,12 @@ type SetupOptions struct {
 	// HeartbeatTTL is how long a heartbeat key lives without being renewed;
 	// an agent that stops beating is offline once it passes. Default 30 s.
 	HeartbeatTTL time.Duration
-	// DuplicateWindow is how long YMERA_TASKS remembers a Nats-Msg-Id (the
-	// task id) to drop a republished task. Default 2 min. Exactly-once
-	// effects beyond it are the store's job.
+	// DuplicateWindow is how long YMERA_TASKS (and YMERA_DLQ) remember a
+	// Nats-Msg-Id (the task id) to drop a republished task. Default 2 min.
+	// Exactly-once effects beyond it are the store's job. The server keeps
+	// each id reachable for up to about four windows (docs/performance.md,
+	// step 18), so at a sustained R ids a second a window W costs about
+	// R × W × 160 bytes of heap, up to four times that.
 	DuplicateWindow time.Duration
 }
 

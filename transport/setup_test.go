@@ -187,6 +187,30 @@ func streamInfos(t *testing.T, c *Conn) map[string]*jetstream.StreamInfo {
 	return infos
 }
 
+// TestSetupDuplicateWindow: the window given applies to every stream a
+// task id deduplicates in, the intake's included, and not to the events.
+func TestSetupDuplicateWindow(t *testing.T) {
+	t.Parallel()
+	c := testConn(t, Options{})
+	ctx := testCtx(t)
+	const window = 30 * time.Second
+	if err := c.Setup(ctx, SetupOptions{DuplicateWindow: window}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.EnsureIntake(ctx, 1, window); err != nil {
+		t.Fatal(err)
+	}
+	infos := streamInfos(t, c)
+	for _, name := range []string{StreamTasks, StreamDeadLetters, StreamIntake} {
+		if got := infos[name].Config.Duplicates; got != window {
+			t.Errorf("%s: duplicate window %v, want %v", name, got, window)
+		}
+	}
+	if got := infos[StreamEvents].Config.Duplicates; got != 10*time.Second {
+		t.Errorf("%s: duplicate window %v, want its own 10s", StreamEvents, got)
+	}
+}
+
 // TestSetupDefaults: options left zero take the documented defaults.
 func TestSetupDefaults(t *testing.T) {
 	t.Parallel()

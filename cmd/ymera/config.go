@@ -89,6 +89,9 @@ type NATSConfig struct {
 	// (transport.SetupOptions).
 	EventsMaxAge      time.Duration // YMERA_EVENTS_MAX_AGE
 	EventsMaxMessages int           // YMERA_EVENTS_MAX_MESSAGES
+	// DuplicateWindow is how long YMERA_TASKS, YMERA_INTAKE and YMERA_DLQ
+	// remember a Nats-Msg-Id (transport.SetupOptions.DuplicateWindow).
+	DuplicateWindow time.Duration // YMERA_DUPLICATE_WINDOW
 }
 
 // DBConfig says which database to open and how to pool connections.

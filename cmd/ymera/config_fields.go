@@ -126,6 +126,18 @@ func durationField(p func(*Config) *time.Duration, allowZero bool) field {
 	}, formatDuration)
 }
 
+// minDurationField accepts a duration of at least lo.
+func minDurationField(p func(*Config) *time.Duration, lo time.Duration) field {
+	expected := "a duration ≥ " + formatDuration(lo) + " such as 30 (seconds), 30s or 2m"
+	return typedField(p, func(s string) (time.Duration, error) {
+		d, ok := parseDuration(s)
+		if !ok || d < lo {
+			return 0, errors.New(expected)
+		}
+		return d, nil
+	}, formatDuration)
+}
+
 func parseDuration(s string) (time.Duration, bool) {
 	s = strings.TrimSpace(s)
 	if secs, err := strconv.ParseFloat(s, 64); err == nil {

@@ -62,7 +62,8 @@ func TestConfigDefaults(t *testing.T) {
 			CORSOrigins: []string{"http://localhost:3000"},
 			RateLimit:   RateLimitConfig{Enabled: true, RequestsPerMinute: 100, LoginPerMinute: 10},
 		},
-		NATS: NATSConfig{StreamReplicas: 1, EventsMaxAge: 24 * time.Hour, EventsMaxMessages: 1_000_000},
+		NATS: NATSConfig{StreamReplicas: 1, EventsMaxAge: 24 * time.Hour, EventsMaxMessages: 1_000_000,
+			DuplicateWindow: 2 * time.Minute},
 		DB: DBConfig{
 			Driver: "sqlite", DSN: filepath.Join("data", "ymera.db"),
 			PoolSize: 20, MaxOverflow: 10, PoolTimeout: 30 * time.Second, PoolRecycle: time.Hour,
@@ -176,6 +177,8 @@ func TestConfigErrors(t *testing.T) {
 			`config: DB_POOL_SIZE="abc" (from the environment): expected a whole number ≥ 1`},
 		{"out of range", map[string]string{"YMERA_STREAM_REPLICAS": "7"},
 			`config: YMERA_STREAM_REPLICAS="7" (from the environment): expected a whole number from 1 to 5`},
+		{"duplicate window below the server's least", map[string]string{"YMERA_DUPLICATE_WINDOW": "50ms"},
+			`config: YMERA_DUPLICATE_WINDOW="50ms" (from the environment): expected a duration ≥ 100ms such as 30 (seconds), 30s or 2m`},
 		{"no events kept", map[string]string{"YMERA_EVENTS_MAX_MESSAGES": "0"},
 			`config: YMERA_EVENTS_MAX_MESSAGES="0" (from the environment): expected a whole number ≥ 1`},
 		{"out of range float", map[string]string{"QUALITY_THRESHOLD": "101"},

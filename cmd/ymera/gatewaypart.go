@@ -54,7 +54,8 @@ func (s *system) startGateway(ctx context.Context) (err error) {
 	// (transport/intake.go).
 	if s.parts.intake, err = runner.StartIntake(ctx, runner.IntakeConfig{
 		Conn: s.conn, Users: s.store.Users(), Submitter: submitter, Events: s.conn,
-		Replicas: cfg.NATS.StreamReplicas, DefaultMaxAttempts: cfg.Agent.MaxAttempts, Logger: log,
+		Replicas: cfg.NATS.StreamReplicas, DuplicateWindow: cfg.NATS.DuplicateWindow,
+		DefaultMaxAttempts: cfg.Agent.MaxAttempts, Logger: log,
 	}); err != nil {
 		return fmt.Errorf("service intake: %w", err)
 	}

@@ -116,11 +116,12 @@ func (s *system) startTransport(ctx context.Context, provision bool) (err error)
 	}
 	if provision {
 		if err := s.conn.Setup(ctx, transport.SetupOptions{
-			Replicas:       cfg.NATS.StreamReplicas,
-			EventsReplicas: cfg.NATS.EventsReplicas,
-			EventsMaxAge:   cfg.NATS.EventsMaxAge,
-			EventsMaxMsgs:  int64(cfg.NATS.EventsMaxMessages),
-			HeartbeatTTL:   3 * cfg.Agent.HeartbeatInterval,
+			Replicas:        cfg.NATS.StreamReplicas,
+			EventsReplicas:  cfg.NATS.EventsReplicas,
+			EventsMaxAge:    cfg.NATS.EventsMaxAge,
+			EventsMaxMsgs:   int64(cfg.NATS.EventsMaxMessages),
+			HeartbeatTTL:    3 * cfg.Agent.HeartbeatInterval,
+			DuplicateWindow: cfg.NATS.DuplicateWindow,
 		}); err != nil {
 			return fmt.Errorf("nats setup: %w", err)
 		}
