@@ -68,8 +68,8 @@
 //
 // Tasks are delivered at least once. A task id is also its message id
 // (except on YMERA's own submit path: WithoutMessageID), so a republish
-// inside the duplicate window (2 minutes) is dropped by the server and
-// reported as PublishResult.Duplicate; effects must still be
+// inside the duplicate window (2 minutes by default) is dropped by the
+// server and reported as PublishResult.Duplicate; effects must still be
 // made exactly-once by the store, since the window is finite and a
 // delivery can repeat. TaskConsumer.Fetch returns whatever is ready, or
 // waits up to FetchWait for the first task and then returns it with

@@ -48,7 +48,8 @@ type messageIDKey struct{}
 // task id; PublishTasks, which has one context for the whole batch,
 // ignores it. A task published again on purpose
 // while its first message may still be in the server's duplicate window
-// (two minutes) needs its own id, or the server would drop it as a repeat.
+// (two minutes by default) needs its own id, or the server would drop it
+// as a repeat.
 func WithMessageID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, messageIDKey{}, id)
 }
