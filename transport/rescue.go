@@ -45,7 +45,8 @@ func selectedRoute(ctx context.Context) bool {
 // moved. Tasks the user addressed to the agent are left where they are.
 //
 // Each message is republished first, with the same body and a message id
-// derived from the original's sequence ("<task id>.r<seq>"), and deleted
+// derived from the original's sequence ("<task id>.r<seq>", the task id
+// read from the body when the message has no id), and deleted
 // after: a crash between the two leaves a duplicate, which the store's
 // conditional Start runs once, never a loss. The derived id also makes the
 // rescue idempotent across processes: every gateway's presence watcher sees
@@ -96,7 +97,18 @@ func (c *Conn) rescueOne(ctx context.Context, stream jetstream.Stream, raw *jets
 		}
 	}
 	id := raw.Header.Get(jetstream.MsgIDHeader)
+	if id == "" {
+		// Published without one (the submit path): the task id, from the
+		// body. A body that is not a task leaves the sequence alone to make
+		// the id, unique all the same.
+		if t, err := DecodeTask(raw.Data); err == nil {
+			id = t.ID
+		}
+	}
 	h[jetstream.MsgIDHeader] = []string{id + ".r" + strconv.FormatUint(raw.Sequence, 10)}
+	// The original may have been delivered to the agent, and its task run
+	// or even ended: the copy asks the store before running anything.
+	h[HeaderRepublished] = []string{"1"}
 	msg := &nats.Msg{Subject: raw.Subject[:i], Data: raw.Data, Header: h}
 	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
 		return wrap("rescue task "+id, err)

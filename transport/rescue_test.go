@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -17,12 +18,18 @@ func TestRescueAgentTasksIdempotent(t *testing.T) {
 	c := setup(t)
 	ctx := testCtx(t)
 	agent := newID()
-	for range 3 {
+	selected := map[string]bool{}
+	for i := range 3 {
 		task := newTask("rescue_me")
 		task.AgentID = agent
-		if _, err := c.PublishTask(WithSelectedRoute(ctx), task); err != nil {
+		pctx := WithSelectedRoute(ctx)
+		if i > 0 {
+			pctx = WithoutMessageID(pctx) // as the submit path publishes
+		}
+		if _, err := c.PublishTask(pctx, task); err != nil {
 			t.Fatal(err)
 		}
+		selected[task.ID] = true
 	}
 	explicit := newTask("rescue_me")
 	explicit.AgentID = agent
@@ -72,6 +79,17 @@ func TestRescueAgentTasksIdempotent(t *testing.T) {
 	for _, m := range got {
 		if m.Header.Get(HeaderRouted) != "" {
 			t.Errorf("rescued message %d keeps %s", m.Sequence, HeaderRouted)
+		}
+		if m.Header.Get(HeaderRepublished) == "" {
+			t.Errorf("rescued message %d lacks %s", m.Sequence, HeaderRepublished)
+		}
+		task, err := DecodeTask(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := m.Header.Get(jetstream.MsgIDHeader)
+		if tid, _, ok := strings.Cut(id, ".r"); !ok || tid != task.ID || !selected[tid] {
+			t.Errorf("rescued message %d has Nats-Msg-Id %q; want <task id>.r<seq> of a selected task", m.Sequence, id)
 		}
 	}
 	left := list(prefixTasks + "*.*." + agent)

@@ -91,12 +91,13 @@ func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
 // fallback to the other way in either case.
 const HeaderRowCommitted = "Ymera-Row-Committed"
 
-// HeaderRepublished marks a task message published again for a committed
-// row whose first message may have reached the stream after all: the
-// Sweeper's copy after a crash, or after a store failure, between a
-// submission's publish and its confirmation. The consuming side asks the
+// HeaderRepublished marks a task message that may repeat one its task had
+// before: the Sweeper's copy of a submission's message after a crash, or
+// after a store failure, between the publish and its confirmation, and a
+// rescued copy of a message that was routed to an agent that went offline
+// (RescueAgentTasks), which may have run it. The consuming side asks the
 // store before running such a message, never deferring its start, so a
-// copy of a message that did arrive runs nothing.
+// copy of a task that was started or ended meanwhile runs nothing.
 const HeaderRepublished = "Ymera-Republished"
 
 // committedRowKey marks a publish context whose task rows are committed.
