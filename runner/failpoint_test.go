@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/runner"
+	"github.com/ymera/ymera/transport"
 )
 
 // TestFailpointBetweenCommitAndPublish hits the crash window between the
@@ -143,5 +146,54 @@ func TestFailpointOutboxSweep(t *testing.T) {
 		if calls[tk.ID] != 1 {
 			t.Errorf("task %s ran %d times, want once", tk.ID, calls[tk.ID])
 		}
+	}
+}
+
+// TestSweeperCopiesAreMarked: what the Sweeper publishes, for an outbox
+// entry left by a crash and for a pending row, may repeat a message that
+// did reach the stream, so it carries HeaderRepublished (its delivery asks
+// the store before running anything) and the task id as message id (the
+// copies of two gateways' sweeps are one).
+func TestSweeperCopiesAreMarked(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // no node: the messages stay in the stream to be read
+	sub := b.submitter()
+	runner.SetBeforePublish(sub, func() error { return errors.New("process died between commit and publish") })
+	queued := newTask("marked_job", "")
+	if err := sub.Submit(t.Context(), queued); err == nil {
+		t.Fatal("failpoint not hit")
+	}
+	pending := newTask("marked_job", "")
+	if err := b.db.Tasks().Create(t.Context(), pending); err != nil {
+		t.Fatal(err)
+	}
+	sw := &runner.Sweeper{Tasks: b.db.Tasks(), Queue: queue{b.conn}, Logger: b.log, Age: time.Nanosecond}
+	if n, err := sw.Sweep(t.Context()); err != nil || n != 2 {
+		t.Fatalf("sweep published %d (err %v), want 2", n, err)
+	}
+	stream, err := b.conn.JS().Stream(t.Context(), transport.StreamTasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for seq := uint64(1); seq <= stream.CachedInfo().State.LastSeq; seq++ {
+		m, err := stream.GetMsg(t.Context(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := transport.DecodeTask(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[task.ID] = true
+		if got := m.Header.Get(jetstream.MsgIDHeader); got != task.ID {
+			t.Errorf("copy of %s has Nats-Msg-Id %q, want the task id", task.ID, got)
+		}
+		if m.Header.Get(transport.HeaderRepublished) == "" || m.Header.Get(transport.HeaderRowCommitted) == "" {
+			t.Errorf("copy of %s lacks %s or %s: %v", task.ID, transport.HeaderRepublished, transport.HeaderRowCommitted, m.Header)
+		}
+	}
+	if !seen[queued.ID] || !seen[pending.ID] || len(seen) != 2 {
+		t.Errorf("stream holds copies of %v, want exactly %s and %s", seen, queued.ID, pending.ID)
 	}
 }
