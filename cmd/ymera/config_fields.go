@@ -113,25 +113,26 @@ func formatFloat(v float64) string {
 // seconds, as the seed writes them. Zero is refused unless allowZero:
 // for most of these a zero would mean "time out at once".
 func durationField(p func(*Config) *time.Duration, allowZero bool) field {
-	expected := "a duration > 0 such as 30 (seconds), 30s or 1m"
 	if allowZero {
-		expected = "a duration ≥ 0 such as 30 (seconds), 30s or 1m"
+		return checkedDurationField(p, "a duration ≥ 0 such as 30 (seconds), 30s or 1m",
+			func(d time.Duration) bool { return d >= 0 })
 	}
-	return typedField(p, func(s string) (time.Duration, error) {
-		d, ok := parseDuration(s)
-		if !ok || d < 0 || (d == 0 && !allowZero) {
-			return 0, errors.New(expected)
-		}
-		return d, nil
-	}, formatDuration)
+	return checkedDurationField(p, "a duration > 0 such as 30 (seconds), 30s or 1m",
+		func(d time.Duration) bool { return d > 0 })
 }
 
 // minDurationField accepts a duration of at least lo.
 func minDurationField(p func(*Config) *time.Duration, lo time.Duration) field {
-	expected := "a duration ≥ " + formatDuration(lo) + " such as 30 (seconds), 30s or 2m"
+	return checkedDurationField(p, "a duration ≥ "+formatDuration(lo)+" such as 30 (seconds), 30s or 2m",
+		func(d time.Duration) bool { return d >= lo })
+}
+
+// checkedDurationField accepts a duration that valid accepts; expected
+// says which in the error.
+func checkedDurationField(p func(*Config) *time.Duration, expected string, valid func(time.Duration) bool) field {
 	return typedField(p, func(s string) (time.Duration, error) {
 		d, ok := parseDuration(s)
-		if !ok || d < lo {
+		if !ok || !valid(d) {
 			return 0, errors.New(expected)
 		}
 		return d, nil
