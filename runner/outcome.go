@@ -92,7 +92,23 @@ func (rt *runtime) commit(ctx context.Context, log *slog.Logger, a attempt,
 		return verdict{answer: answerNak, delay: rt.storeBackoff(), err: err}
 	}
 	rt.observer.TaskFinished(st.Type, o.Status)
-	return verdict{answer: answerAck, status: o.Status, event: "task." + string(o.Status)}
+	return verdict{answer: answerAck, status: o.Status, event: endEvent(o.Status)}
+}
+
+// endEvent is the event type of a task that ended with status, named
+// without building the string each time.
+func endEvent(status actors.Status) string {
+	switch status {
+	case actors.StatusCompleted:
+		return "task.completed"
+	case actors.StatusFailed:
+		return "task.failed"
+	case actors.StatusCancelled:
+		return "task.cancelled"
+	case actors.StatusTimeout:
+		return "task.timeout"
+	}
+	return "task." + string(status)
 }
 
 // requeue hands a transiently failed attempt back with exponential backoff.

@@ -147,10 +147,21 @@ func linger[T any](reqs <-chan T, stop <-chan struct{}, take func(T), full func(
 func (w *resultWriter) flush(batch []finishReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
+	// Sized up front: a batch is often hundreds of items, and a NewFinish
+	// carries a whole task, so growing these by append copied each one
+	// several times (a fifth of what a task published straight to NATS
+	// allocated, step 19).
+	n := 0
+	for _, r := range batch {
+		if r.task != nil {
+			n++
+		}
+	}
 	var (
-		finishes, creates []finishReq
-		items             []store.Finished
-		news              []store.NewFinish
+		finishes = make([]finishReq, 0, len(batch)-n)
+		items    = make([]store.Finished, 0, len(batch)-n)
+		creates  = make([]finishReq, 0, n)
+		news     = make([]store.NewFinish, 0, n)
 	)
 	for _, r := range batch {
 		if r.task != nil {

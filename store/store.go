@@ -412,11 +412,7 @@ func CheckFinish(it NewFinish) error {
 func CreateFinishedWith(items []NewFinish,
 	create func(ts []actors.Task, items []NewFinish) ([]error, error)) ([]error, error) {
 	errs := make([]error, len(items))
-	var (
-		ts   []actors.Task
-		good []NewFinish
-		idx  []int
-	)
+	ts, idx := make([]actors.Task, 0, len(items)), make([]int, 0, len(items))
 	for i, it := range items {
 		if errs[i] = CheckFinish(it); errs[i] != nil {
 			continue
@@ -425,7 +421,14 @@ func CreateFinishedWith(items []NewFinish,
 		if t.CreatedAt.IsZero() || t.CreatedAt.After(it.Outcome.StartedAt) {
 			t.CreatedAt = it.Outcome.StartedAt
 		}
-		ts, good, idx = append(ts, t), append(good, it), append(idx, i)
+		ts, idx = append(ts, t), append(idx, i)
+	}
+	good := items // usually every item: no copy of them then
+	if len(idx) < len(items) {
+		good = make([]NewFinish, len(idx))
+		for j, i := range idx {
+			good[j] = items[i]
+		}
 	}
 	if len(good) == 0 {
 		return errs, nil
