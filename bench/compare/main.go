@@ -56,6 +56,9 @@ type options struct {
 	// throughput run lasting targetDuration.
 	targets        bool
 	targetDuration time.Duration
+	// settle: VACUUM both databases and CHECKPOINT the server before each
+	// run (settle.go).
+	settle bool
 }
 
 func main() {
@@ -71,6 +74,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 128, "YMERA's AGENT_WORKERS for bench_noop (River's server runs 128 workers)")
 	flag.BoolVar(&o.targets, "targets", true, "then measure issue 6's target table in process and print it")
 	flag.DurationVar(&o.targetDuration, "target-duration", 10*time.Second, "length of each throughput run of the targets")
+	flag.BoolVar(&o.settle, "settle", true, "VACUUM both databases and CHECKPOINT the server before each run, so each starts from the same state")
 	flag.Parse()
 	for f := range strings.SplitSeq(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -195,6 +199,11 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	}
 
 	fmt.Printf("machine: %d CPUs (shared); each run %s; rounds %d\n", runtime.NumCPU(), o.duration, o.rounds)
+	var tidy settler
+	if o.settle {
+		tidy = settler{server: o.server, databases: []string{ourDB, riverDB}}
+		fmt.Println("before each run: VACUUM both databases, CHECKPOINT (-settle=false skips)")
+	}
 	for round := range o.rounds {
 		order := []*side{ours, river}
 		if round%2 == 1 {
@@ -202,6 +211,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		}
 		for _, c := range o.concurrency {
 			for _, s := range order {
+				tidy.settle(ctx)
 				rep, err := bench(ctx, o, s.url, c)
 				if err != nil {
 					return nil, fmt.Errorf("round %d, %s, concurrency %d: %w", round+1, s.name, c, err)
