@@ -74,7 +74,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 128, "YMERA's AGENT_WORKERS for bench_noop (River's server runs 128 workers)")
 	flag.BoolVar(&o.targets, "targets", true, "then measure issue 6's target table in process and print it")
 	flag.DurationVar(&o.targetDuration, "target-duration", 10*time.Second, "length of each throughput run of the targets")
-	flag.BoolVar(&o.settle, "settle", true, "VACUUM both databases and CHECKPOINT the server before each run, so each starts from the same state")
+	flag.BoolVar(&o.settle, "settle", true, "VACUUM both databases and CHECKPOINT the server before each run (a CHECKPOINT only before each target run), so each starts from the same state")
 	flag.Parse()
 	for f := range strings.SplitSeq(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -79,7 +79,12 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 		rows = append(rows, targetRow{fmt.Sprintf("ours / River, c=%d (above)", c), "≥ 7×",
 			fmt.Sprintf("%.2f×", ratios[c]), ratios[c] >= 7})
 	}
+	var tidy settler // each run makes its own database: a CHECKPOINT only
+	if o.settle {
+		tidy = settler{server: o.server}
+	}
 	for _, tr := range targetRuns(o.targetDuration) {
+		tidy.settle(ctx)
 		r, err := inProcessBench(ctx, o, tr.args)
 		if err != nil {
 			return fmt.Errorf("targets: ymera bench %v: %w", tr.args, err)
