@@ -123,6 +123,9 @@ type side struct {
 	// completed/s and HTTP p99 per concurrency, one entry per round.
 	perSec map[int][]float64
 	p99    map[int][]float64
+	// machine µs of CPU per task (all processes: server, client,
+	// PostgreSQL), per concurrency, one entry per round.
+	machineUS map[int][]float64
 }
 
 // run compares the two sides and returns the ratio ours/River of the median
@@ -187,7 +190,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		sides = append(sides, floor)
 	}
 	for _, s := range sides {
-		s.perSec, s.p99 = map[int][]float64{}, map[int][]float64{}
+		s.perSec, s.p99, s.machineUS = map[int][]float64{}, map[int][]float64{}, map[int][]float64{}
 		s.cmd.Stderr = os.Stderr
 		if err := s.cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start %s: %w", s.name, err)
@@ -218,8 +221,9 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 				}
 				s.perSec[c] = append(s.perSec[c], rep.CompletedPerSec)
 				s.p99[c] = append(s.p99[c], rep.P99ms)
-				fmt.Printf("round %d  %-6s c=%-4d completed %8.0f/s  accepted %8.0f/s  p99 %7.1f ms  errors %d\n",
-					round+1, s.name, c, rep.CompletedPerSec, rep.AcceptedPerSec, rep.P99ms, rep.Errors)
+				s.machineUS[c] = append(s.machineUS[c], rep.CPU.MachineUSPerTask)
+				fmt.Printf("round %d  %-6s c=%-4d completed %8.0f/s  accepted %8.0f/s  p99 %7.1f ms  errors %d%s\n",
+					round+1, s.name, c, rep.CompletedPerSec, rep.AcceptedPerSec, rep.P99ms, rep.Errors, rep.CPU)
 			}
 		}
 	}
@@ -230,11 +234,12 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 				return nil, fmt.Errorf("floor, concurrency %d: %w", c, err)
 			}
 			floor.perSec[c] = append(floor.perSec[c], rep.CompletedPerSec)
-			fmt.Printf("floor    c=%-4d completed %8.0f/s  (bench/httpfloor: the same requests, no work)\n", c, rep.CompletedPerSec)
+			fmt.Printf("floor    c=%-4d completed %8.0f/s  (bench/httpfloor: the same requests, no work)%s\n", c, rep.CompletedPerSec, rep.CPU)
 		}
 	}
 	fmt.Println()
-	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s\n", "concurrency", "ymera /s", "river /s", "ratio", "ymera p99", "river p99", "floor /s")
+	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s %10s %10s\n", "concurrency", "ymera /s", "river /s", "ratio",
+		"ymera p99", "river p99", "floor /s", "ymera µs", "river µs")
 	ratios = map[int]float64{}
 	for _, c := range o.concurrency {
 		a, b := median(ours.perSec[c]), median(river.perSec[c])
@@ -247,8 +252,10 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		if v := floor.perSec[c]; len(v) > 0 {
 			fl = strconv.FormatFloat(v[0], 'f', 0, 64)
 		}
-		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s\n", c, a, b, ratio, median(ours.p99[c]), median(river.p99[c]), fl)
+		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s %10s %10s\n", c, a, b, ratio,
+			median(ours.p99[c]), median(river.p99[c]), fl, usPerTask(ours.machineUS[c]), usPerTask(river.machineUS[c]))
 	}
+	fmt.Println("(µs: the machine's CPU per completed task, every process on it, medians)")
 	return ratios, nil
 }
 
@@ -258,6 +265,34 @@ type report struct {
 	AcceptedPerSec  float64 `json:"accepted_per_sec"`
 	P99ms           float64 `json:"p99_ms"`
 	Errors          int     `json:"errors"`
+	CPU             cpu     `json:"cpu"`
+}
+
+// cpu is the CPU per task a run cost (`ymera bench` "cpu"); zero where the
+// bench could not tell.
+type cpu struct {
+	ServerUSPerTask  float64 `json:"server_us_per_task"`
+	MachineUSPerTask float64 `json:"machine_us_per_task"`
+}
+
+// String is the run line's CPU part: empty when nothing was measured.
+func (c cpu) String() string {
+	var b strings.Builder
+	if c.MachineUSPerTask > 0 {
+		fmt.Fprintf(&b, "  machine %4.0f µs/task", c.MachineUSPerTask)
+	}
+	if c.ServerUSPerTask > 0 {
+		fmt.Fprintf(&b, "  server %4.0f µs/task", c.ServerUSPerTask)
+	}
+	return b.String()
+}
+
+// usPerTask is the median of a side's machine µs per task, or "-".
+func usPerTask(v []float64) string {
+	if m := median(v); m > 0 {
+		return strconv.FormatFloat(m, 'f', 0, 64)
+	}
+	return "-"
 }
 
 func bench(ctx context.Context, o options, url string, c int) (report, error) {

@@ -62,6 +62,9 @@ type benchReport struct {
 	// GroupCommit is what the server's group commit writers did during the
 	// run, by op, read from its /metrics; absent when it has none.
 	GroupCommit map[string]groupCommitStat `json:"group_commit,omitempty"`
+	// CPU is what the run cost per task (benchcpu.go); absent with no task
+	// completed.
+	CPU *benchCPU `json:"cpu,omitempty"`
 }
 
 func benchCmd(e env) *cobra.Command {
@@ -171,6 +174,16 @@ func printBenchReport(w io.Writer, rep benchReport) {
 	fmt.Fprintf(w, "requests   p50 %.2f ms, p99 %.2f ms (submission to its acceptance)\n", rep.RequestP50ms, rep.RequestP99ms)
 	if rep.RSSMB > 0 {
 		fmt.Fprintf(w, "rss        %.1f MB (peak %.1f MB)\n", rep.RSSMB, rep.PeakRSSMB)
+	}
+	if c := rep.CPU; c != nil {
+		fmt.Fprintf(w, "cpu        %.0f µs/task in this process", c.ProcessUSPerTask)
+		if c.ServerUSPerTask > 0 {
+			fmt.Fprintf(w, ", %.0f µs/task in the server", c.ServerUSPerTask)
+		}
+		if c.MachineUSPerTask > 0 {
+			fmt.Fprintf(w, ", %.0f µs/task on the machine (%.0f %% busy)", c.MachineUSPerTask, c.MachineBusyPct)
+		}
+		fmt.Fprintln(w)
 	}
 	for _, op := range runner.CommitOps {
 		if c, ok := rep.GroupCommit[op]; ok {

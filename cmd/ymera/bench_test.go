@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -65,8 +67,18 @@ func TestBenchModes(t *testing.T) {
 			if want := map[string]int{"http": rep.Accepted, "nats": 0}[o.via]; gc[runner.CommitEnqueue].Items != want {
 				t.Errorf("group commit %+v: %d tasks enqueued, want %d", gc, gc[runner.CommitEnqueue].Items, want)
 			}
+			// The run cost this process CPU; in process the server is this
+			// process, so no separate server figure.
+			if c := rep.CPU; c == nil || c.ProcessUSPerTask <= 0 || c.ServerUSPerTask != 0 {
+				t.Errorf("cpu %+v: want this process's µs per task and no server figure", c)
+			} else if _, err := os.Stat("/proc/stat"); err == nil && (c.MachineUSPerTask <= 0 || c.MachineBusyPct <= 0 || c.MachineBusyPct > 100) {
+				t.Errorf("cpu %+v: want the machine's µs per task and a busy share in (0, 100]", c)
+			}
 			var text strings.Builder
 			printBenchReport(&text, rep)
+			if !strings.Contains(text.String(), "µs/task in this process") {
+				t.Errorf("text report without its cpu line:\n%s", text.String())
+			}
 			if !strings.Contains(text.String(), "commits    finish") && !strings.Contains(text.String(), "commits    create_finished") {
 				t.Errorf("text report without its commits:\n%s", text.String())
 			}
@@ -246,4 +258,37 @@ func firstTopLevelString(t *testing.T, b []byte, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// TestBenchCPU checks the arithmetic of the cpu figures and that the
+// server's own CPU is read from its /metrics.
+func TestBenchCPU(t *testing.T) {
+	at := time.Unix(1000, 0)
+	a := cpuReading{at: at, self: time.Second, busy: 1000, total: 4000, server: 10, hasServ: true}
+	b := cpuReading{at: at.Add(2 * time.Second), self: 1500 * time.Millisecond, busy: 2000, total: 6000, server: 10.8, hasServ: true}
+	c := cpuBetween(a, b, 1000)
+	// 0.5 s of this process and 0.8 s of the server over 1,000 tasks; the
+	// machine was busy for half its ticks, half of 2 s on every CPU.
+	wantMachine := 0.5 * 2 * float64(runtime.NumCPU()) * 1e6 / 1000
+	if math.Abs(c.ProcessUSPerTask-500) > 1e-6 || math.Abs(c.ServerUSPerTask-800) > 1e-6 ||
+		math.Abs(c.MachineBusyPct-50) > 1e-9 || math.Abs(c.MachineUSPerTask-wantMachine) > 1e-6 {
+		t.Errorf("cpuBetween = %+v, want process 500, server 800, machine %.0f at 50 %%", c, wantMachine)
+	}
+	if cpuBetween(a, b, 0) != nil {
+		t.Error("a run with no task has no cpu figures")
+	}
+	b.hasServ = false
+	if c := cpuBetween(a, b, 1000); c.ServerUSPerTask != 0 {
+		t.Errorf("server figure %v without a second reading", c.ServerUSPerTask)
+	}
+
+	var m serverMetrics
+	body := "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.25\n"
+	if err := m.decode([]byte(body)); err != nil || !m.hasCPU || m.cpuSeconds != 12.25 || m.commits != nil {
+		t.Errorf("decode = %+v, %v; want 12.25 s and no commits", m, err)
+	}
+	m = serverMetrics{}
+	if err := m.decode([]byte("# TYPE other counter\nother 1\n")); err != nil || m.hasCPU {
+		t.Errorf("decode of metrics without the process's cpu = %+v, %v", m, err)
+	}
 }

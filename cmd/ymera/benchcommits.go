@@ -26,26 +26,41 @@ type groupCommitStat struct {
 	Failures          int     `json:"failures,omitempty"`
 }
 
-// commitMetrics is GET /metrics read into group commit totals by op;
-// doJSON fills it.
+// commitMetrics is the group commit totals of a server's /metrics, by op.
 type commitMetrics map[string]runner.CommitTotals
 
-func (m commitMetrics) decode(b []byte) error {
+// serverMetrics is what a run reads of the server's GET /metrics before and
+// after: its group commit totals (nil when it has none) and the CPU its
+// process has used; doJSON fills it.
+type serverMetrics struct {
+	commits    commitMetrics
+	cpuSeconds float64
+	hasCPU     bool
+}
+
+func (m *serverMetrics) decode(b []byte) error {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := p.TextToMetricFamilies(bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
-	maps.Copy(m, runner.CommitTotalsOf(slices.Collect(maps.Values(families))))
+	if c := runner.CommitTotalsOf(slices.Collect(maps.Values(families))); len(c) > 0 {
+		m.commits = commitMetrics(c)
+	}
+	if f := families["process_cpu_seconds_total"]; f != nil && len(f.GetMetric()) == 1 {
+		if c := f.GetMetric()[0].GetCounter(); c != nil {
+			m.cpuSeconds, m.hasCPU = c.GetValue(), true
+		}
+	}
 	return nil
 }
 
-// readCommits reads the group commit totals of the gateway at base; nil
-// when its /metrics cannot be read, as with a server that has none.
-func readCommits(ctx context.Context, c *fasthttp.Client, base string) commitMetrics {
-	m := commitMetrics{}
-	if err := doJSON(ctx, c, http.MethodGet, base+"/metrics", "", nil, http.StatusOK, m); err != nil || len(m) == 0 {
-		return nil
+// readServerMetrics reads the /metrics of the gateway at base; the zero
+// value when it cannot be read, as with a server that has none.
+func readServerMetrics(ctx context.Context, c *fasthttp.Client, base string) serverMetrics {
+	var m serverMetrics
+	if err := doJSON(ctx, c, http.MethodGet, base+"/metrics", "", nil, http.StatusOK, &m); err != nil {
+		return serverMetrics{}
 	}
 	return m
 }
