@@ -43,10 +43,11 @@ func newCancels() *cancels {
 	}
 }
 
-// track returns ctx cancelled with ErrCancelled when a request for taskID
-// arrives (or has just arrived), and the function that stops tracking.
-func (c *cancels) track(ctx context.Context, taskID string) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(ctx)
+// track has cancel end the attempt at taskID, with ErrCancelled, when a
+// request for the task arrives (or has just arrived), and returns the
+// function that stops tracking. The attempt's context is its caller's, so
+// an attempt has one cancellable context for everything that may end it.
+func (c *cancels) track(taskID string, cancel context.CancelCauseFunc) (untrack func()) {
 	c.mu.Lock()
 	c.running[taskID] = cancel
 	at, early := c.early[taskID]
@@ -55,11 +56,10 @@ func (c *cancels) track(ctx context.Context, taskID string) (context.Context, fu
 	if early && c.now().Sub(at) < earlyCancelTTL {
 		cancel(ErrCancelled)
 	}
-	return ctx, func() {
+	return func() {
 		c.mu.Lock()
 		delete(c.running, taskID)
 		c.mu.Unlock()
-		cancel(nil)
 	}
 }
 

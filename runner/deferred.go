@@ -173,7 +173,7 @@ func (w *worker) handleDeferred(ctx context.Context, d supervisor.Delivery, log 
 	}()
 	task := msg
 	task.Attempt = 1
-	res, perr, timedOut := w.process(runCtx, d, task)
+	res, perr, timedOut := w.process(ctx, runCtx, abort, d, task)
 
 	if timer.Stop() {
 		// The start was never recorded.

@@ -52,14 +52,15 @@ func (rt *runtime) startHeld(ctx context.Context, d supervisor.Delivery, log *sl
 // unavailable, keeps the delivery and tries again with backoff instead of
 // handing the message back, for the reason startHeld gives: a hand-back per
 // failed commit would burn MaxDeliver during an outage and redo finished
-// work. Each try gets settleTimeout; the hold ends when node does (the node
-// is stopping), and then the last verdict, a hand-back, stands.
-func (rt *runtime) commitHeld(node context.Context, d supervisor.Delivery, log *slog.Logger,
+// work. Each try gets settleTimeout under detached (node's values, not its
+// cancellation); the hold ends when node does (the node is stopping), and
+// then the last verdict, a hand-back, stands.
+func (rt *runtime) commitHeld(node, detached context.Context, d supervisor.Delivery, log *slog.Logger,
 	commit func(context.Context) verdict) verdict {
 	wait := 250 * time.Millisecond
 	var since time.Time
 	for {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(node), settleTimeout)
+		ctx, cancel := context.WithTimeout(detached, settleTimeout)
 		v := commit(ctx)
 		cancel()
 		if v.answer != answerNak || !errors.Is(v.err, store.ErrUnavailable) || node.Err() != nil {

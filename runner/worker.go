@@ -97,7 +97,9 @@ func (w *worker) Handle(ctx context.Context, d supervisor.Delivery) {
 	}
 	task := st.Task
 	task.Attempt = st.Attempts
-	res, perr, timedOut := w.process(ctx, d, task)
+	run, cancel := context.WithCancelCause(ctx)
+	res, perr, timedOut := w.process(ctx, run, cancel, d, task)
+	cancel(nil)
 	if stopping(ctx, perr, timedOut) {
 		_ = d.Nak(0)
 		return
@@ -205,11 +207,14 @@ func (s *settlingSet) wait(ctx context.Context) {
 
 // process calls the agent under the task timeout, telling JetStream the
 // delivery is still being worked on so it is not redelivered meanwhile.
-func (w *worker) process(ctx context.Context, d supervisor.Delivery, t actors.Task) (res actors.Result, err error, timedOut bool) {
-	taskCtx, cancel := context.WithTimeout(ctx, w.rt.taskTimeout)
-	defer cancel()
-	taskCtx, untrack := w.rt.cancels.track(taskCtx, t.ID) // see cancel.go
-	defer untrack()
+// run is the attempt's context, a child of the worker's ctx that cancel
+// ends with its cause: a cancel request (ErrCancelled), or a deferred
+// start the store refused (errStartRefused).
+func (w *worker) process(ctx, run context.Context, cancel context.CancelCauseFunc, d supervisor.Delivery,
+	t actors.Task) (res actors.Result, err error, timedOut bool) {
+	taskCtx, cancelTimeout := context.WithTimeout(run, w.rt.taskTimeout)
+	defer cancelTimeout()
+	defer w.rt.cancels.track(t.ID, cancel)() // see cancel.go
 	if w.rt.caller != nil {
 		taskCtx = actors.WithCaller(taskCtx, w.rt.caller.For(t))
 	}
@@ -293,7 +298,9 @@ func (rt *runtime) start(ctx context.Context, msg actors.Task, lease int64, fres
 // delivery through a database outage ends when the node stops.
 func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.Delivery, a attempt,
 	res actors.Result, perr error, timedOut bool) {
-	v := rt.commitHeld(node, d, log, func(ctx context.Context) verdict {
+	// Settling goes on while the node stops, so the finished work is kept.
+	detached := context.WithoutCancel(node)
+	v := rt.commitHeld(node, detached, d, log, func(ctx context.Context) verdict {
 		return rt.commit(ctx, log, a, res, perr, timedOut)
 	})
 	if errors.Is(v.err, store.ErrConflict) && a.deferred() {
@@ -307,7 +314,7 @@ func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.D
 			return
 		}
 		a = attempt{Task: st}
-		v = rt.commitHeld(node, d, log, func(ctx context.Context) verdict {
+		v = rt.commitHeld(node, detached, d, log, func(ctx context.Context) verdict {
 			return rt.commit(ctx, log, a, res, perr, timedOut)
 		})
 	}
@@ -315,7 +322,7 @@ func (rt *runtime) settle(node context.Context, log *slog.Logger, d supervisor.D
 	// What follows the commit does not wait on anything (the ack and the
 	// event are published without waiting for a reply), so it needs the
 	// node's values, not a deadline: one timer fewer per task.
-	ctx := context.WithoutCancel(node)
+	ctx := detached
 	if v.event != "" {
 		rt.learn(ctx, st.Type, v.status) // routing learns from the outcome (agentstats.go)
 	}
