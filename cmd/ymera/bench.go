@@ -75,7 +75,9 @@ func benchCmd(e env) *cobra.Command {
 		Long: `bench submits tasks with --concurrency clients and waits for each to complete,
 then reports completed tasks per second and submit-to-completed latency
 percentiles. It submits --tasks tasks, or, with --duration, as many as it can
-for that long and reports on those.
+for that long and reports on those. It also reports the CPU a task cost: of
+this process, of the server (with --url, from its /metrics) and of the whole
+machine (Linux), the figure to compare builds by on a shared machine.
 
 Without --url it starts a complete system in-process on a temporary DATA_DIR
 (with the bench_noop agent) and a fresh store: --store sqlite (default) or
