@@ -271,6 +271,7 @@ type report struct {
 // cpu is the CPU per task a run cost (`ymera bench` "cpu"); zero where the
 // bench could not tell.
 type cpu struct {
+	ProcessUSPerTask float64 `json:"process_us_per_task"`
 	ServerUSPerTask  float64 `json:"server_us_per_task"`
 	MachineUSPerTask float64 `json:"machine_us_per_task"`
 }

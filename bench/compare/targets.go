@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type targetReport struct {
 	IdleRSSMB       float64 `json:"idle_rss_mb"`
 	ReadyMS         float64 `json:"ready_ms"`
 	Errors          int     `json:"errors"`
+	CPU             cpu     `json:"cpu"`
 }
 
 // targetRun is one in-process bench run and the rows it answers.
@@ -36,6 +38,14 @@ type targetRun struct {
 type targetRow struct {
 	measure, target, measured string
 	met                       bool
+}
+
+// printedRow is a row as printed: for a throughput row, with what a task
+// cost in that run (cpu), which moves less with the host's speed than the
+// rate does.
+type printedRow struct {
+	targetRow
+	cpu string
 }
 
 func targetRuns(d time.Duration) []targetRun {
@@ -74,10 +84,10 @@ func targetRuns(d time.Duration) []targetRun {
 // printTargets measures and prints the table; ratios are ours/River per
 // concurrency from the comparison.
 func printTargets(ctx context.Context, o options, ratios map[int]float64) error {
-	var rows []targetRow
+	var rows []printedRow
 	for _, c := range o.concurrency {
-		rows = append(rows, targetRow{fmt.Sprintf("ours / River, c=%d (above)", c), "≥ 7×",
-			fmt.Sprintf("%.2f×", ratios[c]), ratios[c] >= 7})
+		rows = append(rows, printedRow{targetRow: targetRow{fmt.Sprintf("ours / River, c=%d (above)", c), "≥ 7×",
+			fmt.Sprintf("%.2f×", ratios[c]), ratios[c] >= 7}})
 	}
 	var tidy settler // each run makes its own database: a CHECKPOINT only
 	if o.settle {
@@ -92,7 +102,16 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 		if r.Errors > 0 {
 			return fmt.Errorf("targets: ymera bench %v: %d errors", tr.args, r.Errors)
 		}
-		rows = append(rows, tr.rows(r)...)
+		for i, row := range tr.rows(r) {
+			p := printedRow{targetRow: row}
+			if c := r.CPU; i == 0 && c.ProcessUSPerTask > 0 && strings.HasSuffix(row.measured, "/s") {
+				p.cpu = fmt.Sprintf("%.0f µs/task in process", c.ProcessUSPerTask)
+				if c.MachineUSPerTask > 0 {
+					p.cpu += fmt.Sprintf(", %.0f on the machine", c.MachineUSPerTask)
+				}
+			}
+			rows = append(rows, p)
+		}
 	}
 	fmt.Println()
 	fmt.Println("targets (issue 6), in-process `ymera bench`, one run each:")
@@ -101,6 +120,9 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 		verdict := "not met"
 		if r.met {
 			verdict = "met"
+		}
+		if r.cpu != "" {
+			verdict = fmt.Sprintf("%-8s (%s)", verdict, r.cpu)
 		}
 		fmt.Printf("%-52s %-16s %-20s %s\n", r.measure, r.target, r.measured, verdict)
 	}
