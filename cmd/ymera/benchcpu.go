@@ -35,8 +35,10 @@ type cpuReading struct {
 	hasServ bool
 }
 
-func readCPU(server serverMetrics) cpuReading {
-	r := cpuReading{at: time.Now(), server: server.cpuSeconds, hasServ: server.hasCPU}
+// readCPU reads the CPU spent so far; the server's own figure only when it
+// is another process (remote).
+func readCPU(server serverMetrics, remote bool) cpuReading {
+	r := cpuReading{at: time.Now(), server: server.cpuSeconds, hasServ: remote && server.hasCPU}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		r.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())

@@ -91,7 +91,8 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	defer stopProfile()
 
 	serverBefore := readServerMetrics(ctx, r.client, r.base)
-	cpuBefore := readCPU(serverBefore)
+	remote := r.conn == nil // in process the server is this process
+	cpuBefore := readCPU(serverBefore, remote)
 	start := time.Now()
 	r.deadline = start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -117,14 +118,11 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	}
 	stopProfile()
 	serverAfter := readServerMetrics(ctx, r.client, r.base)
-	cpuAfter := readCPU(serverAfter)
+	cpuAfter := readCPU(serverAfter, remote)
 	rep.GroupCommit = commitsBetween(serverBefore.commits, serverAfter.commits)
 
 	n, last, p, req := r.track.results()
 	rep.CPU = cpuBetween(cpuBefore, cpuAfter, n)
-	if r.conn != nil && rep.CPU != nil {
-		rep.CPU.ServerUSPerTask = 0 // in process the server is this process
-	}
 	rep.RequestP50ms, rep.RequestP99ms = ms(req[0]), ms(req[2])
 	rep.Completed = n
 	rep.AcceptedPerSec = float64(rep.Accepted) / acceptedIn.Seconds()
