@@ -197,6 +197,7 @@ func (c *Conn) ReplayDeadLetter(ctx context.Context, e DeadLetterEntry) error {
 	if _, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: e.Subject, Header: h, Data: e.data}); err != nil {
 		return wrap(op, err)
 	}
+	c.ring(e.Subject)
 	stream, err := c.js.Stream(ctx, StreamDeadLetters)
 	if err != nil {
 		return wrap(op, err)

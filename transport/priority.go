@@ -95,11 +95,11 @@ func (tc *TaskConsumer) FetchReady(ctx context.Context, max int) ([]*TaskDeliver
 }
 
 // Doorbell rings when a task of one of its types is stored in YMERA_TASKS.
-// YMERA_TASKS republishes every stored message, headers only, on
-// ymera.ring.tasks.<type>.<priority>; a doorbell is a core subscription to
-// those. A ring is a hint, not a delivery: it can be lost (core NATS), so a
-// waiter also looks again after a while, and several rings while nobody
-// waits collapse into one.
+// A publisher rings ymera.ring.tasks.<type>.<priority> after the PubAck,
+// once per batch and lane (ring.go); a doorbell is a core subscription to
+// those. A ring is a hint, not a delivery: it can be lost (core NATS), and
+// a publisher outside YMERA may not send it, so a waiter also looks again
+// after a while, and several rings while nobody waits collapse into one.
 //
 // It also counts the rings of each priority (Rung), so that a pool can skip
 // a priority it found empty until a task of that priority arrives.

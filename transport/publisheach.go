@@ -38,17 +38,6 @@ func (c *Conn) PublishEach(ctx context.Context, ctxs []context.Context, tasks []
 		}
 		futures[i] = f
 	}
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			errs[i] = wrap("publish task "+tasks[i].ID, err)
-		case <-ctx.Done():
-			errs[i] = fmt.Errorf("transport: publish task %s: %w", tasks[i].ID, ctx.Err())
-		}
-	}
+	c.awaitStored(ctx, tasks, futures, errs)
 	return errs
 }

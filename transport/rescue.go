@@ -113,6 +113,7 @@ func (c *Conn) rescueOne(ctx context.Context, stream jetstream.Stream, raw *jets
 	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
 		return wrap("rescue task "+id, err)
 	}
+	c.ring(msg.Subject)
 	if err := stream.DeleteMsg(ctx, raw.Sequence); err != nil {
 		// The server's "no message found" comes back as text only: ask
 		// whether the message is still there (another rescuer deleted it,

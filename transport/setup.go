@@ -146,10 +146,9 @@ func streamConfigs(o SetupOptions) []jetstream.StreamConfig {
 			Discard:     jetstream.DiscardOld,
 			Replicas:    o.Replicas,
 			Duplicates:  o.DuplicateWindow,
-			// The doorbell: every stored task is announced, headers only,
-			// on ymera.ring.tasks.<type>.<priority>, so an idle pool wakes
-			// the moment work arrives, whoever published it.
-			RePublish: &jetstream.RePublish{Source: subjectAllTasks, Destination: prefixDoorbell + ">", HeadersOnly: true},
+			// No RePublish: publishers ring the doorbell themselves, once
+			// per batch and lane (ring.go). An update removes the one
+			// earlier versions configured.
 		},
 		{
 			Name:        StreamDeadAdvisories,

@@ -343,9 +343,9 @@ func PriorityConsumerName(kind string, p actors.Priority) (string, error) {
 	return name + "_" + string(p), nil
 }
 
-// DoorbellFilter matches the headers-only copies YMERA_TASKS republishes for
-// every stored task of one type: ymera.ring.tasks.<task_type>.*. An idle
-// pool waits on it instead of polling its four priority consumers.
+// DoorbellFilter matches the rings of the tasks of one type stored in
+// YMERA_TASKS: ymera.ring.tasks.<task_type>.*. An idle pool waits on it
+// instead of polling its four priority consumers.
 func DoorbellFilter(taskType string) (string, error) {
 	if err := checkTaskType(taskType); err != nil {
 		return "", err
@@ -447,7 +447,7 @@ func AgentConsumerName(agentID string, p actors.Priority) (string, error) {
 	return prefixAgentConsumer + agentID + "_" + string(p), nil
 }
 
-// AgentDoorbellFilter matches the doorbell copies of every task routed to
+// AgentDoorbellFilter matches the rings of every task routed to
 // one agent: ymera.ring.tasks.*.*.<agent_id>.
 func AgentDoorbellFilter(agentID string) (string, error) {
 	if err := checkAgentID(agentID); err != nil {

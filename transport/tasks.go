@@ -25,7 +25,8 @@ type PublishResult struct {
 // it. The message id is the task id, so publishing the same task again
 // inside the duplicate window stores nothing new (Duplicate reports it):
 // that makes "publish, crash, publish again" safe. The trace context of ctx
-// travels in the headers.
+// travels in the headers. Once the task is stored it rings its lane's
+// doorbell (ring.go).
 //
 // Errors wrap ErrInvalid for a task that cannot be encoded and
 // ErrUnavailable when JetStream did not answer; in the latter case the task
@@ -39,6 +40,7 @@ func (c *Conn) PublishTask(ctx context.Context, t actors.Task) (PublishResult, e
 	if err != nil {
 		return PublishResult{}, wrap("publish task "+t.ID, err)
 	}
+	c.ring(msg.Subject)
 	return PublishResult{Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
 
@@ -46,6 +48,7 @@ func (c *Conn) PublishTask(ctx context.Context, t actors.Task) (PublishResult, e
 // then waits for every acknowledgement. It returns one error per task, in
 // order, nil for a task the server stored (or had already stored). This is
 // the publish half of group commit: one round trip's latency for the batch.
+// Then it rings the doorbell of each lane it stored into, once (ring.go).
 // When ctx ends first, the tasks not yet acknowledged get ctx's error; they
 // may still be stored.
 func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
@@ -68,19 +71,30 @@ func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
 		}
 		futures[i] = f
 	}
+	c.awaitStored(ctx, tasks, futures, errs)
+	return errs
+}
+
+// awaitStored waits for the acknowledgement of each task published with a
+// future (futures[i] is nil for one that was not published), records in
+// errs[i] why one was not stored, then rings the doorbell of each lane
+// stored into, once.
+func (c *Conn) awaitStored(ctx context.Context, tasks []actors.Task, futures []jetstream.PubAckFuture, errs []error) {
+	var stored lanes
 	for i, f := range futures {
 		if f == nil {
 			continue
 		}
 		select {
 		case <-f.Ok():
+			stored.add(f.Msg().Subject)
 		case err := <-f.Err():
 			errs[i] = wrap("publish task "+tasks[i].ID, err)
 		case <-ctx.Done():
 			errs[i] = fmt.Errorf("transport: publish task %s: %w", tasks[i].ID, ctx.Err())
 		}
 	}
-	return errs
+	c.ring(stored...)
 }
 
 // HeaderRowCommitted marks a task message published after its task's row
