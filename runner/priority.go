@@ -14,8 +14,8 @@ import (
 const drainWindow = 16
 
 // idleRecheck is how often an idle pool looks at its queues without being
-// rung: a ring can be lost, and a task naked with a delay comes back
-// without one.
+// rung: a ring can be lost, a task naked with a delay comes back without
+// one, and a publisher outside YMERA may not ring (docs/protocol.md).
 const idleRecheck = time.Second
 
 // prioritySource feeds a pool from the kind's four priority consumers
