@@ -51,19 +51,13 @@ type prioritySource struct {
 	mu     sync.Mutex
 	credit []float64
 	empty  []emptyMark // same order as cons
-	// haul is how many deliveries the last Fetch that found any returned;
-	// more than one means the pool is under load (see ringLinger).
-	haul int
 }
 
-// ringLinger is how long a pool under load waits after a ring before it
-// looks. Every stored task rings, and a pool that looked at once after
-// each ring took its tasks one pull request at a time: with 64 clients
-// on PostgreSQL, the rings and those requests cost a fifth of the
-// process's CPU (docs/performance.md, step 7). Waiting lets one look take
-// the tasks of several rings. Idle, or one task at a time, the last look
-// took one task or none, and a ring is answered at once.
-const ringLinger = batchLinger
+// A ring is answered at once. A pool under load used to wait a millisecond
+// after a ring (ringLinger) so that one look took the tasks of several:
+// every stored task rang then. Publishers now ring once per batch and
+// lane, so a ring already stands for a batch, and the wait only delayed it
+// (docs/performance.md, step 20).
 
 // laneRecheck bounds how long a priority found empty goes unasked without a
 // ring: a task naked with a delay, or redelivered after its ack wait,
@@ -107,11 +101,6 @@ func (s *prioritySource) Fetch(ctx context.Context, max int) ([]supervisor.Deliv
 		s.bell.Clear()
 		out, err := s.pass(ctx, max)
 		if err != nil || len(out) > 0 {
-			if len(out) > 0 {
-				s.mu.Lock()
-				s.haul = len(out)
-				s.mu.Unlock()
-			}
 			return out, err
 		}
 		wait := min(idleRecheck, time.Until(deadline))
@@ -128,23 +117,9 @@ func (s *prioritySource) Fetch(ctx context.Context, max int) ([]supervisor.Deliv
 			return nil, ctx.Err()
 		case <-s.bell.Rings():
 			t.Stop()
-			if s.loaded() {
-				select {
-				case <-ctx.Done():
-					return nil, ctx.Err()
-				case <-time.After(ringLinger):
-				}
-			}
 		case <-t.C:
 		}
 	}
-}
-
-// loaded says whether the last look that found tasks took more than one.
-func (s *prioritySource) loaded() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.haul > 1
 }
 
 // knownEmpty says whether priority i was found empty less than laneRecheck

@@ -105,27 +105,3 @@ func TestLateRingLooksAgain(t *testing.T) {
 		t.Error("a second look is still pending after it found the task")
 	}
 }
-
-// TestRingLingerOnlyUnderLoad: a source lingers after a ring only while
-// its last look took more than one task; idle, or one task at a time, a
-// ring is answered at once.
-func TestRingLingerOnlyUnderLoad(t *testing.T) {
-	t.Parallel()
-	lanes, cons := scriptedLanes()
-	const normal = 2 // actors.Priorities order
-	lanes[normal].answers = []int{2, 1, 3}
-	src := newPrioritySource(cons, &transport.Doorbell{}, time.Millisecond)
-	// Each look asks for what the lane has, so that none marks it empty.
-	for _, n := range []int{2, 1, 3} {
-		if got, err := src.Fetch(t.Context(), n); err != nil || len(got) != n {
-			t.Fatalf("fetch: %d deliveries, %v; want %d", len(got), err, n)
-		}
-		if want := n > 1; src.loaded() != want {
-			t.Errorf("after a look that took %d: loaded %v, want %v", n, !want, want)
-		}
-	}
-	// A look that finds nothing leaves the last haul as it was.
-	if got, _ := src.Fetch(t.Context(), 8); len(got) != 0 || !src.loaded() {
-		t.Errorf("empty fetch: %d deliveries, loaded %v; want none and still loaded", len(got), src.loaded())
-	}
-}
