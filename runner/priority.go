@@ -53,12 +53,6 @@ type prioritySource struct {
 	empty  []emptyMark // same order as cons
 }
 
-// A ring is answered at once. A pool under load used to wait a millisecond
-// after a ring (ringLinger) so that one look took the tasks of several:
-// every stored task rang then. Publishers now ring once per batch and
-// lane, so a ring already stands for a batch, and the wait only delayed it
-// (docs/performance.md, step 20).
-
 // laneRecheck bounds how long a priority found empty goes unasked without a
 // ring: a task naked with a delay, or redelivered after its ack wait,
 // comes back without one.
@@ -93,7 +87,10 @@ func newPrioritySource(cons []readyFetcher, bell *transport.Doorbell, wait time.
 var _ supervisor.Source = (*prioritySource)(nil)
 
 // Fetch returns up to max deliveries chosen by priority, waiting up to the
-// source's wait for the first when there are none.
+// source's wait for the first when there are none. It looks as soon as a
+// ring comes: a ring stands for a publisher's batch (transport/ring.go),
+// so waiting for more rings, as pools did while every stored task rang,
+// would only delay a batch already stored (docs/performance.md, step 20).
 func (s *prioritySource) Fetch(ctx context.Context, max int) ([]supervisor.Delivery, error) {
 	deadline := time.Now().Add(s.wait)
 	for {
