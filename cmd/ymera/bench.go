@@ -102,11 +102,15 @@ system it measures.`,
 				return err
 			}
 			rep, err := runBench(cmd.Context(), cfg, o, e.getenv, e.stderr)
-			if o.json {
+			switch {
+			case err != nil && rep.Accepted == 0 && rep.Errors == 0:
+				// The run never got under way (no gateway, no database):
+				// a report of zeros would read as a measurement.
+			case o.json:
 				if jerr := json.NewEncoder(e.stdout).Encode(rep); jerr != nil {
 					return jerr
 				}
-			} else if rep.Accepted > 0 || rep.Errors > 0 {
+			case rep.Accepted > 0 || rep.Errors > 0:
 				printBenchReport(e.stdout, rep)
 			}
 			return err

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -290,5 +292,26 @@ func TestBenchCPU(t *testing.T) {
 	m = serverMetrics{}
 	if err := m.decode([]byte("# TYPE other counter\nother 1\n")); err != nil || m.hasCPU {
 		t.Errorf("decode of metrics without the process's cpu = %+v, %v", m, err)
+	}
+}
+
+// TestBenchJSONNotPrintedWhenNothingRan checks that a run that never got
+// under way (no gateway answers) fails without printing a report of zeros,
+// which a script reading --json would take for a measurement.
+func TestBenchJSONNotPrintedWhenNothingRan(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var stdout, stderr bytes.Buffer
+	err = run(t.Context(), []string{"bench", "--url", "http://" + addr, "--tasks", "1", "--json"},
+		mapEnv(map[string]string{}), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "register") {
+		t.Fatalf("bench against a closed port: err = %v, want the register step's error", err)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("bench printed a report for a run that did not start: %s", stdout.String())
 	}
 }
