@@ -244,7 +244,7 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 		return 0, 0, err
 	}
 	defer c.Release()
-	rows, err := c.Query(ctx, query, args...)
+	rows, err := c.Query(ctx, query, append([]any{cachedPlan}, args...)...)
 	if err != nil {
 		return 0, 0, err
 	}

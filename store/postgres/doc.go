@@ -14,11 +14,11 @@
 // Statements run in pgx's QueryExecModeCacheDescribe: described once per
 // connection, planned at each execution. The default mode's cached prepared
 // statements kept plans made while tables were small and made batched
-// updates take ~15 ms each once they had grown. The exceptions are the
-// lookups by primary key that clients poll (a task, its attempts: see
-// pointLookup), which run as cached prepared statements: they have one
-// sensible plan at any size, and parsing and planning them at every
-// execution cost PostgreSQL more than running them. Concurrent reads of
+// updates take ~15 ms each once they had grown. The exceptions run as
+// cached prepared statements (see cachedPlan): the lookups by primary key
+// that clients poll (a task, its attempts), whose parse and plan cost
+// PostgreSQL more than running them, and the batch inserts of tasks; each
+// has one sensible plan at any size. Concurrent reads of
 // single tasks (Get, GetWithAttempts) share statements: while two run, the
 // next queue, and one statement then answers all of them (reads.go).
 // GetEnded, for a caller just told that a task ended, answers without a

@@ -18,7 +18,7 @@ import (
 // row when withAttempts (1), an empty list when not (0). A read of n tasks
 // uses the smallest that holds n, the last id repeated to fill it.
 //
-// They run as cached prepared statements (pointLookup), and each size has
+// They run as cached prepared statements (cachedPlan), and each size has
 // its own so that PostgreSQL's plan cache settles on a generic plan: an
 // array parameter would be estimated at ten elements by the generic plan
 // and at its true length by a custom one, and a single-id read then paid
@@ -196,7 +196,7 @@ func (r *taskReads) read(ctx context.Context, batch []*taskRead) {
 func (r *taskReads) scan(ctx context.Context, ids []string, found func(store.Task, []store.Attempt)) error {
 	k := bits.Len(uint(len(ids) - 1)) // the smallest size that holds them
 	args := make([]any, 1+1<<k)
-	args[0] = pointLookup
+	args[0] = cachedPlan
 	for i := range 1 << k {
 		args[1+i] = ids[min(i, len(ids)-1)]
 	}
