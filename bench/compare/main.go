@@ -234,6 +234,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 				return nil, fmt.Errorf("floor, concurrency %d: %w", c, err)
 			}
 			floor.perSec[c] = append(floor.perSec[c], rep.CompletedPerSec)
+			rep.CPU.DatabaseUSPerTask = 0 // the floor server has no database; PostgreSQL only idled
 			fmt.Printf("floor    c=%-4d completed %8.0f/s  (bench/httpfloor: the same requests, no work)%s\n", c, rep.CompletedPerSec, rep.CPU)
 		}
 	}
@@ -271,9 +272,10 @@ type report struct {
 // cpu is the CPU per task a run cost (`ymera bench` "cpu"); zero where the
 // bench could not tell.
 type cpu struct {
-	ProcessUSPerTask float64 `json:"process_us_per_task"`
-	ServerUSPerTask  float64 `json:"server_us_per_task"`
-	MachineUSPerTask float64 `json:"machine_us_per_task"`
+	ProcessUSPerTask  float64 `json:"process_us_per_task"`
+	ServerUSPerTask   float64 `json:"server_us_per_task"`
+	DatabaseUSPerTask float64 `json:"database_us_per_task"`
+	MachineUSPerTask  float64 `json:"machine_us_per_task"`
 }
 
 // String is the run line's CPU part: empty when nothing was measured.
@@ -284,6 +286,9 @@ func (c cpu) String() string {
 	}
 	if c.ServerUSPerTask > 0 {
 		fmt.Fprintf(&b, "  server %4.0f µs/task", c.ServerUSPerTask)
+	}
+	if c.DatabaseUSPerTask > 0 {
+		fmt.Fprintf(&b, "  PostgreSQL %4.0f µs/task", c.DatabaseUSPerTask)
 	}
 	return b.String()
 }

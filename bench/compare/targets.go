@@ -106,6 +106,9 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 			p := printedRow{targetRow: row}
 			if c := r.CPU; i == 0 && c.ProcessUSPerTask > 0 && strings.HasSuffix(row.measured, "/s") {
 				p.cpu = fmt.Sprintf("%.0f µs/task in process", c.ProcessUSPerTask)
+				if c.DatabaseUSPerTask > 0 {
+					p.cpu += fmt.Sprintf(", %.0f in PostgreSQL", c.DatabaseUSPerTask)
+				}
 				if c.MachineUSPerTask > 0 {
 					p.cpu += fmt.Sprintf(", %.0f on the machine", c.MachineUSPerTask)
 				}

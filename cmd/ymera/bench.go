@@ -76,8 +76,10 @@ func benchCmd(e env) *cobra.Command {
 then reports completed tasks per second and submit-to-completed latency
 percentiles. It submits --tasks tasks, or, with --duration, as many as it can
 for that long and reports on those. It also reports the CPU a task cost: of
-this process, of the server (with --url, from its /metrics) and of the whole
-machine (Linux), the figure to compare builds by on a shared machine.
+this process, of the server (with --url, from its /metrics), of PostgreSQL
+when it runs on this machine (Linux: its processes in /proc; with --url,
+whatever the server stores in) and of the whole machine (Linux), the
+figures to compare builds by on a shared machine.
 
 Without --url it starts a complete system in-process on a temporary DATA_DIR
 (with the bench_noop agent) and a fresh store: --store sqlite (default) or
@@ -185,6 +187,9 @@ func printBenchReport(w io.Writer, rep benchReport) {
 		fmt.Fprintf(w, "cpu        %.0f µs/task in this process", c.ProcessUSPerTask)
 		if c.ServerUSPerTask > 0 {
 			fmt.Fprintf(w, ", %.0f µs/task in the server", c.ServerUSPerTask)
+		}
+		if c.DatabaseUSPerTask > 0 {
+			fmt.Fprintf(w, ", %.0f µs/task in PostgreSQL", c.DatabaseUSPerTask)
 		}
 		if c.MachineUSPerTask > 0 {
 			fmt.Fprintf(w, ", %.0f µs/task on the machine (%.0f %% busy)", c.MachineUSPerTask, c.MachineBusyPct)

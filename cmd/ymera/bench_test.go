@@ -283,6 +283,14 @@ func TestBenchCPU(t *testing.T) {
 	if c := cpuBetween(a, b, 1000); c.ServerUSPerTask != 0 {
 		t.Errorf("server figure %v without a second reading", c.ServerUSPerTask)
 	}
+	if c.DatabaseUSPerTask != 0 {
+		t.Errorf("database figure %v without readings", c.DatabaseUSPerTask)
+	}
+	a.db, a.hasDB = 3*time.Second, true
+	b.db, b.hasDB = 3300*time.Millisecond, true
+	if c := cpuBetween(a, b, 1000); math.Abs(c.DatabaseUSPerTask-300) > 1e-6 {
+		t.Errorf("database figure %v µs per task, want 300 (0.3 s over 1,000 tasks)", c.DatabaseUSPerTask)
+	}
 
 	var m serverMetrics
 	body := "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.25\n"

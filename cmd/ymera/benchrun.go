@@ -91,8 +91,9 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	defer stopProfile()
 
 	serverBefore := readServerMetrics(ctx, r.client, r.base)
-	remote := r.conn == nil // in process the server is this process
-	cpuBefore := readCPU(serverBefore, remote)
+	remote := r.conn == nil                     // in process the server is this process
+	postgres := o.store == "postgres" || remote // with --url, whatever runs on this machine
+	cpuBefore := readCPU(serverBefore, remote, postgres)
 	start := time.Now()
 	r.deadline = start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -118,7 +119,7 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 	}
 	stopProfile()
 	serverAfter := readServerMetrics(ctx, r.client, r.base)
-	cpuAfter := readCPU(serverAfter, remote)
+	cpuAfter := readCPU(serverAfter, remote, postgres)
 	rep.GroupCommit = commitsBetween(serverBefore.commits, serverAfter.commits)
 
 	n, last, p, req := r.track.results()
