@@ -126,28 +126,61 @@ func TestBenchOptionsRejected(t *testing.T) {
 }
 
 // TestBenchTrackerEarlyCompletion covers a completion seen before its
-// submission is known (the event beat the 201).
+// submission is known (the event beat the 201), for YMERA's UUIDs and for
+// ids of another form (River's integers), which the tracker keeps apart.
 func TestBenchTrackerEarlyCompletion(t *testing.T) {
-	tr := newBenchTracker(2)
-	t0 := time.Now()
-	tr.finish("a", t0.Add(3*time.Millisecond))
-	tr.submit("a", t0)
-	tr.submit("b", t0)
-	tr.seal(2)
-	select {
-	case <-tr.done:
-		t.Fatal("done with one of two completed")
-	default:
+	for _, ids := range [][2]string{
+		{"0194d3a4-7b7e-7c3e-9a55-3f1f2d8c9e10", "0194d3a4-7b7e-7c3e-9a55-3f1f2d8c9e11"},
+		{"41", "42"},
+		{"0194d3a4-7b7e-7c3e-9a55-3f1f2d8c9e10", "0194D3A4-7B7E-7C3E-9A55-3F1F2D8C9E11"},
+	} {
+		a, b := ids[0], ids[1]
+		tr := newBenchTracker(2)
+		t0 := time.Now()
+		tr.finish(a, t0.Add(3*time.Millisecond))
+		tr.submit(a, t0)
+		tr.submit(b, t0)
+		tr.seal(2)
+		select {
+		case <-tr.done:
+			t.Fatalf("%v: done with one of two completed", ids)
+		default:
+		}
+		tr.finish(strings.ToLower(b), t0.Add(5*time.Millisecond)) // the same UUID, in another case
+		tr.finish(b, t0.Add(9*time.Millisecond))                  // a duplicate event counts once
+		<-tr.done
+		n, last, p, req := tr.results()
+		if n != 2 || !last.Equal(t0.Add(5*time.Millisecond)) || p[0] != 3*time.Millisecond {
+			t.Errorf("%v: results = %d, %v, %v", ids, n, last.Sub(t0), p)
+		}
+		if req[2] <= 0 {
+			t.Errorf("%v: request p99 %v, want the submissions' durations", ids, req[2])
+		}
 	}
-	tr.finish("b", t0.Add(5*time.Millisecond))
-	tr.finish("b", t0.Add(9*time.Millisecond)) // a duplicate event counts once
-	<-tr.done
-	n, last, p, req := tr.results()
-	if n != 2 || !last.Equal(t0.Add(5*time.Millisecond)) || p[0] != 3*time.Millisecond {
-		t.Errorf("results = %d, %v, %v", n, last.Sub(t0), p)
-	}
-	if req[2] <= 0 {
-		t.Errorf("request p99 %v, want the submissions' durations", req[2])
+}
+
+// TestBenchTrackerWait: a closed-loop client's wait ends with its task's
+// completion.
+func TestBenchTrackerWait(t *testing.T) {
+	for _, id := range []string{"0194d3a4-7b7e-7c3e-9a55-3f1f2d8c9e10", "7"} {
+		tr := newBenchTracker(1)
+		tr.submit(id, time.Now())
+		waited := make(chan struct{})
+		go func() {
+			tr.wait(t.Context(), id)
+			close(waited)
+		}()
+		for {
+			tr.mu.Lock()
+			_, ok := tr.waiters.get(id)
+			tr.mu.Unlock()
+			if ok {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		tr.finish(id, time.Now())
+		<-waited // a wait that missed the completion would last waitLimit
 	}
 }
 

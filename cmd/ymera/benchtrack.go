@@ -5,15 +5,28 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // benchTracker pairs submissions with completions and measures the time
 // between them. A completion may be seen before its submission is known (the
 // event can beat the 201 or the PubAck), so those wait in early.
+//
+// In process the tracker shares the heap with the system it measures, and a
+// run that publishes faster than the agents finish (--via nats) holds
+// hundreds of thousands of tasks in it at once. Its maps therefore hold
+// nothing the garbage collector must follow: ids are kept as their UUID's
+// 16 bytes (a YMERA id; anything else, such as River's integer ids, is
+// kept as a string in a map of its own) and times as nanoseconds since the
+// tracker began. Kept as strings and time.Time values, 400,000 pending
+// tasks were 40 MB of pointers for each collection to trace, against a soft
+// memory limit the system's own caches already press on.
 type benchTracker struct {
 	mu        sync.Mutex
-	submitted map[string]time.Time
-	early     map[string]time.Time
+	epoch     time.Time
+	submitted idMap[int64] // nanoseconds since epoch
+	early     idMap[int64]
 	latencies []time.Duration
 	// requests are the submissions' own durations (POST /tasks to its
 	// 201, or publish to PubAck), the "HTTP p99" of issue 6's targets.
@@ -25,18 +38,66 @@ type benchTracker struct {
 	done   chan struct{}
 	once   sync.Once
 	// waiters are the submitters waiting for their own task (wait).
-	waiters map[string]chan struct{}
+	waiters idMap[chan struct{}]
 }
 
 func newBenchTracker(sizeHint int) *benchTracker {
 	return &benchTracker{
-		submitted: make(map[string]time.Time, sizeHint),
-		early:     make(map[string]time.Time),
+		epoch:     time.Now(),
+		submitted: newIDMap[int64](sizeHint),
+		early:     newIDMap[int64](0),
 		latencies: make([]time.Duration, 0, sizeHint),
 		target:    -1,
 		done:      make(chan struct{}),
-		waiters:   make(map[string]chan struct{}),
+		waiters:   newIDMap[chan struct{}](0),
 	}
+}
+
+// idMap maps task ids to V, a UUID without a string for the collector to
+// follow (see benchTracker).
+type idMap[V any] struct {
+	uuids  map[uuid.UUID]V
+	others map[string]V
+}
+
+func newIDMap[V any](sizeHint int) idMap[V] {
+	return idMap[V]{uuids: make(map[uuid.UUID]V, sizeHint), others: map[string]V{}}
+}
+
+func (m idMap[V]) get(id string) (V, bool) {
+	if u, ok := parseUUID(id); ok {
+		v, ok := m.uuids[u]
+		return v, ok
+	}
+	v, ok := m.others[id]
+	return v, ok
+}
+
+func (m idMap[V]) set(id string, v V) {
+	if u, ok := parseUUID(id); ok {
+		m.uuids[u] = v
+	} else {
+		m.others[id] = v
+	}
+}
+
+func (m idMap[V]) remove(id string) {
+	if u, ok := parseUUID(id); ok {
+		delete(m.uuids, u)
+	} else {
+		delete(m.others, id)
+	}
+}
+
+// parseUUID reads id as a UUID in its 36-character form (the form a YMERA
+// id has); the other forms uuid.Parse takes are kept as strings. Hex digits
+// differing only in case name the same UUID, as RFC 9562 has it.
+func parseUUID(id string) (uuid.UUID, bool) {
+	if len(id) != 36 {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(id)
+	return u, err == nil
 }
 
 // submitted records that id was accepted after being sent at t0.
@@ -45,42 +106,45 @@ func (b *benchTracker) submit(id string, t0 time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.requests = append(b.requests, took)
-	if at, ok := b.early[id]; ok {
-		delete(b.early, id)
-		b.record(at.Sub(t0), at)
+	if at, ok := b.early.get(id); ok {
+		b.early.remove(id)
+		b.record(b.at(at).Sub(t0), b.at(at))
 		return
 	}
-	b.submitted[id] = t0
+	b.submitted.set(id, int64(t0.Sub(b.epoch)))
 }
 
 // finish records that id reached a final status at at.
 func (b *benchTracker) finish(id string, at time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t0, ok := b.submitted[id]
+	t0, ok := b.submitted.get(id)
 	if !ok {
-		b.early[id] = at
+		b.early.set(id, int64(at.Sub(b.epoch)))
 		return
 	}
-	delete(b.submitted, id)
-	b.record(at.Sub(t0), at)
-	if ch, ok := b.waiters[id]; ok {
-		delete(b.waiters, id)
+	b.submitted.remove(id)
+	b.record(at.Sub(b.at(t0)), at)
+	if ch, ok := b.waiters.get(id); ok {
+		b.waiters.remove(id)
 		close(ch)
 	}
 }
+
+// at is the time ns after the tracker's epoch.
+func (b *benchTracker) at(ns int64) time.Time { return b.epoch.Add(time.Duration(ns)) }
 
 // wait returns once id, already submitted, has completed, or ctx ends, or
 // after waitLimit: a completion event can be lost (core NATS), and the run
 // goes on rather than stalls; the task still counts when it completes.
 func (b *benchTracker) wait(ctx context.Context, id string) {
 	b.mu.Lock()
-	if _, pending := b.submitted[id]; !pending {
+	if _, pending := b.submitted.get(id); !pending {
 		b.mu.Unlock() // its completion came with or before its submission
 		return
 	}
 	ch := make(chan struct{})
-	b.waiters[id] = ch
+	b.waiters.set(id, ch)
 	b.mu.Unlock()
 	t := time.NewTimer(waitLimit)
 	defer t.Stop()
