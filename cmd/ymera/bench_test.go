@@ -172,7 +172,7 @@ func TestBenchTrackerWait(t *testing.T) {
 		}()
 		for {
 			tr.mu.Lock()
-			_, ok := tr.waiters.get(id)
+			_, ok := tr.waiters.get(keyOf(id))
 			tr.mu.Unlock()
 			if ok {
 				break

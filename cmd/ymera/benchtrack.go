@@ -53,8 +53,8 @@ func newBenchTracker(sizeHint int) *benchTracker {
 	}
 }
 
-// idMap maps task ids to V, a UUID without a string for the collector to
-// follow (see benchTracker).
+// idMap maps task ids to V, keeping a UUID without a string for the
+// collector to follow (see benchTracker).
 type idMap[V any] struct {
 	uuids  map[uuid.UUID]V
 	others map[string]V
@@ -64,69 +64,79 @@ func newIDMap[V any](sizeHint int) idMap[V] {
 	return idMap[V]{uuids: make(map[uuid.UUID]V, sizeHint), others: map[string]V{}}
 }
 
-func (m idMap[V]) get(id string) (V, bool) {
-	if u, ok := parseUUID(id); ok {
-		v, ok := m.uuids[u]
+// trackKey is a task id read once for the idMaps it is looked up in.
+type trackKey struct {
+	uuid   uuid.UUID
+	isUUID bool
+	id     string // the id as given, for one that is not a UUID
+}
+
+// keyOf reads id as a UUID in its 36-character form (the form a YMERA id
+// has); the other forms uuid.Parse takes are kept as strings. Hex digits
+// differing only in case name the same UUID, as RFC 9562 has it.
+func keyOf(id string) trackKey {
+	if len(id) == 36 {
+		if u, err := uuid.Parse(id); err == nil {
+			return trackKey{uuid: u, isUUID: true}
+		}
+	}
+	return trackKey{id: id}
+}
+
+func (m idMap[V]) get(k trackKey) (V, bool) {
+	if k.isUUID {
+		v, ok := m.uuids[k.uuid]
 		return v, ok
 	}
-	v, ok := m.others[id]
+	v, ok := m.others[k.id]
 	return v, ok
 }
 
-func (m idMap[V]) set(id string, v V) {
-	if u, ok := parseUUID(id); ok {
-		m.uuids[u] = v
+func (m idMap[V]) set(k trackKey, v V) {
+	if k.isUUID {
+		m.uuids[k.uuid] = v
 	} else {
-		m.others[id] = v
+		m.others[k.id] = v
 	}
 }
 
-func (m idMap[V]) remove(id string) {
-	if u, ok := parseUUID(id); ok {
-		delete(m.uuids, u)
+func (m idMap[V]) remove(k trackKey) {
+	if k.isUUID {
+		delete(m.uuids, k.uuid)
 	} else {
-		delete(m.others, id)
+		delete(m.others, k.id)
 	}
-}
-
-// parseUUID reads id as a UUID in its 36-character form (the form a YMERA
-// id has); the other forms uuid.Parse takes are kept as strings. Hex digits
-// differing only in case name the same UUID, as RFC 9562 has it.
-func parseUUID(id string) (uuid.UUID, bool) {
-	if len(id) != 36 {
-		return uuid.UUID{}, false
-	}
-	u, err := uuid.Parse(id)
-	return u, err == nil
 }
 
 // submitted records that id was accepted after being sent at t0.
 func (b *benchTracker) submit(id string, t0 time.Time) {
 	took := time.Since(t0)
+	k := keyOf(id)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.requests = append(b.requests, took)
-	if at, ok := b.early.get(id); ok {
-		b.early.remove(id)
+	if at, ok := b.early.get(k); ok {
+		b.early.remove(k)
 		b.record(b.at(at).Sub(t0), b.at(at))
 		return
 	}
-	b.submitted.set(id, int64(t0.Sub(b.epoch)))
+	b.submitted.set(k, int64(t0.Sub(b.epoch)))
 }
 
 // finish records that id reached a final status at at.
 func (b *benchTracker) finish(id string, at time.Time) {
+	k := keyOf(id)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t0, ok := b.submitted.get(id)
+	t0, ok := b.submitted.get(k)
 	if !ok {
-		b.early.set(id, int64(at.Sub(b.epoch)))
+		b.early.set(k, int64(at.Sub(b.epoch)))
 		return
 	}
-	b.submitted.remove(id)
+	b.submitted.remove(k)
 	b.record(at.Sub(b.at(t0)), at)
-	if ch, ok := b.waiters.get(id); ok {
-		b.waiters.remove(id)
+	if ch, ok := b.waiters.get(k); ok {
+		b.waiters.remove(k)
 		close(ch)
 	}
 }
@@ -138,13 +148,14 @@ func (b *benchTracker) at(ns int64) time.Time { return b.epoch.Add(time.Duration
 // after waitLimit: a completion event can be lost (core NATS), and the run
 // goes on rather than stalls; the task still counts when it completes.
 func (b *benchTracker) wait(ctx context.Context, id string) {
+	k := keyOf(id)
 	b.mu.Lock()
-	if _, pending := b.submitted.get(id); !pending {
+	if _, pending := b.submitted.get(k); !pending {
 		b.mu.Unlock() // its completion came with or before its submission
 		return
 	}
 	ch := make(chan struct{})
-	b.waiters.set(id, ch)
+	b.waiters.set(k, ch)
 	b.mu.Unlock()
 	t := time.NewTimer(waitLimit)
 	defer t.Stop()
