@@ -15,11 +15,11 @@ import (
 //
 // In process the tracker shares the heap with the system it measures, and a
 // run that publishes faster than the agents finish (--via nats) holds
-// hundreds of thousands of tasks in it at once. Its maps therefore hold
-// nothing the garbage collector must follow: ids are kept as their UUID's
-// 16 bytes (a YMERA id; anything else, such as River's integer ids, is
-// kept as a string in a map of its own) and times as nanoseconds since the
-// tracker began. Kept as strings and time.Time values, 400,000 pending
+// hundreds of thousands of tasks in it at once. The maps that grow with
+// them therefore hold nothing the garbage collector must follow: ids are
+// kept as their UUID's 16 bytes (a YMERA id; anything else, such as
+// River's integer ids, is kept as a string in a map of its own) and times
+// as nanoseconds since the tracker began. Kept as strings and time.Time values, 400,000 pending
 // tasks were 40 MB of pointers for each collection to trace, against a soft
 // memory limit the system's own caches already press on.
 type benchTracker struct {
