@@ -230,21 +230,22 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 			results[j], messages[j] = opt(string(f.Outcome.Result)), opt(f.Outcome.ErrorMessage)
 		}
 	}
-	query, args := createBatchSQL, []any{ids, names, descs, types, params, prios, users, agents, maxes, ats,
+	// args[0] is the execution mode, so args[k] is the statement's $k.
+	query, args := createBatchSQL, []any{cachedPlan, ids, names, descs, types, params, prios, users, agents, maxes, ats,
 		string(actors.StatusPending), leases, starts, statuses, ends, results, messages}
 	switch {
 	case how.enqueue:
-		query, args[10] = enqueueBatchSQL, string(actors.StatusQueued)
+		query, args[11] = enqueueBatchSQL, string(actors.StatusQueued)
 		args = append(args, now)
 	case how.starts != nil:
-		query, args[10] = createStartedSQL, string(actors.StatusRunning)
+		query, args[11] = createStartedSQL, string(actors.StatusRunning)
 	}
 	c, err := r.db.acquire(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer c.Release()
-	rows, err := c.Query(ctx, query, append([]any{cachedPlan}, args...)...)
+	rows, err := c.Query(ctx, query, args...)
 	if err != nil {
 		return 0, 0, err
 	}
