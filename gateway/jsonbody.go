@@ -160,7 +160,12 @@ func (r submitTaskResponse) appendJSON(dst []byte) ([]byte, bool) {
 	dst = jsonfast.AppendString(dst, r.TaskID)
 	dst = append(dst, `,"status":`...)
 	dst = jsonfast.AppendString(dst, r.Status)
-	return append(dst, '}'), true
+	ok := true
+	if r.Task != nil {
+		dst = append(dst, `,"task":`...)
+		dst, ok = r.Task.appendJSON(dst)
+	}
+	return append(dst, '}'), ok
 }
 
 // appendJSON writes the fields in the struct's order; none is omitempty.

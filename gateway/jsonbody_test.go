@@ -56,6 +56,8 @@ func TestTaskAnswersMatchEncodingJSON(t *testing.T) {
 		"full": full, "empty": empty, "no history": noHistory, "zoned": zoned,
 		"bad raw": badRaw, "bad time": badTime,
 		"submit":          submitTaskResponse{TaskID: "0b7e4c1e-5f7a-4f63-9a55-3f1f2d8c9e10", Status: "created"},
+		"submit, waited":  submitTaskResponse{TaskID: full.ID, Status: "created", Task: &full},
+		"submit, bad raw": submitTaskResponse{TaskID: full.ID, Status: "created", Task: &badRaw},
 		"not an appender": map[string]int{"x": 1},
 	} {
 		ours, theirs, oursErr, theirsErr := encodeAnswer(t, v)

@@ -44,7 +44,7 @@ func (s *Server) routes() {
 		Summary: "Submit a task", Tags: []string{"tasks"}, Security: bearer,
 		DefaultStatus: http.StatusCreated, MaxBodyBytes: taskBodyLimit,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}},
-		handleSubmitTask(s.log, o.Submitter, o.TaskTypes, o.Agents, o.DefaultMaxAttempts, s.now, trackerOf(o.TaskWaiter)))
+		handleSubmitTask(s.log, o.Submitter, o.TaskTypes, o.Agents, o.DefaultMaxAttempts, s.now, s.taskViews()))
 	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks",
 		Summary: "List tasks, newest first", Tags: []string{"tasks"}, Security: bearer,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable}},
@@ -52,7 +52,7 @@ func (s *Server) routes() {
 	huma.Register(api, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/tasks/{task_id}",
 		Summary: "Get a task", Tags: []string{"tasks"}, Security: bearer,
 		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusServiceUnavailable}},
-		handleGetTask(s.log, o.Tasks, o.TaskWaiter, s.stopping))
+		handleGetTask(s.taskViews()))
 	s.taskControlRoutes()
 
 	if o.Agents != nil {
@@ -89,4 +89,10 @@ func (s *Server) routes() {
 	s.authRoutes()
 
 	documentSchemaErrorsAs400(api)
+}
+
+// taskViews reads tasks for GET /tasks/{task_id} and for a waiting POST
+// /tasks.
+func (s *Server) taskViews() taskViews {
+	return taskViews{log: s.log, tasks: s.opts.Tasks, waiter: s.opts.TaskWaiter, stopping: s.stopping}
 }

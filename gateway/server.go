@@ -94,9 +94,10 @@ type Options struct {
 	Users store.Users
 	// Tasks reads tasks for GET /tasks and GET /tasks/{task_id}.
 	Tasks TaskReader
-	// TaskWaiter lets GET /tasks/{task_id}?wait= answer as soon as the task
-	// ends (pass the gateway's *transport.TaskEnds); nil makes such a wait
-	// read the task once a second instead.
+	// TaskWaiter lets a ?wait= of GET /tasks/{task_id} or POST /tasks
+	// answer as soon as the task ends (pass the gateway's
+	// *transport.TaskEnds); nil makes such a wait read the task once a
+	// second instead.
 	TaskWaiter TaskWaiter
 	// Submitter stores and queues tasks for POST /tasks.
 	Submitter Submitter
@@ -169,8 +170,8 @@ type Server struct {
 	registry  *prometheus.Registry
 	// limiter is nil when rate limiting is off.
 	limiter *rateLimiter
-	// stopping is closed when Shutdown begins: requests that wait (GET
-	// /tasks/{task_id}?wait=) answer at once instead of holding it up.
+	// stopping is closed when Shutdown begins: requests that wait for a
+	// task (?wait=) answer at once instead of holding it up.
 	stopping chan struct{}
 	stopOnce sync.Once
 	stopErr  error

@@ -94,12 +94,16 @@ func routeTo(ctx context.Context, log *slog.Logger, agents agentGetter, who prin
 }
 
 type submitTaskInput struct {
+	Wait string `query:"wait" maxLength:"16" doc:"Wait up to this long (a duration such as 10s or 500ms, at most 60s) for the task to end, and answer with it in task: submit and wait for the result in one request. The answer is 201 whether or not the task ended in time"`
 	Body submitTaskRequest
 }
 
 type submitTaskResponse struct {
 	TaskID string `json:"task_id" format:"uuid" example:"0190a7e4-5b6c-7d8e-9f00-0123456789ab"`
-	Status string `json:"status" enum:"created" example:"created"`
+	Status string `json:"status" enum:"created" example:"created" doc:"What the request did: the task was created. The task's own status is in task, with ?wait="`
+	// Task is the task after a ?wait=; absent without one, or when the
+	// task could not be read back (it was created all the same).
+	Task *taskDetail `json:"task,omitempty" doc:"With ?wait=: the task as it was when the answer went out, ended or, if the wait ran out first, not yet. Absent without ?wait=, or if the task could not be read back: it was created all the same"`
 }
 
 type submitTaskOutput struct {
@@ -108,12 +112,20 @@ type submitTaskOutput struct {
 
 // handleSubmitTask checks the task type, makes the task and hands it to the
 // submitter, which stores and queues it; 201 means it will not be lost.
+// With ?wait= it then waits for the task to end, as GET
+// /tasks/{task_id}?wait= does, and answers with the task too: a client
+// that wants the result at once makes one request, not two.
 func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, agents agentGetter, maxAttempts int, now func() time.Time,
-	tracker taskTracker) func(context.Context, *submitTaskInput) (*submitTaskOutput, error) {
+	views taskViews) func(context.Context, *submitTaskInput) (*submitTaskOutput, error) {
+	tracker := trackerOf(views.waiter)
 	return func(ctx context.Context, in *submitTaskInput) (*submitTaskOutput, error) {
 		who, err := currentUser(ctx)
 		if err != nil {
 			return nil, err
+		}
+		wait, p := parseTaskWait(in.Wait)
+		if p != nil {
+			return nil, p
 		}
 		r := in.Body
 		if !types.Known(r.TaskType) {
@@ -162,7 +174,17 @@ func handleSubmitTask(log *slog.Logger, sub Submitter, types TaskTypes, agents a
 			}
 			return nil, problemFor(ctx, log, err, details{})
 		}
-		return &submitTaskOutput{Body: submitTaskResponse{TaskID: t.ID, Status: "created"}}, nil
+		out := &submitTaskOutput{Body: submitTaskResponse{TaskID: t.ID, Status: "created"}}
+		if wait > 0 {
+			// The task is accepted whatever happens now: a failed wait
+			// leaves task out of the answer, not the 201.
+			if d, err := views.view(ctx, who, t.ID, wait); err == nil {
+				out.Body.Task = &d
+			} else if ctx.Err() == nil {
+				log.WarnContext(ctx, "task submitted, but cannot wait for it; answering without it", "task_id", t.ID, "error", err)
+			}
+		}
+		return out, nil
 	}
 }
 
@@ -272,19 +294,20 @@ type getTaskOutput struct {
 	Body taskDetail
 }
 
-// maxTaskWait bounds GET /tasks/{task_id}?wait=. A longer wait is also cut
-// short by the request timeout (RequestTimeout): the answer goes out
-// taskWaitMargin before it.
+// maxTaskWait bounds the ?wait= of GET /tasks/{task_id} and POST /tasks. A
+// longer wait is also cut short by the request timeout (RequestTimeout):
+// the answer goes out taskWaitMargin before it.
 const (
 	maxTaskWait    = 60 * time.Second
 	taskWaitMargin = 250 * time.Millisecond
 )
 
-// taskWaitRecheck is how often a waiting GET reads the task again without
-// being told it ended: the end signal rides on events, which can be lost.
+// taskWaitRecheck is how often a waiting request reads the task again
+// without being told it ended: the end signal rides on events, which can
+// be lost.
 const taskWaitRecheck = time.Second
 
-// TaskWaiter tells GET /tasks/{task_id}?wait= when a task ends
+// TaskWaiter tells a request's ?wait= when a task ends
 // (*transport.TaskEnds). Await must have its watch in place when it
 // returns, so that the handler, reading the task afterwards, cannot miss
 // an end between its read and its wait.
@@ -293,8 +316,8 @@ type TaskWaiter interface {
 }
 
 // taskTracker is a TaskWaiter that also tracks the tasks this gateway
-// submits while it is watching task events (*transport.TaskEnds). A waiting
-// GET of a task tracked for its caller need not read the task before it
+// submits while it is watching task events (*transport.TaskEnds). A wait
+// for a task tracked for its caller need not read the task before it
 // waits: the task exists, the caller may see it, and Await has signalled
 // already if its end was heard. That is one read of two per task in a
 // client's submit-and-wait loop.
@@ -329,101 +352,119 @@ func parseTaskWait(s string) (time.Duration, *Problem) {
 // With ?wait= it answers as soon as the task has ended, or once the wait is
 // over with the task as it then is: a client that wants a task's result
 // asks again until the status is final, one request per wait instead of a
-// poll every few milliseconds. waiter may be nil: the wait then reads the
-// task every taskWaitRecheck. A wait ends early when stopping is closed
-// (the server shuts down).
-func handleGetTask(log *slog.Logger, tasks interface {
-	Get(ctx context.Context, id string) (store.Task, error)
-}, waiter TaskWaiter, stopping <-chan struct{}) func(context.Context, *getTaskInput) (*getTaskOutput, error) {
+// poll every few milliseconds.
+func handleGetTask(v taskViews) func(context.Context, *getTaskInput) (*getTaskOutput, error) {
 	return func(ctx context.Context, in *getTaskInput) (*getTaskOutput, error) {
 		who, err := currentUser(ctx)
 		if err != nil {
 			return nil, err
 		}
-		// Made only when needed: most polls find their task.
-		notFound := func() details {
-			return details{notFound: fmt.Sprintf("task %q does not exist", truncate(in.TaskID, 64))}
-		}
 		id, err := uuid.Parse(in.TaskID)
 		if err != nil {
-			return nil, problemFor(ctx, log, store.ErrNotFound, notFound())
+			return nil, problemFor(ctx, v.log, store.ErrNotFound, notFoundTask(in.TaskID))
 		}
 		wait, p := parseTaskWait(in.Wait)
 		if p != nil {
 			return nil, p
 		}
-		// visible refuses a task the caller may not see exactly as one that
-		// does not exist.
-		visible := func(t store.Task, err error) error {
-			if err == nil && !who.seesAll() && t.UserID != who.UserID {
-				err = store.ErrNotFound
-			}
-			if err != nil {
-				return problemFor(ctx, log, err, notFound())
-			}
-			return nil
+		d, err := v.view(ctx, who, id.String(), wait)
+		if err != nil {
+			return nil, err
 		}
-		// answer reads the task for the answer, with fetch when the
-		// reader reads tasks and their attempts together.
-		answer := func(fetch func(ctx context.Context, id string) (store.Task, []store.Attempt, error)) (*getTaskOutput, error) {
-			var (
-				t        store.Task
-				attempts []store.Attempt
-				err      error
-			)
-			if fetch != nil {
-				// One read for both: this is the request clients poll.
-				t, attempts, err = fetch(ctx, id.String())
-			} else {
-				t, err = tasks.Get(ctx, id.String())
-			}
-			if err := visible(t, err); err != nil {
-				return nil, err
-			}
-			d := detailOf(t)
-			if fetch != nil {
-				d.AttemptHistory = attemptViews(attempts)
-			} else if d.AttemptHistory, err = attemptHistory(ctx, tasks, t.ID); err != nil {
-				return nil, problemFor(ctx, log, err, notFound())
-			}
-			return &getTaskOutput{Body: d}, nil
-		}
-		var fetch, fetchEnded func(ctx context.Context, id string) (store.Task, []store.Attempt, error)
-		if dr, ok := tasks.(detailReader); ok {
-			fetch, fetchEnded = dr.GetWithAttempts, dr.GetWithAttempts
-		}
-		if er, ok := tasks.(endedReader); ok {
-			fetchEnded = er.GetEnded
-		}
-		read := func() (*getTaskOutput, error) { return answer(fetch) }
-		if wait <= 0 {
-			return read()
-		}
-		// While it waits, the handler reads the task's row alone: most
-		// reads then find it unfinished, and its attempts matter only in
-		// the answer.
-		peek := func() (actors.Status, error) {
-			t, err := tasks.Get(ctx, id.String())
-			if err := visible(t, err); err != nil {
-				return "", err
-			}
-			return t.Status, nil
-		}
-		// known tells awaitTask, once its watch is in place, that the first
-		// peek can be skipped.
-		var known func() bool
-		if tr := trackerOf(waiter); tr != nil {
-			known = func() bool {
-				owner, ok := tr.Tracked(id.String())
-				return ok && (owner == who.UserID || who.seesAll())
-			}
-		}
-		readEnded := func() (*getTaskOutput, error) { return answer(fetchEnded) }
-		return awaitTask(ctx, log, waiter, stopping, id.String(), wait, known, peek, read, readEnded)
+		return &getTaskOutput{Body: d}, nil
 	}
 }
 
-// awaitTask answers GET /tasks/{task_id}?wait=: with read's answer as soon
+// notFoundTask is the 404's detail for the task id s.
+func notFoundTask(s string) details {
+	return details{notFound: fmt.Sprintf("task %q does not exist", truncate(s, 64))}
+}
+
+// taskViews reads one task as GET /tasks/{task_id} shows it, for that
+// request and for the answer of a waiting POST /tasks. waiter may be nil: a
+// wait then reads the task every taskWaitRecheck. A wait ends early when
+// stopping is closed (the server shuts down).
+type taskViews struct {
+	log   *slog.Logger
+	tasks interface {
+		Get(ctx context.Context, id string) (store.Task, error)
+	}
+	waiter   TaskWaiter
+	stopping <-chan struct{}
+}
+
+// view returns the task id (a UUID in its canonical form) as who may see
+// it, after waiting up to wait for it to end. A task who may not see is
+// refused exactly as one that does not exist.
+func (v taskViews) view(ctx context.Context, who principal, id string, wait time.Duration) (taskDetail, error) {
+	visible := func(t store.Task, err error) error {
+		if err == nil && !who.seesAll() && t.UserID != who.UserID {
+			err = store.ErrNotFound
+		}
+		if err != nil {
+			return problemFor(ctx, v.log, err, notFoundTask(id))
+		}
+		return nil
+	}
+	// answer reads the task for the answer, with fetch when the reader
+	// reads tasks and their attempts together.
+	answer := func(fetch func(ctx context.Context, id string) (store.Task, []store.Attempt, error)) (taskDetail, error) {
+		var (
+			t        store.Task
+			attempts []store.Attempt
+			err      error
+		)
+		if fetch != nil {
+			// One read for both: this is the request clients poll.
+			t, attempts, err = fetch(ctx, id)
+		} else {
+			t, err = v.tasks.Get(ctx, id)
+		}
+		if err := visible(t, err); err != nil {
+			return taskDetail{}, err
+		}
+		d := detailOf(t)
+		if fetch != nil {
+			d.AttemptHistory = attemptViews(attempts)
+		} else if d.AttemptHistory, err = attemptHistory(ctx, v.tasks, t.ID); err != nil {
+			return taskDetail{}, problemFor(ctx, v.log, err, notFoundTask(id))
+		}
+		return d, nil
+	}
+	var fetch, fetchEnded func(ctx context.Context, id string) (store.Task, []store.Attempt, error)
+	if dr, ok := v.tasks.(detailReader); ok {
+		fetch, fetchEnded = dr.GetWithAttempts, dr.GetWithAttempts
+	}
+	if er, ok := v.tasks.(endedReader); ok {
+		fetchEnded = er.GetEnded
+	}
+	read := func() (taskDetail, error) { return answer(fetch) }
+	if wait <= 0 {
+		return read()
+	}
+	// While it waits, it reads the task's row alone: most reads then find
+	// it unfinished, and its attempts matter only in the answer.
+	peek := func() (actors.Status, error) {
+		t, err := v.tasks.Get(ctx, id)
+		if err := visible(t, err); err != nil {
+			return "", err
+		}
+		return t.Status, nil
+	}
+	// known tells awaitTask, once its watch is in place, that the first
+	// peek can be skipped.
+	var known func() bool
+	if tr := trackerOf(v.waiter); tr != nil {
+		known = func() bool {
+			owner, ok := tr.Tracked(id)
+			return ok && (owner == who.UserID || who.seesAll())
+		}
+	}
+	readEnded := func() (taskDetail, error) { return answer(fetchEnded) }
+	return awaitTask(ctx, v.log, v.waiter, v.stopping, id, wait, known, peek, read, readEnded)
+}
+
+// awaitTask answers a wait for a task's end: with read's answer as soon
 // as peek says the task ended, with readEnded's as soon as the waiter says
 // so, or with read's once the wait is over (or the server stops). An error
 // of either is the answer. It peeks first, unless known (which may be nil)
@@ -431,7 +472,7 @@ func handleGetTask(log *slog.Logger, tasks interface {
 // this caller; it then waits on the watch at once, which has signalled
 // already if the task ended.
 func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stopping <-chan struct{}, id string, wait time.Duration,
-	known func() bool, peek func() (actors.Status, error), read, readEnded func() (*getTaskOutput, error)) (*getTaskOutput, error) {
+	known func() bool, peek func() (actors.Status, error), read, readEnded func() (taskDetail, error)) (taskDetail, error) {
 	end := time.Now().Add(wait)
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-taskWaitMargin).Before(end) {
 		end = dl.Add(-taskWaitMargin)
@@ -462,8 +503,8 @@ func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stoppin
 		case <-ended:
 			// Most likely ended: read it whole at once, as the end left
 			// it if the store has that at hand.
-			if out, err := readEnded(); err != nil || out.Body.Status.Final() {
-				return out, err
+			if d, err := readEnded(); err != nil || d.Status.Final() {
+				return d, err
 			}
 		case <-recheck.C:
 			if status, err := peek(); err != nil || status.Final() {
@@ -476,15 +517,15 @@ func awaitTask(ctx context.Context, log *slog.Logger, waiter TaskWaiter, stoppin
 		case <-ctx.Done():
 			// The client left, or the request timed out and its answer
 			// is a 504 whatever this returns.
-			return nil, problemFor(ctx, log, ctx.Err(), details{})
+			return taskDetail{}, problemFor(ctx, log, ctx.Err(), details{})
 		}
 	}
 }
 
 // finalRead is read's answer, or err when there is one.
-func finalRead(read func() (*getTaskOutput, error), err error) (*getTaskOutput, error) {
+func finalRead(read func() (taskDetail, error), err error) (taskDetail, error) {
 	if err != nil {
-		return nil, err
+		return taskDetail{}, err
 	}
 	return read()
 }

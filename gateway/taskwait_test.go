@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -39,26 +41,48 @@ func (f *firstRead) GetWithAttempts(ctx context.Context, id string) (store.Task,
 // not happen fails the test instead of passing slowly.
 func (w *wsBundle) getTask(t *testing.T, token, id, query string) (int, map[string]any) {
 	t.Helper()
-	r, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.base+"/tasks/"+id+"?"+query, nil)
+	return w.call(t, http.MethodGet, "/tasks/"+id+"?"+query, token, nil)
+}
+
+// postTask sends POST /tasks with query and body as getTask sends its GET.
+func (w *wsBundle) postTask(t *testing.T, token, query string, body map[string]any) (int, map[string]any) {
+	t.Helper()
+	return w.call(t, http.MethodPost, "/tasks?"+query, token, body)
+}
+
+func (w *wsBundle) call(t *testing.T, method, path, token string, body map[string]any) (int, map[string]any) {
+	t.Helper()
+	var in io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = bytes.NewReader(b)
+	}
+	r, err := http.NewRequestWithContext(t.Context(), method, w.base+path, in)
 	if err != nil {
 		t.Error(err)
 		return 0, nil
 	}
 	r.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := (&http.Client{Timeout: wsWait}).Do(r)
 	if err != nil {
 		t.Error(err)
 		return 0, nil
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Error(err)
 		return 0, nil
 	}
 	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Errorf("body is not a JSON object: %v\n%s", err, body)
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Errorf("body is not a JSON object: %v\n%s", err, out)
 	}
 	return resp.StatusCode, m
 }
@@ -280,4 +304,140 @@ func TestGetTaskWaitTrackedReadsOnce(t *testing.T) {
 		t.Errorf("bob's wait read the row %d times, want 1", n)
 	}
 	w.release <- struct{}{}
+}
+
+// TestSubmitTaskWaits: POST /tasks?wait= answers 201 once the task has
+// ended, with the task in the answer, told by the task's events or,
+// without a waiter, by reading the task again each second. A task
+// submitted while the gateway watches task events is read once, as a task
+// it was told ended.
+func TestSubmitTaskWaits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		waiter bool
+	}{{"events", true}, {"rereads", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reads := &countedReads{}
+			w := wsSetup(t, func(o *gateway.Options) {
+				reads.TaskReader = o.Tasks
+				o.Tasks = reads
+				if !tc.waiter {
+					o.TaskWaiter = nil
+				}
+			})
+			alice, _ := w.register(t, "alice")
+			// Two rounds: with events, the first wait starts the watch,
+			// and only the second task is submitted under it.
+			for round := range 2 {
+				reads.rows.Store(0)
+				reads.details.Store(0)
+				reads.ended.Store(0)
+				w.release <- struct{}{}
+				status, body := w.postTask(t, alice, "wait=14s", task("submitted and waited for"))
+				if status != http.StatusCreated || body["status"] != "created" {
+					t.Fatalf("round %d: POST ?wait=14s: %d %v, want 201 and created", round, status, body)
+				}
+				got, _ := body["task"].(map[string]any)
+				if got["id"] != body["task_id"] || got["status"] != "completed" {
+					t.Fatalf("round %d: task %v, want task %v completed", round, got, body["task_id"])
+				}
+				if r, _ := got["result"].(map[string]any); r["ok"] != "yes" {
+					t.Errorf("round %d: result %v, want the agent's", round, got["result"])
+				}
+				if h, _ := got["attempt_history"].([]any); len(h) != 1 {
+					t.Errorf("round %d: attempt_history %v, want the one attempt", round, got["attempt_history"])
+				}
+				if rows, details, ended := reads.rows.Load(), reads.details.Load(), reads.ended.Load(); tc.waiter && round == 1 &&
+					(rows != 0 || details != 0 || ended != 1) {
+					t.Errorf("a tracked task's wait read %d rows, %d details and %d ended tasks, want 0, 0 and 1", rows, details, ended)
+				}
+			}
+		})
+	}
+}
+
+// TestSubmitTaskWaitEnds: a POST whose wait runs out first still answers
+// 201, with the task as it then is.
+func TestSubmitTaskWaitEnds(t *testing.T) {
+	t.Parallel()
+	w := wsSetup(t)
+	alice, _ := w.register(t, "alice")
+	status, body := w.postTask(t, alice, "wait=200ms", task("never released"))
+	got, _ := body["task"].(map[string]any)
+	if status != http.StatusCreated || got["id"] != body["task_id"] || (got["status"] != "queued" && got["status"] != "running") {
+		t.Fatalf("POST ?wait=200ms: %d %v, want 201 with the task queued or running", status, body)
+	}
+	// Without a wait, the answer is the seed's: no task.
+	status, body = w.postTask(t, alice, "", task("not waited for"))
+	if _, ok := body["task"]; status != http.StatusCreated || ok {
+		t.Fatalf("POST without wait: %d %v, want 201 without task", status, body)
+	}
+	status, body = w.postTask(t, alice, "wait=0s", task("not waited for either"))
+	if _, ok := body["task"]; status != http.StatusCreated || ok {
+		t.Fatalf("POST ?wait=0s: %d %v, want 201 without task", status, body)
+	}
+}
+
+// failingReads fails every read of a task: the store is down for reads.
+type failingReads struct{ gateway.TaskReader }
+
+var errReadsDown = errors.New("reads are down")
+
+func (failingReads) Get(context.Context, string) (store.Task, error) {
+	return store.Task{}, errReadsDown
+}
+
+func (failingReads) GetWithAttempts(context.Context, string) (store.Task, []store.Attempt, error) {
+	return store.Task{}, nil, errReadsDown
+}
+
+func (failingReads) GetEnded(context.Context, string) (store.Task, []store.Attempt, error) {
+	return store.Task{}, nil, errReadsDown
+}
+
+// TestSubmitTaskWaitCannotRead: a task that is created but cannot be read
+// back while the POST waits is still a 201 with its id, only without task:
+// an error would tell the client to submit it again.
+func TestSubmitTaskWaitCannotRead(t *testing.T) {
+	t.Parallel()
+	var db gateway.TaskReader
+	w := wsSetup(t, func(o *gateway.Options) {
+		db = o.Tasks
+		o.Tasks = failingReads{o.Tasks}
+	})
+	alice, _ := w.register(t, "alice")
+	for round := range 2 { // untracked, then tracked (the first wait starts the watch)
+		w.release <- struct{}{}
+		status, body := w.postTask(t, alice, "wait=14s", task("cannot be read back"))
+		id, _ := body["task_id"].(string)
+		if _, ok := body["task"]; status != http.StatusCreated || id == "" || ok {
+			t.Fatalf("round %d: POST ?wait=14s with reads down: %d %v, want 201 with task_id and no task", round, status, body)
+		}
+		if _, err := db.Get(t.Context(), id); err != nil {
+			t.Fatalf("round %d: the task answered 201 is not stored: %v", round, err)
+		}
+	}
+}
+
+// TestSubmitTaskWaitRefusesBadValues: a POST with a wait that is not a
+// duration from 0s to 60s is a 400 naming it, and creates no task.
+func TestSubmitTaskWaitRefusesBadValues(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tok, _ := b.register(t, "alice")
+	for _, v := range []string{"soon", "10", "-1s", "61s", "1h"} {
+		p := b.do(t, req{method: http.MethodPost, path: "/tasks?wait=" + v, body: task("t"), token: tok}).
+			problem(t, http.StatusBadRequest, gateway.ProblemValidation)
+		errs, _ := p["errors"].([]any)
+		first, _ := errs[0].(map[string]any)
+		if len(errs) != 1 || first["location"] != "query.wait" || first["value"] != v {
+			t.Errorf("wait=%s: errors %v, want one naming query.wait and %q", v, p["errors"], v)
+		}
+	}
+	var list []any
+	if err := json.Unmarshal(b.do(t, req{method: http.MethodGet, path: "/tasks", token: tok}).wantStatus(t, http.StatusOK).body, &list); err != nil || len(list) != 0 {
+		t.Errorf("refused submissions left %v (%v), want no task", list, err)
+	}
 }

@@ -52,6 +52,9 @@ type options struct {
 	concurrency []int
 	duration    time.Duration
 	workers     int
+	// waitIn is ymera bench's --wait-in: where each client waits for its
+	// task, in its POST or in a GET after it.
+	waitIn string
 	// targets: measure the target table after the comparison, each
 	// throughput run lasting targetDuration.
 	targets        bool
@@ -71,6 +74,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs both sides at each concurrency")
 	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each run")
+	flag.StringVar(&o.waitIn, "wait-in", "post", "where each client waits for its task: in its POST /tasks?wait= (post, one request a task) or in a GET /tasks/{id}?wait= after it (get, two)")
 	flag.IntVar(&o.workers, "workers", 128, "YMERA's AGENT_WORKERS for bench_noop (River's server runs 128 workers)")
 	flag.BoolVar(&o.targets, "targets", true, "then measure issue 6's target table in process and print it")
 	flag.DurationVar(&o.targetDuration, "target-duration", 10*time.Second, "length of each throughput run of the targets")
@@ -83,6 +87,10 @@ func main() {
 			os.Exit(2)
 		}
 		o.concurrency = append(o.concurrency, n)
+	}
+	if o.waitIn != "post" && o.waitIn != "get" {
+		fmt.Fprintf(os.Stderr, "compare: -wait-in=%q: expected post or get\n", o.waitIn)
+		os.Exit(2)
 	}
 	// The servers run in a temporary directory: resolve the binaries first.
 	for _, p := range []*string{&o.ymera, &o.river, &o.floor} {
@@ -202,6 +210,11 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	}
 
 	fmt.Printf("machine: %d CPUs (shared); each run %s; rounds %d\n", runtime.NumCPU(), o.duration, o.rounds)
+	if o.waitIn == "get" {
+		fmt.Println("each task: POST /tasks, then GET /tasks/{id}?wait=10s until it ends (-wait-in=get)")
+	} else {
+		fmt.Println("each task: POST /tasks?wait=10s, answered once it ends (-wait-in=post)")
+	}
 	var tidy settler
 	if o.settle {
 		tidy = settler{server: o.server, databases: []string{ourDB, riverDB}}
@@ -304,7 +317,7 @@ func usPerTask(v []float64) string {
 func bench(ctx context.Context, o options, url string, c int) (report, error) {
 	var r report
 	err := ymeraBench(ctx, o, o.duration+5*time.Minute, nil, &r,
-		"--url", url, "--concurrency", strconv.Itoa(c), "--duration", o.duration.String())
+		"--url", url, "--concurrency", strconv.Itoa(c), "--duration", o.duration.String(), "--wait-in", o.waitIn)
 	return r, err
 }
 

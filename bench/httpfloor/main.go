@@ -1,7 +1,8 @@
 // Command httpfloor answers the requests of `ymera bench --url` and does
 // nothing else: no authentication, no JSON read, no queue, no database.
-// POST /tasks answers 201 with a new task id; GET /tasks/{id} answers 200
-// with the task completed. Driven by the same client as YMERA and River,
+// POST /tasks answers 201 with a new task id, and with the task completed
+// too when it has ?wait=; GET /tasks/{id} answers 200 with the task
+// completed. Driven by the same client as YMERA and River,
 // it measures what the HTTP exchanges of a task alone cost the server and
 // the client on a machine: the floor under any server of that shape
 // (docs/performance.md, "The floor under the closed loop"). It is a tool,
@@ -35,8 +36,8 @@ func main() {
 }
 
 // answer gives each request the answer YMERA's API gives it, in shape
-// only: the bench client reads task_id from a POST /tasks answer and
-// status from a GET /tasks/{id} answer.
+// only: the bench client reads task_id (and task.status) from a POST
+// /tasks answer and status from a GET /tasks/{id} answer.
 func answer(c *fasthttp.RequestCtx, next *atomic.Uint64) {
 	path := c.Path()
 	c.SetContentType("application/json")
@@ -50,8 +51,15 @@ func answer(c *fasthttp.RequestCtx, next *atomic.Uint64) {
 		c.SetStatusCode(fasthttp.StatusCreated)
 		var id [20]byte
 		c.Response.AppendBodyString(`{"task_id":"floor-`)
-		c.Response.AppendBody(strconv.AppendUint(id[:0], next.Add(1), 10))
-		c.Response.AppendBodyString(`","status":"queued"}`)
+		n := next.Add(1)
+		c.Response.AppendBody(strconv.AppendUint(id[:0], n, 10))
+		c.Response.AppendBodyString(`","status":"created"`)
+		if c.QueryArgs().Has("wait") {
+			c.Response.AppendBodyString(`,"task":{"id":"floor-`)
+			c.Response.AppendBody(strconv.AppendUint(id[:0], n, 10))
+			c.Response.AppendBodyString(`","status":"completed"}`)
+		}
+		c.Response.AppendBodyString(`}`)
 	case c.IsGet() && bytes.HasPrefix(path, []byte("/tasks/")):
 		c.Response.AppendBodyString(`{"id":"`)
 		c.Response.AppendBody(path[len("/tasks/"):])

@@ -83,11 +83,17 @@ type taskRequest struct {
 }
 
 // createTask inserts one River job in the request, as YMERA commits one task
-// row per request, and answers once it is committed.
+// row per request, and answers once it is committed. With ?wait= it then
+// waits for the job as getTask does and answers with it in task, as
+// YMERA's POST /tasks?wait= does.
 func (a *api) createTask(w http.ResponseWriter, r *http.Request) {
 	userID, ok := a.authorize(r)
 	if !ok {
 		problem(w, http.StatusUnauthorized, "missing or invalid bearer token")
+		return
+	}
+	wait, ok := parseWait(w, r)
+	if !ok {
 		return
 	}
 	var req taskRequest
@@ -100,14 +106,19 @@ func (a *api) createTask(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusServiceUnavailable, "insert failed")
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"task_id": strconv.FormatInt(res.Job.ID, 10), "status": "created"})
+	out := map[string]any{"task_id": strconv.FormatInt(res.Job.ID, 10), "status": "created"}
+	if wait > 0 {
+		// Created whatever happens now: a failed wait leaves task out.
+		if task, err := a.awaitJob(r, res.Job.ID, wait); err == nil {
+			out["task"] = task
+		}
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // getTask reports a job's state in YMERA's task vocabulary. With ?wait= (a
 // duration up to 60 s) it answers as soon as the job has ended or once the
-// wait is over, as YMERA's GET /tasks/{task_id}?wait= does: told by River's
-// job events, and reading the job again each second in case one was
-// dropped.
+// wait is over, as YMERA's GET /tasks/{task_id}?wait= does.
 func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.authorize(r); !ok {
 		problem(w, http.StatusUnauthorized, "missing or invalid bearer token")
@@ -118,13 +129,39 @@ func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "task id must be an integer")
 		return
 	}
-	var wait time.Duration
-	if v := r.URL.Query().Get("wait"); v != "" {
-		if wait, err = time.ParseDuration(v); err != nil || wait < 0 || wait > time.Minute {
-			problem(w, http.StatusBadRequest, "wait must be a duration from 0s to 60s")
-			return
-		}
+	wait, ok := parseWait(w, r)
+	if !ok {
+		return
 	}
+	task, err := a.awaitJob(r, id, wait)
+	switch {
+	case errors.Is(err, river.ErrNotFound):
+		problem(w, http.StatusNotFound, "no such task")
+	case err != nil:
+		problem(w, http.StatusServiceUnavailable, "lookup failed")
+	default:
+		writeJSON(w, http.StatusOK, task)
+	}
+}
+
+// parseWait reads ?wait=, answering 400 for a bad value.
+func parseWait(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return 0, true
+	}
+	wait, err := time.ParseDuration(v)
+	if err != nil || wait < 0 || wait > time.Minute {
+		problem(w, http.StatusBadRequest, "wait must be a duration from 0s to 60s")
+		return 0, false
+	}
+	return wait, true
+}
+
+// awaitJob reads job id as a task, after waiting up to wait for it to end:
+// told by River's job events, and reading the job again each second in
+// case one was dropped.
+func (a *api) awaitJob(r *http.Request, id int64, wait time.Duration) (map[string]any, error) {
 	var ended <-chan struct{}
 	if wait > 0 {
 		// Before the first read, so that an end in between is not missed.
@@ -138,13 +175,8 @@ func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 	defer recheck.Stop()
 	for {
 		job, err := a.client.JobGet(r.Context(), id)
-		if errors.Is(err, river.ErrNotFound) {
-			problem(w, http.StatusNotFound, "no such task")
-			return
-		}
 		if err != nil {
-			problem(w, http.StatusServiceUnavailable, "lookup failed")
-			return
+			return nil, err
 		}
 		status := taskStatus(job.State)
 		if wait > 0 && !final(status) {
@@ -157,12 +189,11 @@ func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 			case <-deadline.C:
 			}
 		}
-		out := map[string]any{"id": r.PathValue("id"), "status": status}
+		out := map[string]any{"id": strconv.FormatInt(id, 10), "status": status}
 		if o := job.Output(); o != nil {
 			out["result"] = json.RawMessage(o)
 		}
-		writeJSON(w, http.StatusOK, out)
-		return
+		return out, nil
 	}
 }
 
@@ -175,8 +206,8 @@ func final(status string) bool {
 	return false
 }
 
-// jobEnds fans River's job events out to the GET requests waiting for
-// those jobs.
+// jobEnds fans River's job events out to the requests waiting for those
+// jobs.
 type jobEnds struct {
 	mu      sync.Mutex
 	waiters map[int64][]chan struct{}

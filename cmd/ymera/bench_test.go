@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -354,5 +356,75 @@ func TestBenchJSONNotPrintedWhenNothingRan(t *testing.T) {
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("bench printed a report for a run that did not start: %s", stdout.String())
+	}
+}
+
+// TestBenchURL drives a running system with `bench --url` in both of its
+// closed loops and checks, from the server's own request counts, that
+// --wait-in=post waits in the submission (no GET) and --wait-in=get after
+// it (a GET a task), every task completed once.
+func TestBenchURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole system")
+	}
+	const tasks = 24
+	s, api := startTestSystem(t, testConfig(t, nil), benchNoopKind())
+	gets := func() int {
+		status, body, _ := api.do(http.MethodGet, "/metrics", nil)
+		if status != http.StatusOK {
+			t.Fatalf("GET /metrics: %d", status)
+		}
+		n := 0
+		for line := range strings.Lines(string(body)) {
+			if strings.HasPrefix(line, `http_requests_total{endpoint="/tasks/{task_id}",method="GET",status="200"}`) {
+				n, _ = strconv.Atoi(strings.TrimSpace(line[strings.LastIndexByte(line, ' '):]))
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		waitIn  string
+		getsPer int
+	}{{"post", 0}, {"get", 1}} {
+		before := gets()
+		var stdout, stderr bytes.Buffer
+		err := run(t.Context(), []string{"bench", "--url", "http://" + s.addr(), "--tasks", strconv.Itoa(tasks),
+			"--concurrency", "3", "--wait-in", tc.waitIn, "--json"}, mapEnv(map[string]string{}), &stdout, &stderr)
+		if err != nil {
+			t.Fatalf("--wait-in=%s: %v\n%s", tc.waitIn, err, stderr.String())
+		}
+		var rep benchReport
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("--wait-in=%s: report: %v\n%s", tc.waitIn, err, stdout.String())
+		}
+		if rep.Accepted != tasks || rep.Completed != tasks || rep.Errors != 0 {
+			t.Errorf("--wait-in=%s: accepted %d, completed %d, errors %d (%s); want %d, %d, 0",
+				tc.waitIn, rep.Accepted, rep.Completed, rep.Errors, rep.FirstError, tasks, tasks)
+		}
+		if got := gets() - before; got != tc.getsPer*tasks {
+			t.Errorf("--wait-in=%s: %d GET /tasks/{task_id} answered, want %d", tc.waitIn, got, tc.getsPer*tasks)
+		}
+	}
+}
+
+// TestSubmitAnswerDecode reads the task_id and the waited task's status of
+// POST /tasks answers, and falls back to encoding/json for what the fast
+// walk is unsure of.
+func TestSubmitAnswerDecode(t *testing.T) {
+	for _, tc := range []struct{ body, id, status string }{
+		{`{"task_id":"a","status":"created"}`, "a", ""},
+		{`{"task_id":"a","status":"created","task":{"id":"a","parameters":{"status":"x"},"status":"completed"}}`, "a", "completed"},
+		{`{"status":"created","task":{"status":"running"},"task_id":"b"}`, "b", "running"},
+		{`{"task_id":"\u0061","task":null}`, "a", ""},
+		{` { "task_id" : "c" , "task" : { "status" : "failed" } } `, "c", "failed"},
+	} {
+		var a submitAnswer
+		if err := a.decode([]byte(tc.body)); err != nil || a.id != tc.id || a.status != tc.status {
+			t.Errorf("decode(%s) = %+v, %v; want id %q, status %q", tc.body, a, err, tc.id, tc.status)
+		}
+	}
+	var a submitAnswer
+	if err := a.decode([]byte(`{"task_id":`)); err == nil {
+		t.Errorf("decode of a cut answer = %+v, want an error", a)
 	}
 }

@@ -60,6 +60,59 @@ func benchSubmit(ctx context.Context, c *fasthttp.Client, base, token string, bo
 	return out.value, nil
 }
 
+// benchSubmitWait submits a task and waits for it in the same request, POST
+// /tasks?wait=pollWait, and reports whether the answer's task had ended. A
+// server that does not wait answers without task: ended is false, and the
+// caller polls.
+func benchSubmitWait(ctx context.Context, c *fasthttp.Client, base, token string, body []byte) (id string, ended bool, err error) {
+	var out submitAnswer
+	if err := doJSON(ctx, c, http.MethodPost, base+"/tasks?wait="+pollWait, token, body, http.StatusCreated, &out); err != nil {
+		return "", false, err
+	}
+	return out.id, actors.Status(out.status).Final(), nil
+}
+
+// submitAnswer is what the bench reads of a POST /tasks answer: its task_id
+// and, after a ?wait=, the status of its task member, read as
+// answerMember reads (the task's parameters and result are skipped whole).
+type submitAnswer struct{ id, status string }
+
+func (a *submitAnswer) decode(b []byte) error {
+	*a = submitAnswer{}
+	var task []byte
+	sure := jsonfast.WalkObject(b, func(k []byte, i int) (int, bool) {
+		end, ok := jsonfast.SkipValue(b, i)
+		switch string(k) {
+		case "task_id":
+			s, e, plain := jsonfast.ScanPlainString(b, i)
+			a.id, ok = string(b[s:e]), ok && plain
+		case "task":
+			task = b[i:end]
+		}
+		return end, ok
+	})
+	if task != nil {
+		a.status, _ = topLevelString(task, "status")
+	}
+	if sure && a.id != "" {
+		return nil
+	}
+	var m struct {
+		TaskID string `json:"task_id"`
+		Task   *struct {
+			Status string `json:"status"`
+		} `json:"task"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	a.id, a.status = m.TaskID, ""
+	if m.Task != nil {
+		a.status = m.Task.Status
+	}
+	return nil
+}
+
 // answerMember is one string member of an answer's top level, the one
 // thing the bench needs from it: the task_id of a POST /tasks answer, the
 // status of a GET /tasks/{id} answer. It is read with topLevelString, not
@@ -84,10 +137,11 @@ func (a *answerMember) decode(b []byte) error {
 	return nil
 }
 
-// pollWait is the ?wait= of each GET /tasks/{id} that pollTask sends: the
-// gateway answers as soon as the task ends, so a task costs one GET, not
-// one per poll. A server that ignores the parameter answers at once and is
-// polled with the backoff instead.
+// pollWait is the ?wait= of each POST /tasks that benchSubmitWait sends and
+// of each GET /tasks/{id} that pollTask sends: the gateway answers as soon
+// as the task ends, so a task costs one request, not one per poll. A
+// server that ignores the parameter answers at once and is polled with the
+// backoff instead.
 const pollWait = "10s"
 
 // pollTask waits for a task to become final when no event stream is at hand.

@@ -226,20 +226,31 @@ func (r *benchRun) failed(err error) {
 }
 
 // httpLoop submits tasks one request at a time. Without an event stream
-// (--url) each accepted task is polled until final before the next is
-// submitted.
+// (--url) each client waits for its task before it submits the next: in
+// the submission (--wait-in=post), or by polling it until final.
 func (r *benchRun) httpLoop(ctx context.Context, poll bool) {
 	body := benchBody(r.o.taskType)
 	for r.claim(ctx, 1) == 1 {
 		t0 := time.Now()
-		id, err := benchSubmit(ctx, r.client, r.base, r.token, body)
+		var (
+			id    string
+			ended bool
+			err   error
+		)
+		if poll && r.o.waitIn != "get" {
+			id, ended, err = benchSubmitWait(ctx, r.client, r.base, r.token, body)
+		} else {
+			id, err = benchSubmit(ctx, r.client, r.base, r.token, body)
+		}
 		if err != nil {
 			r.failed(err)
 			continue
 		}
 		r.accepted.Add(1)
 		r.track.submit(id, t0)
-		if poll {
+		if ended {
+			r.track.finish(id, time.Now())
+		} else if poll {
 			// Closed loop: this connection waits for its task before the
 			// next one. An open loop would leave one poller per accepted
 			// task, and once the system fell behind the pollers' GETs would
