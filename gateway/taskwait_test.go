@@ -92,41 +92,58 @@ func (w *wsBundle) call(t *testing.T, method, path, token string, body map[strin
 // without a waiter, by reading the task again each second.
 func TestGetTaskWaitsForEnd(t *testing.T) {
 	t.Parallel()
+	eachWaiter(t, func(t *testing.T, waiter bool) {
+		reads := &firstRead{read: make(chan struct{})}
+		w := wsSetupWaiter(t, waiter, func(o *gateway.Options) {
+			reads.TaskReader = o.Tasks
+			o.Tasks = reads
+		})
+		alice, _ := w.register(t, "alice")
+		id := w.submit(t, alice, task("waited for"))
+
+		type answer struct {
+			status int
+			body   map[string]any
+		}
+		got := make(chan answer, 1)
+		go func() {
+			status, body := w.getTask(t, alice, id, "wait=14s")
+			got <- answer{status, body}
+		}()
+		<-reads.read // the GET found the task unfinished
+		w.release <- struct{}{}
+		a := <-got
+		if a.status != http.StatusOK || a.body["status"] != "completed" {
+			t.Fatalf("GET ?wait=14s: %d %v, want 200 and the task completed", a.status, a.body)
+		}
+		if r, _ := a.body["result"].(map[string]any); r["ok"] != "yes" {
+			t.Errorf("result %v, want the agent's", a.body["result"])
+		}
+	})
+}
+
+// wsSetupWaiter is wsSetup with opt, and without a TaskWaiter unless
+// waiter.
+func wsSetupWaiter(t *testing.T, waiter bool, opt func(*gateway.Options)) *wsBundle {
+	return wsSetup(t, func(o *gateway.Options) {
+		opt(o)
+		if !waiter {
+			o.TaskWaiter = nil
+		}
+	})
+}
+
+// eachWaiter runs f as parallel subtests: with a gateway told of task ends
+// by the task events (waiter true), and with one told of none, whose waits
+// read the task again each second.
+func eachWaiter(t *testing.T, f func(t *testing.T, waiter bool)) {
 	for _, tc := range []struct {
 		name   string
 		waiter bool
 	}{{"events", true}, {"rereads", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			reads := &firstRead{read: make(chan struct{})}
-			w := wsSetup(t, func(o *gateway.Options) {
-				reads.TaskReader = o.Tasks
-				o.Tasks = reads
-				if !tc.waiter {
-					o.TaskWaiter = nil
-				}
-			})
-			alice, _ := w.register(t, "alice")
-			id := w.submit(t, alice, task("waited for"))
-
-			type answer struct {
-				status int
-				body   map[string]any
-			}
-			got := make(chan answer, 1)
-			go func() {
-				status, body := w.getTask(t, alice, id, "wait=14s")
-				got <- answer{status, body}
-			}()
-			<-reads.read // the GET found the task unfinished
-			w.release <- struct{}{}
-			a := <-got
-			if a.status != http.StatusOK || a.body["status"] != "completed" {
-				t.Fatalf("GET ?wait=14s: %d %v, want 200 and the task completed", a.status, a.body)
-			}
-			if r, _ := a.body["result"].(map[string]any); r["ok"] != "yes" {
-				t.Errorf("result %v, want the agent's", a.body["result"])
-			}
+			f(t, tc.waiter)
 		})
 	}
 }
@@ -313,49 +330,40 @@ func TestGetTaskWaitTrackedReadsOnce(t *testing.T) {
 // it was told ended.
 func TestSubmitTaskWaits(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		waiter bool
-	}{{"events", true}, {"rereads", false}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			reads := &countedReads{}
-			w := wsSetup(t, func(o *gateway.Options) {
-				reads.TaskReader = o.Tasks
-				o.Tasks = reads
-				if !tc.waiter {
-					o.TaskWaiter = nil
-				}
-			})
-			alice, _ := w.register(t, "alice")
-			// Two rounds: with events, the first wait starts the watch,
-			// and only the second task is submitted under it.
-			for round := range 2 {
-				reads.rows.Store(0)
-				reads.details.Store(0)
-				reads.ended.Store(0)
-				w.release <- struct{}{}
-				status, body := w.postTask(t, alice, "wait=14s", task("submitted and waited for"))
-				if status != http.StatusCreated || body["status"] != "created" {
-					t.Fatalf("round %d: POST ?wait=14s: %d %v, want 201 and created", round, status, body)
-				}
-				got, _ := body["task"].(map[string]any)
-				if got["id"] != body["task_id"] || got["status"] != "completed" {
-					t.Fatalf("round %d: task %v, want task %v completed", round, got, body["task_id"])
-				}
-				if r, _ := got["result"].(map[string]any); r["ok"] != "yes" {
-					t.Errorf("round %d: result %v, want the agent's", round, got["result"])
-				}
-				if h, _ := got["attempt_history"].([]any); len(h) != 1 {
-					t.Errorf("round %d: attempt_history %v, want the one attempt", round, got["attempt_history"])
-				}
-				if rows, details, ended := reads.rows.Load(), reads.details.Load(), reads.ended.Load(); tc.waiter && round == 1 &&
-					(rows != 0 || details != 0 || ended != 1) {
-					t.Errorf("a tracked task's wait read %d rows, %d details and %d ended tasks, want 0, 0 and 1", rows, details, ended)
-				}
-			}
+	eachWaiter(t, func(t *testing.T, waiter bool) {
+		reads := &countedReads{}
+		w := wsSetupWaiter(t, waiter, func(o *gateway.Options) {
+			reads.TaskReader = o.Tasks
+			o.Tasks = reads
 		})
-	}
+		alice, _ := w.register(t, "alice")
+		// Two rounds: with events, the first wait starts the watch,
+		// and only the second task is submitted under it.
+		for round := range 2 {
+			reads.rows.Store(0)
+			reads.details.Store(0)
+			reads.ended.Store(0)
+			w.release <- struct{}{}
+			status, body := w.postTask(t, alice, "wait=14s", task("submitted and waited for"))
+			if status != http.StatusCreated || body["status"] != "created" {
+				t.Fatalf("round %d: POST ?wait=14s: %d %v, want 201 and created", round, status, body)
+			}
+			got, _ := body["task"].(map[string]any)
+			if got["id"] != body["task_id"] || got["status"] != "completed" {
+				t.Fatalf("round %d: task %v, want task %v completed", round, got, body["task_id"])
+			}
+			if r, _ := got["result"].(map[string]any); r["ok"] != "yes" {
+				t.Errorf("round %d: result %v, want the agent's", round, got["result"])
+			}
+			if h, _ := got["attempt_history"].([]any); len(h) != 1 {
+				t.Errorf("round %d: attempt_history %v, want the one attempt", round, got["attempt_history"])
+			}
+			if rows, details, ended := reads.rows.Load(), reads.details.Load(), reads.ended.Load(); waiter && round == 1 &&
+				(rows != 0 || details != 0 || ended != 1) {
+				t.Errorf("a tracked task's wait read %d rows, %d details and %d ended tasks, want 0, 0 and 1", rows, details, ended)
+			}
+		}
+	})
 }
 
 // TestSubmitTaskWaitEnds: a POST whose wait runs out first still answers
