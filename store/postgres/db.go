@@ -160,8 +160,8 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		poolTimeout: opts.PoolTimeout,
 		now:         opts.Now,
 	}
-	db.reads = &taskReads{db: db}
-	db.details = &taskReads{db: db, withAttempts: true}
+	db.reads = &taskReads{db: db, inFlight: rowReadsInFlight}
+	db.details = &taskReads{db: db, withAttempts: true, inFlight: detailReadsInFlight}
 	return db, nil
 }
 

@@ -54,11 +54,17 @@ const (
 	pointReadSizes = 9
 	// pointReadMax is the most tasks one read statement asks for.
 	pointReadMax = 1 << (pointReadSizes - 1)
-	// pointReadsInFlight is how many statements a taskReads runs at once.
-	// One halves the statements of a saturated system but makes a read
-	// under moderate load wait for the one running; two did as well under
-	// saturation (step 9 in docs/performance.md) and better below it.
-	pointReadsInFlight = 2
+	// Statements a taskReads runs at once. Reads of whole tasks
+	// (GetWithAttempts: the answers of GET /tasks/{id}) run two: one alone
+	// made a read under moderate load wait for the one running, and two did
+	// as well under saturation (step 9 in docs/performance.md). Reads of
+	// rows (Get) run one: most of them are a node's check, before it defers
+	// a task's start, that the task has no row yet, thousands a second
+	// under load and none when idle, where one statement at a time batches
+	// twice the ids per statement and costs a task ~10 % less of
+	// PostgreSQL's CPU (step 24); an idle read still runs at once.
+	rowReadsInFlight    = 1
+	detailReadsInFlight = 2
 	// pointReadTimeout bounds a read statement, which runs for every
 	// caller in it and so under none of their contexts.
 	pointReadTimeout = 30 * time.Second
@@ -66,7 +72,7 @@ const (
 
 // taskReads answers concurrent reads of single tasks with shared
 // statements; there is one for Get and one for GetWithAttempts. A read that
-// finds a statement slot free (pointReadsInFlight) runs a statement at
+// finds a statement slot free (of inFlight) runs a statement at
 // once, for itself and whatever queued meanwhile, so an idle store answers
 // as fast as before. Reads that arrive while every slot is taken queue, and
 // the next statement answers all of them. On PostgreSQL a lookup by primary
@@ -79,9 +85,10 @@ const (
 type taskReads struct {
 	db           *DB
 	withAttempts bool // read the stored attempts too (GetWithAttempts)
+	inFlight     int  // statements run at once, at most
 	mu           sync.Mutex
 	queue        []*taskRead
-	running      int // statements running, at most pointReadsInFlight
+	running      int // statements running, at most inFlight
 	// statements counts the statements run, for tests.
 	statements atomic.Int64
 }
@@ -103,7 +110,7 @@ func (r *taskReads) get(ctx context.Context, id string) (store.Task, []store.Att
 	c := &taskRead{ctx: ctx, id: canonicalID(id), done: make(chan struct{})}
 	r.mu.Lock()
 	r.queue = append(r.queue, c)
-	lead := r.running < pointReadsInFlight
+	lead := r.running < r.inFlight
 	if lead {
 		r.running++
 	}

@@ -20,11 +20,39 @@ import (
 // statement after them, and each gets
 // its own answer: its task, store.ErrNotFound for a missing one, the same
 // task twice for an id asked twice (in another spelling), and a reader
-// that gave up does not fail the others.
+// that gave up does not fail the others. It does so for both readers: of
+// rows (Get, one statement at a time) and of whole tasks
+// (GetWithAttempts, two).
 func TestConcurrentReadsShareStatements(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		inFlight int
+		reader   func(db *DB) *taskReads
+		get      func(db *DB, ctx context.Context, id string) (store.Task, error)
+	}{
+		{"rows", 1, func(db *DB) *taskReads { return db.reads }, func(db *DB, ctx context.Context, id string) (store.Task, error) {
+			return db.Tasks().Get(ctx, id)
+		}},
+		{"details", 2, func(db *DB) *taskReads { return db.details }, func(db *DB, ctx context.Context, id string) (store.Task, error) {
+			task, _, err := db.Tasks().(tasks).GetWithAttempts(ctx, id)
+			return task, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := migratedDB(t, Options{PoolSize: 1, MaxOverflow: -1, MinConns: 1})
+			r := tc.reader(db)
+			if r.inFlight != tc.inFlight {
+				t.Fatalf("%d statements at once, want %d", r.inFlight, tc.inFlight)
+			}
+			testReadsShareStatements(t, db, r, func(ctx context.Context, id string) (store.Task, error) { return tc.get(db, ctx, id) })
+		})
+	}
+}
+
+func testReadsShareStatements(t *testing.T, db *DB, reads *taskReads, read func(ctx context.Context, id string) (store.Task, error)) {
 	ctx := t.Context()
-	db := migratedDB(t, Options{PoolSize: 1, MaxOverflow: -1, MinConns: 1})
 	const n = 64
 	ids := make([]string, n)
 	for i := range ids {
@@ -44,7 +72,7 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := db.reads.statements.Load()
+	before := reads.statements.Load()
 	type answer struct {
 		task store.Task
 		err  error
@@ -52,18 +80,18 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	answers := make([]answer, n)
 	var wg sync.WaitGroup
 	get := func(i int, ctx context.Context) {
-		answers[i].task, answers[i].err = db.Tasks().Get(ctx, ids[i])
+		answers[i].task, answers[i].err = read(ctx, ids[i])
 	}
-	const lead = pointReadsInFlight
+	lead := reads.inFlight
 	// takeSlots starts the first reads, which take every statement slot
 	// and wait for the connection.
 	takeSlots := func() {
 		for i := range lead {
 			wg.Go(func() { get(i, ctx) })
 			waitFor(t, "a leading read to start", func() bool {
-				db.reads.mu.Lock()
-				defer db.reads.mu.Unlock()
-				return db.reads.running == i+1 && len(db.reads.queue) == 0
+				reads.mu.Lock()
+				defer reads.mu.Unlock()
+				return reads.running == i+1 && len(reads.queue) == 0
 			})
 		}
 	}
@@ -77,15 +105,15 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 		wg.Go(func() { get(i, c) })
 	}
 	waitFor(t, "the other reads to queue", func() bool {
-		db.reads.mu.Lock()
-		defer db.reads.mu.Unlock()
-		return len(db.reads.queue) == n-lead
+		reads.mu.Lock()
+		defer reads.mu.Unlock()
+		return len(reads.queue) == n-lead
 	})
 	quit()
 	held.Release()
 	wg.Wait()
 
-	if got := db.reads.statements.Load() - before; got != lead+1 {
+	if got := reads.statements.Load() - before; got != int64(lead+1) {
 		t.Errorf("%d reads ran %d statements, want %d", n, got, lead+1)
 	}
 	for i, a := range answers {
@@ -109,10 +137,10 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 		}
 	}
 	// Idle again: the next read runs at once, alone.
-	if _, err := db.Tasks().Get(ctx, ids[0]); err != nil {
+	if _, err := read(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if got := db.reads.statements.Load() - before; got != lead+2 {
+	if got := reads.statements.Load() - before; got != int64(lead+2) {
 		t.Errorf("after an idle read, %d statements, want %d", got, lead+2)
 	}
 
@@ -124,23 +152,23 @@ func TestConcurrentReadsShareStatements(t *testing.T) {
 	gone, leave := context.WithCancel(ctx)
 	leave()
 	for i := 1; i < 4; i++ {
-		if _, err := db.Tasks().Get(gone, ids[i]); !errors.Is(err, context.Canceled) {
+		if _, err := read(gone, ids[i]); !errors.Is(err, context.Canceled) {
 			t.Errorf("read with a cancelled context: %v, want context.Canceled", err)
 		}
 	}
 	held.Release()
 	wg.Wait()
 	waitFor(t, "the reader to go idle", func() bool {
-		db.reads.mu.Lock()
-		defer db.reads.mu.Unlock()
-		return db.reads.running == 0
+		reads.mu.Lock()
+		defer reads.mu.Unlock()
+		return reads.running == 0
 	})
 	for i := range lead {
 		if answers[i].err != nil {
 			t.Errorf("leading read %d: %v", i, answers[i].err)
 		}
 	}
-	if got := db.reads.statements.Load() - before; got != 2*lead+2 {
+	if got := reads.statements.Load() - before; got != int64(2*lead+2) {
 		t.Errorf("after reads whose callers left, %d statements, want %d", got, 2*lead+2)
 	}
 }
