@@ -114,6 +114,7 @@ func TestBenchOptionsRejected(t *testing.T) {
 		{func(o *benchOptions) { o.url, o.via = "http://x", "nats" }, "--via=nats"},
 		{func(o *benchOptions) { o.url, o.syncAlways = "http://x", true }, "--sync-always"},
 		{func(o *benchOptions) { o.via, o.closedLoop = "nats", true }, "--closed-loop"},
+		{func(o *benchOptions) { o.url, o.waitIn = "http://x", "sideways" }, `--wait-in="sideways"`},
 	} {
 		o := ok
 		tc.change(&o)
