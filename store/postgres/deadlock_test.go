@@ -125,10 +125,13 @@ func TestStartBatchRunsAgainAfterDeadlock(t *testing.T) {
 		}
 	}
 	// The aborted session reports its deadlock to the statistics within a
-	// second or so.
-	for wait := time.Now().Add(10 * time.Second); deadlocks()-before != 1; time.Sleep(50 * time.Millisecond) {
+	// second or so. At least one is what shows the server aborted the
+	// batch, which StartBatch then ran again; the count is the cumulative
+	// statistics', and one run on a loaded machine (CI's parallel packages)
+	// counted two for this crossing while everything else above held.
+	for wait := time.Now().Add(10 * time.Second); deadlocks()-before < 1; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(wait) {
-			t.Fatalf("the server counted %d deadlocks, want 1", deadlocks()-before)
+			t.Fatalf("the server counted %d deadlocks, want at least 1", deadlocks()-before)
 		}
 	}
 }
