@@ -56,9 +56,10 @@ type options struct {
 	// task, in its POST or in a GET after it.
 	waitIn string
 	// targets: measure the target table after the comparison, each
-	// throughput run lasting targetDuration.
+	// throughput run lasting targetDuration, every run targetRuns times.
 	targets        bool
 	targetDuration time.Duration
+	targetRuns     int
 	// settle: VACUUM both databases and CHECKPOINT the server before each
 	// run (settle.go).
 	settle bool
@@ -78,6 +79,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 128, "YMERA's AGENT_WORKERS for bench_noop (River's server runs 128 workers)")
 	flag.BoolVar(&o.targets, "targets", true, "then measure issue 6's target table in process and print it")
 	flag.DurationVar(&o.targetDuration, "target-duration", 10*time.Second, "length of each throughput run of the targets")
+	flag.IntVar(&o.targetRuns, "target-runs", 3, "runs of each target measurement, taken in turn (every measurement once, then again); the table prints the median of each figure")
 	flag.BoolVar(&o.settle, "settle", true, "VACUUM both databases and CHECKPOINT the server before each run (a CHECKPOINT only before each target run), so each starts from the same state")
 	flag.Parse()
 	for f := range strings.SplitSeq(conc, ",") {
@@ -87,6 +89,10 @@ func main() {
 			os.Exit(2)
 		}
 		o.concurrency = append(o.concurrency, n)
+	}
+	if o.targetRuns < 1 {
+		fmt.Fprintf(os.Stderr, "compare: -target-runs=%d: expected a positive integer\n", o.targetRuns)
+		os.Exit(2)
 	}
 	if o.waitIn != "post" && o.waitIn != "get" {
 		fmt.Fprintf(os.Stderr, "compare: -wait-in=%q: expected post or get\n", o.waitIn)

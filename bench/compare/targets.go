@@ -10,9 +10,12 @@ import (
 )
 
 // After the comparison (both servers stopped), compare measures the rest of
-// issue 6's target table with the in-process `ymera bench`, one run per
-// row, and prints each against its target, so that one command says where
-// the system stands. Two rows need a million rows or messages and minutes
+// issue 6's target table with the in-process `ymera bench` and prints each
+// row against its target, so that one command says where the system
+// stands. Each measurement runs -target-runs times, in turn with the
+// others (all once, then all again), so that a slow stretch of the shared
+// host falls on every row rather than on one; a row prints the median of
+// each figure. Two rows need a million rows or messages and minutes
 // of setup; their procedures are in docs/performance.md and they are only
 // named here.
 
@@ -93,18 +96,29 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 	if o.settle {
 		tidy = settler{server: o.server}
 	}
-	for _, tr := range targetRuns(o.targetDuration) {
-		tidy.settle(ctx)
-		r, err := inProcessBench(ctx, o, tr.args)
-		if err != nil {
-			return fmt.Errorf("targets: ymera bench %v: %w", tr.args, err)
+	runs := targetRuns(o.targetDuration)
+	reports := make([][]targetReport, len(runs))
+	fmt.Println()
+	for n := range o.targetRuns {
+		for i, tr := range runs {
+			tidy.settle(ctx)
+			r, err := inProcessBench(ctx, o, tr.args)
+			if err != nil {
+				return fmt.Errorf("targets: ymera bench %v: %w", tr.args, err)
+			}
+			if r.Errors > 0 {
+				return fmt.Errorf("targets: ymera bench %v: %d errors", tr.args, r.Errors)
+			}
+			reports[i] = append(reports[i], r)
+			fmt.Printf("target run %d/%d  %-62s completed %7.0f/s%s\n", n+1, o.targetRuns,
+				strings.Join(tr.args, " "), r.CompletedPerSec, r.CPU)
 		}
-		if r.Errors > 0 {
-			return fmt.Errorf("targets: ymera bench %v: %d errors", tr.args, r.Errors)
-		}
-		for i, row := range tr.rows(r) {
+	}
+	for i, tr := range runs {
+		r := medianReport(reports[i])
+		for j, row := range tr.rows(r) {
 			p := printedRow{targetRow: row}
-			if c := r.CPU; i == 0 && c.ProcessUSPerTask > 0 && strings.HasSuffix(row.measured, "/s") {
+			if c := r.CPU; j == 0 && c.ProcessUSPerTask > 0 && strings.HasSuffix(row.measured, "/s") {
 				p.cpu = fmt.Sprintf("%.0f µs/task in process", c.ProcessUSPerTask)
 				if c.DatabaseUSPerTask > 0 {
 					p.cpu += fmt.Sprintf(", %.0f in PostgreSQL", c.DatabaseUSPerTask)
@@ -117,7 +131,11 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 		}
 	}
 	fmt.Println()
-	fmt.Println("targets (issue 6), in-process `ymera bench`, one run each:")
+	if o.targetRuns == 1 {
+		fmt.Println("targets (issue 6), in-process `ymera bench`, one run each:")
+	} else {
+		fmt.Printf("targets (issue 6), in-process `ymera bench`, medians of %d runs each, taken in turn:\n", o.targetRuns)
+	}
 	fmt.Printf("%-52s %-16s %-20s %s\n", "measure", "target", "measured", "")
 	for _, r := range rows {
 		verdict := "not met"
@@ -141,6 +159,37 @@ func inProcessBench(ctx context.Context, o options, args []string) (targetReport
 	env := append(os.Environ(), "DATABASE_URL="+o.server, "NATS_URL=", "NATS_LISTEN=")
 	err := ymeraBench(ctx, o, o.targetDuration+5*time.Minute, env, &r, args...)
 	return r, err
+}
+
+// medianReport is the median of each figure of rs, taken apart: the rate
+// of one run may stand beside the p99 of another. Errors is the most any
+// run had.
+func medianReport(rs []targetReport) targetReport {
+	of := func(f func(targetReport) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	m := targetReport{
+		CompletedPerSec: of(func(r targetReport) float64 { return r.CompletedPerSec }),
+		P50ms:           of(func(r targetReport) float64 { return r.P50ms }),
+		P99ms:           of(func(r targetReport) float64 { return r.P99ms }),
+		RequestP99ms:    of(func(r targetReport) float64 { return r.RequestP99ms }),
+		IdleRSSMB:       of(func(r targetReport) float64 { return r.IdleRSSMB }),
+		ReadyMS:         of(func(r targetReport) float64 { return r.ReadyMS }),
+		CPU: cpu{
+			ProcessUSPerTask:  of(func(r targetReport) float64 { return r.CPU.ProcessUSPerTask }),
+			ServerUSPerTask:   of(func(r targetReport) float64 { return r.CPU.ServerUSPerTask }),
+			DatabaseUSPerTask: of(func(r targetReport) float64 { return r.CPU.DatabaseUSPerTask }),
+			MachineUSPerTask:  of(func(r targetReport) float64 { return r.CPU.MachineUSPerTask }),
+		},
+	}
+	for _, r := range rs {
+		m.Errors = max(m.Errors, r.Errors)
+	}
+	return m
 }
 
 func perSec(r targetReport) string { return strconv.FormatFloat(r.CompletedPerSec, 'f', 0, 64) + "/s" }
