@@ -117,6 +117,15 @@ func main() {
 		}
 		*p = abs
 	}
+	if o.targets && o.million {
+		// Found missing now, not after the five minutes before they run.
+		for name, p := range map[string]string{"listtasks": o.listtasks, "natsflood": o.natsflood} {
+			if _, err := os.Stat(p); err != nil {
+				fmt.Fprintf(os.Stderr, "compare: -%s=%s: %v (make bench-compare builds it; -million=false skips the rows that need it)\n", name, p, err)
+				os.Exit(2)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ratios, err := run(ctx, o)
