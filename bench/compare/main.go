@@ -84,7 +84,7 @@ func main() {
 	flag.BoolVar(&o.targets, "targets", true, "then measure issue 6's target table in process and print it")
 	flag.DurationVar(&o.targetDuration, "target-duration", 10*time.Second, "length of each throughput run of the targets")
 	flag.IntVar(&o.targetRuns, "target-runs", 3, "runs of each target measurement, taken in turn (every measurement once, then again); the table prints the median of each figure")
-	flag.BoolVar(&o.million, "million", true, "with the targets, also measure the two rows that need a million tasks (GET /tasks over a million rows, RSS with a million queued): about two minutes more")
+	flag.BoolVar(&o.million, "million", true, "with the targets, also measure the two rows that need a million tasks (GET /tasks over a million rows, RSS with a million queued), once each: about a minute more")
 	flag.StringVar(&o.listtasks, "listtasks", "bin/listtasks", "the bench/listtasks binary, for -million")
 	flag.StringVar(&o.natsflood, "natsflood", "bin/natsflood", "the bench/natsflood binary, for -million")
 	flag.BoolVar(&o.settle, "settle", true, "VACUUM both databases and CHECKPOINT the server before each run (a CHECKPOINT only before each target run), so each starts from the same state")

@@ -13,12 +13,11 @@ import (
 // issue 6's target table with the in-process `ymera bench` and prints each
 // row against its target, so that one command says where the system
 // stands; with -million (million.go) that includes the two rows that need
-// a million tasks. Each measurement runs -target-runs times, in turn with the
-// others (all once, then all again), so that a slow stretch of the shared
+// a million tasks, measured once each. Every other measurement runs
+// -target-runs times, in turn with the others (all once, then all again),
+// so that a slow stretch of the shared
 // host falls on every row rather than on one; a row prints the median of
-// each figure. Two rows need a million rows or messages and minutes
-// of setup; their procedures are in docs/performance.md and they are only
-// named here.
+// each figure.
 
 // targetReport is the part of `ymera bench --json` the targets read.
 type targetReport struct {
