@@ -11,13 +11,12 @@ import (
 
 // After the comparison (both servers stopped), compare measures the rest of
 // issue 6's target table with the in-process `ymera bench` and prints each
-// row against its target, so that one command says where the system
-// stands; with -million (million.go) that includes the two rows that need
-// a million tasks, measured once each. Every other measurement runs
-// -target-runs times, in turn with the others (all once, then all again),
-// so that a slow stretch of the shared
-// host falls on every row rather than on one; a row prints the median of
-// each figure.
+// row against its target, so that one command says where the system stands;
+// with -million (million.go) that includes the two rows that need a million
+// tasks, measured once each. Every other measurement runs -target-runs
+// times, in turn with the others (all once, then all again), so that a slow
+// stretch of the shared host falls on every row rather than on one; a row
+// prints the median of each figure.
 
 // targetReport is the part of `ymera bench --json` the targets read.
 type targetReport struct {
