@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -114,7 +113,7 @@ func listP99(out string) (float64, error) {
 // queuedRow starts a node on SQLite with no agents, publishes a million
 // tasks straight to its NATS, and samples the process's RSS throughout.
 // The row holds RSS at rest, queuedRest after the last publish, and the
-// peak of the burst beside it; the API must still answer.
+// peak since the first publish beside it; the API must still answer.
 func queuedRow(ctx context.Context, o options) (printedRow, error) {
 	row := printedRow{targetRow: targetRow{measure: "RSS with 1,000,000 tasks queued", target: "≤ 300 MB"}}
 	natsPort, err := freePort()
@@ -135,11 +134,10 @@ func queuedRow(ctx context.Context, o options) (printedRow, error) {
 		return row, nil
 	}
 	var peak sampler
-	stopSampling := peak.every(srv.cmd.Process.Pid, 200*time.Millisecond)
+	defer peak.every(srv.cmd.Process.Pid, 200*time.Millisecond)()
 	start := time.Now()
 	out, err := runHelper(ctx, o.natsflood, "-nats", "nats://127.0.0.1:"+natsPort, "-n", strconv.Itoa(millionTasks), "-user", u.UserID)
 	if err != nil {
-		stopSampling()
 		return row, err
 	}
 	published := time.Since(start)
@@ -147,20 +145,18 @@ func queuedRow(ctx context.Context, o options) (printedRow, error) {
 	select {
 	case <-time.After(queuedRest):
 	case <-ctx.Done():
-		stopSampling()
 		return row, ctx.Err()
 	}
-	stopSampling()
 	rest, _ := rssMB(srv.cmd.Process.Pid)
 	answered, err := apiAnswers(ctx, srv.url, u.AccessToken)
 	if err != nil {
 		return row, err
 	}
-	fmt.Printf("million  RSS peak %.0f MB while publishing (%s), %.0f MB %s after; %s\n",
-		peak.max(), published.Round(100*time.Millisecond), rest, queuedRest, answered)
+	fmt.Printf("million  published in %s; RSS %.0f MB %s after, peak %.0f MB since the first publish; %s\n",
+		published.Round(100*time.Millisecond), rest, queuedRest, peak.max(), answered)
 	row.measured = fmt.Sprintf("%.0f MB", rest)
 	row.met = rest <= 300
-	row.cpu = fmt.Sprintf("at rest %s after the last publish; peak %.0f MB during it; API answering", queuedRest, peak.max())
+	row.cpu = fmt.Sprintf("at rest %s after the last publish; peak %.0f MB since the first; API answering", queuedRest, peak.max())
 	return row, nil
 }
 
@@ -279,15 +275,13 @@ func lastLine(out string) string {
 // rssMB reads a process's resident set from /proc, in MiB, as `ymera
 // bench` reports its own.
 func rssMB(pid int) (float64, bool) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			return kb / 1024, err == nil
 		}
 	}
