@@ -52,9 +52,10 @@ bench: build ## Submit tasks through the full path in-process and print throughp
 bench-compare: build ## YMERA vs River (bench/river) on the same PostgreSQL, alternating runs, medians and ratio; then the issue-6 target table
 	cd bench/river && GOWORK=off $(GO) build -trimpath -o ../../bin/river-bench .
 	$(GO) build -trimpath -o bin/httpfloor ./bench/httpfloor
+	$(GO) build -trimpath -o bin/pipefloor ./bench/pipefloor
 	$(GO) build -trimpath -o bin/listtasks ./bench/listtasks
 	$(GO) build -trimpath -o bin/natsflood ./bench/natsflood
-	$(GO) run ./bench/compare -ymera $(BIN) -river bin/river-bench -floor bin/httpfloor -listtasks bin/listtasks -natsflood bin/natsflood -server "$(TEST_DATABASE_URL)" $(COMPARE_FLAGS)
+	$(GO) run ./bench/compare -ymera $(BIN) -river bin/river-bench -floor bin/httpfloor -pipefloor bin/pipefloor -listtasks bin/listtasks -natsflood bin/natsflood -server "$(TEST_DATABASE_URL)" $(COMPARE_FLAGS)
 
 lint: fmt vet ## gofmt and go vet
 

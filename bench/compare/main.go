@@ -12,7 +12,11 @@
 // server that answers the same requests and does nothing else, once at
 // each concurrency: the floor column is what the machine allows any
 // server of this shape with this client, the top of the scale both sides
-// are read against.
+// are read against. Then bench/pipefloor (unless -pipefloor is empty), the
+// pipeline of DESIGN.md "Speed" with none of the product around it, on a
+// database of its own on the same server: the pipeline column is what
+// that pipeline itself reaches on the machine that day, and ours/pipeline
+// is the share of it the product keeps.
 //
 // Then (unless -targets=false) it measures the rest of issue 6's target table
 // in process and prints every row against its target (targets.go).
@@ -47,6 +51,7 @@ type options struct {
 	ymera       string
 	river       string
 	floor       string // bench/httpfloor's binary; empty skips the floor runs
+	pipefloor   string // bench/pipefloor's binary; empty skips the pipeline runs
 	server      string
 	rounds      int
 	concurrency []int
@@ -75,6 +80,7 @@ func main() {
 	flag.StringVar(&o.ymera, "ymera", "bin/ymera", "the ymera binary")
 	flag.StringVar(&o.river, "river", "bin/river-bench", "the River server binary (bench/river)")
 	flag.StringVar(&o.floor, "floor", "bin/httpfloor", "the bench/httpfloor binary; empty skips the floor runs")
+	flag.StringVar(&o.pipefloor, "pipefloor", "bin/pipefloor", "the bench/pipefloor binary (the pipeline, bare); empty skips the pipeline runs")
 	flag.StringVar(&o.server, "server", serverDefault(), "PostgreSQL server; both databases are created on it and dropped")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs both sides at each concurrency")
 	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
@@ -106,7 +112,7 @@ func main() {
 		os.Exit(2)
 	}
 	// The servers run in a temporary directory: resolve the binaries first.
-	for _, p := range []*string{&o.ymera, &o.river, &o.floor, &o.listtasks, &o.natsflood} {
+	for _, p := range []*string{&o.ymera, &o.river, &o.floor, &o.pipefloor, &o.listtasks, &o.natsflood} {
 		if *p == "" {
 			continue
 		}
@@ -191,33 +197,38 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	ours := &side{name: "ymera"}
 	river := &side{name: "river"}
 	floor := &side{name: "floor"}
-	ourPort, err := freePort()
-	if err != nil {
-		return nil, err
+	pipe := &side{name: "pipeline"}
+	for _, s := range []*side{ours, river, floor, pipe} {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.url = "http://127.0.0.1:" + port
 	}
-	riverPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	floorPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	ours.url, river.url = "http://127.0.0.1:"+ourPort, "http://127.0.0.1:"+riverPort
-	floor.url = "http://127.0.0.1:" + floorPort
 	ours.cmd = exec.Command(o.ymera, "serve")
 	ours.cmd.Dir = dataDir // no stray .env is read
 	ours.cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+ourDB, "DATA_DIR="+dataDir, "HTTP_ADDR=127.0.0.1:"+ourPort,
+		"DATABASE_URL="+ourDB, "DATA_DIR="+dataDir, "HTTP_ADDR="+strings.TrimPrefix(ours.url, "http://"),
 		"AGENT_KINDS=bench_noop", "AGENT_WORKERS="+strconv.Itoa(o.workers), "RATE_LIMIT_ENABLED=false",
 		"JWT_SECRET_KEY="+randomHex(32), "LOG_LEVEL=WARNING", "NATS_URL=", "NATS_LISTEN=",
 	)
 	river.cmd = exec.Command(o.river)
-	river.cmd.Env = append(os.Environ(), "DATABASE_URL="+riverDB, "ADDR=127.0.0.1:"+riverPort, "JWT_SECRET_KEY="+randomHex(32))
+	river.cmd.Env = append(os.Environ(), "DATABASE_URL="+riverDB, "ADDR="+strings.TrimPrefix(river.url, "http://"),
+		"JWT_SECRET_KEY="+randomHex(32))
 	sides := []*side{ours, river}
+	settled := []string{ourDB, riverDB}
 	if o.floor != "" {
-		floor.cmd = exec.Command(o.floor, "-addr", "127.0.0.1:"+floorPort)
+		floor.cmd = exec.Command(o.floor, "-addr", strings.TrimPrefix(floor.url, "http://"))
 		sides = append(sides, floor)
+	}
+	if o.pipefloor != "" {
+		pipeDB, err := db("pipefloor_cmp_")
+		if err != nil {
+			return nil, err
+		}
+		pipe.cmd = exec.Command(o.pipefloor, "-addr", strings.TrimPrefix(pipe.url, "http://"), "-database", pipeDB)
+		sides = append(sides, pipe)
+		settled = append(settled, pipeDB)
 	}
 	for _, s := range sides {
 		s.perSec, s.p99, s.machineUS = map[int][]float64{}, map[int][]float64{}, map[int][]float64{}
@@ -239,8 +250,8 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	}
 	var tidy settler
 	if o.settle {
-		tidy = settler{server: o.server, databases: []string{ourDB, riverDB}}
-		fmt.Println("before each run: VACUUM both databases, CHECKPOINT (-settle=false skips)")
+		tidy = settler{server: o.server, databases: settled}
+		fmt.Println("before each run: VACUUM the databases, CHECKPOINT (-settle=false skips)")
 	}
 	for round := range o.rounds {
 		order := []*side{ours, river}
@@ -273,9 +284,22 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 			fmt.Printf("floor    c=%-4d completed %8.0f/s  (bench/httpfloor: the same requests, no work)%s\n", c, rep.CompletedPerSec, rep.CPU)
 		}
 	}
+	if pipe.cmd != nil {
+		for _, c := range o.concurrency {
+			tidy.settle(ctx)
+			rep, err := bench(ctx, o, pipe.url, c)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline, concurrency %d: %w", c, err)
+			}
+			pipe.perSec[c] = append(pipe.perSec[c], rep.CompletedPerSec)
+			pipe.machineUS[c] = append(pipe.machineUS[c], rep.CPU.MachineUSPerTask)
+			fmt.Printf("pipeline c=%-4d completed %8.0f/s  p99 %7.1f ms  (bench/pipefloor: the same pipeline, bare)%s\n",
+				c, rep.CompletedPerSec, rep.P99ms, rep.CPU)
+		}
+	}
 	fmt.Println()
-	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s %10s %10s\n", "concurrency", "ymera /s", "river /s", "ratio",
-		"ymera p99", "river p99", "floor /s", "ymera µs", "river µs")
+	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s %12s %12s %10s %10s %12s\n", "concurrency", "ymera /s", "river /s", "ratio",
+		"ymera p99", "river p99", "floor /s", "pipeline /s", "ours/pipe", "ymera µs", "river µs", "pipeline µs")
 	ratios = map[int]float64{}
 	for _, c := range o.concurrency {
 		a, b := median(ours.perSec[c]), median(river.perSec[c])
@@ -284,12 +308,17 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 			ratio = a / b
 		}
 		ratios[c] = ratio
-		fl := "-"
+		fl, pl, share := "-", "-", "-"
 		if v := floor.perSec[c]; len(v) > 0 {
 			fl = strconv.FormatFloat(v[0], 'f', 0, 64)
 		}
-		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s %10s %10s\n", c, a, b, ratio,
-			median(ours.p99[c]), median(river.p99[c]), fl, usPerTask(ours.machineUS[c]), usPerTask(river.machineUS[c]))
+		if v := pipe.perSec[c]; len(v) > 0 && v[0] > 0 {
+			pl = strconv.FormatFloat(v[0], 'f', 0, 64)
+			share = strconv.FormatFloat(100*a/v[0], 'f', 0, 64) + " %"
+		}
+		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s %12s %12s %10s %10s %12s\n", c, a, b, ratio,
+			median(ours.p99[c]), median(river.p99[c]), fl, pl, share,
+			usPerTask(ours.machineUS[c]), usPerTask(river.machineUS[c]), usPerTask(pipe.machineUS[c]))
 	}
 	fmt.Println("(µs: the machine's CPU per completed task, every process on it, medians)")
 	return ratios, nil

@@ -1,0 +1,480 @@
+// Command pipefloor is the task pipeline of DESIGN.md "Speed", bare: the
+// shape YMERA is built on, with none of the product around it. It answers
+// the requests of `ymera bench --url` the way YMERA does:
+//
+//   - POST /tasks reads the task's JSON and hands it to one insert writer,
+//     which gathers tasks for up to -linger or -batch rows, inserts them in
+//     one COPY into YMERA's own tasks table (migrated with YMERA's
+//     migrations, so with every index the product has), then publishes
+//     each to a JetStream work queue (file store) back to back; the POST
+//     answers 201 once its row is committed and its message stored, and
+//     with ?wait= once its task has also ended.
+//   - One pull consumer hands each message to a no-op agent, whose result
+//     goes to one result writer: one UPDATE ... FROM unnest(...) per batch,
+//     and each message acknowledged after that commit.
+//
+// What it leaves out is what YMERA adds to that shape: authentication,
+// request validation and problem details, rate limits, metrics other than
+// the process's CPU, logs, traces, live events, the outbox that survives a
+// crash between commit and publish, actors and their supervision, retries,
+// dead letters, and a task's history. Driven by the same client as YMERA,
+// River and bench/httpfloor, it measures what the pipeline itself costs on
+// this machine today: the ceiling the product's overhead is read against
+// (docs/performance.md, "The pipeline floor"). It is a tool, not the
+// product, and it keeps none of the product's guarantees beyond the commit
+// before the 201 and the commit before the acknowledgement.
+//
+//	bin/pipefloor -addr 127.0.0.1:18300 -database postgres://postgres@127.0.0.1:5432/pipefloor &
+//	bin/ymera bench --url http://127.0.0.1:18300 --concurrency 256 --duration 10s --json
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/ymera/ymera/store/postgres"
+)
+
+const (
+	streamName = "FLOOR_TASKS"
+	subject    = "floor.tasks"
+	// maxWait bounds ?wait=, as YMERA's gateway does.
+	maxWait = time.Minute
+)
+
+type options struct {
+	addr     string
+	database string
+	linger   time.Duration
+	batch    int
+	conns    int
+	// cpuprofile: write a CPU profile of the whole life of the process.
+	cpuprofile string
+	// listening, when set, hears the address once the server listens.
+	listening func(addr string)
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:18300", "address to listen on")
+	flag.StringVar(&o.database, "database", "", "URL of an existing PostgreSQL database; it is migrated with YMERA's migrations (required)")
+	flag.DurationVar(&o.linger, "linger", 500*time.Microsecond, "how long each writer gathers a batch after its first item")
+	flag.IntVar(&o.batch, "batch", 256, "most items in one batch of each writer")
+	flag.IntVar(&o.conns, "conns", 8, "PostgreSQL connections")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the process's life to this file")
+	flag.Parse()
+	switch {
+	case o.database == "":
+		fmt.Fprintln(os.Stderr, "pipefloor: -database is required")
+		os.Exit(2)
+	case o.linger < 0:
+		fmt.Fprintf(os.Stderr, "pipefloor: -linger=%s: expected a duration of 0 or more\n", o.linger)
+		os.Exit(2)
+	case o.batch < 1:
+		fmt.Fprintf(os.Stderr, "pipefloor: -batch=%d: expected a positive integer\n", o.batch)
+		os.Exit(2)
+	case o.conns < 2:
+		fmt.Fprintf(os.Stderr, "pipefloor: -conns=%d: expected 2 or more (one for each writer)\n", o.conns)
+		os.Exit(2)
+	}
+	if o.cpuprofile != "" {
+		out, err := os.Create(o.cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(out)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pipefloor: -cpuprofile=%s: %v\n", o.cpuprofile, err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	o.listening = func(addr string) { fmt.Println("pipefloor: listening on http://" + addr) }
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "pipefloor:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	if err := migrate(ctx, o.database); err != nil {
+		return err
+	}
+	cfg, err := pgxpool.ParseConfig(o.database)
+	if err != nil {
+		return fmt.Errorf("-database: %w", err)
+	}
+	cfg.MaxConns = int32(o.conns)
+	// As the product does (DESIGN.md "Speed"): a cached generic plan made
+	// while the table was small turns the batched UPDATE into a hash join.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	user := uuid.Must(uuid.NewV7())
+	if _, err := pool.Exec(ctx, `INSERT INTO users (id, username, email, hashed_password) VALUES ($1, $2, $3, 'x')`,
+		user.String(), "floor_"+user.String()[:8], "floor_"+user.String()[:8]+"@floor.invalid"); err != nil {
+		return fmt.Errorf("create the tasks' user: %w", err)
+	}
+
+	dir, err := os.MkdirTemp("", "pipefloor-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: dir, NoSigs: true, NoLog: true})
+	if err != nil {
+		return err
+	}
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return errors.New("embedded nats-server not ready")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: streamName, Subjects: []string{subject},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage}); err != nil {
+		return err
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, streamName, jetstream.ConsumerConfig{Durable: "floor",
+		AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 8192})
+	if err != nil {
+		return err
+	}
+
+	f := &floor{o: o, pool: pool, js: js, user: pgtype.UUID{Bytes: user, Valid: true},
+		submits: make(chan *submission, 4*o.batch), ended: make(chan jetstream.Msg, 4*o.batch)}
+	var wg sync.WaitGroup
+	wctx, cancelWriters := context.WithCancel(context.Background())
+	wg.Go(func() { f.insertLoop(wctx) })
+	wg.Go(func() { f.resultLoop(wctx) })
+	// The no-op agent: each task ends at once, and its result goes to the
+	// result writer.
+	cc, err := cons.Consume(func(m jetstream.Msg) { f.ended <- m }, jetstream.PullMaxMessages(512))
+	if err != nil {
+		cancelWriters()
+		wg.Wait()
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &fasthttp.Server{Handler: f.serve, Name: "pipefloor"}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		cc.Stop()
+		cancelWriters()
+		wg.Wait()
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if o.listening != nil {
+		o.listening(ln.Addr().String())
+	}
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		err = srv.Shutdown()
+	}
+	cc.Stop()
+	cancelWriters()
+	wg.Wait()
+	return err
+}
+
+// migrate brings the database to YMERA's schema.
+func migrate(ctx context.Context, url string) error {
+	db, err := postgres.Open(ctx, url, postgres.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+type floor struct {
+	o       options
+	pool    *pgxpool.Pool
+	js      jetstream.JetStream
+	user    pgtype.UUID
+	submits chan *submission
+	ended   chan jetstream.Msg
+	// waiters: task id → closed when the task's result is committed, for
+	// the POSTs that wait.
+	waiters sync.Map
+	metrics fasthttp.RequestHandler
+}
+
+// submission is one POST's task on its way through the insert writer.
+type submission struct {
+	id     uuid.UUID
+	name   string
+	kind   string
+	params json.RawMessage
+	// stored gets nil once the row is committed and the message stored.
+	stored chan error
+}
+
+func (f *floor) serve(c *fasthttp.RequestCtx) {
+	path := c.Path()
+	c.SetContentType("application/json")
+	switch {
+	case c.IsGet() && bytes.Equal(path, []byte("/health")):
+		c.SetBodyString(`{"status":"healthy"}`)
+	case c.IsGet() && bytes.Equal(path, []byte("/metrics")):
+		f.metrics(c)
+	case c.IsPost() && bytes.Equal(path, []byte("/auth/register")):
+		c.SetStatusCode(fasthttp.StatusCreated)
+		c.SetBodyString(`{"access_token":"floor","user_id":"` + uuid.UUID(f.user.Bytes).String() + `"}`)
+	case c.IsPost() && bytes.Equal(path, []byte("/tasks")):
+		f.submit(c)
+	case c.IsGet() && bytes.HasPrefix(path, []byte("/tasks/")):
+		f.get(c, string(path[len("/tasks/"):]))
+	default:
+		problem(c, fasthttp.StatusNotFound, "no such route")
+	}
+}
+
+func (f *floor) submit(c *fasthttp.RequestCtx) {
+	var body struct {
+		Name       string          `json:"name"`
+		TaskType   string          `json:"task_type"`
+		Parameters json.RawMessage `json:"parameters"`
+	}
+	if err := json.Unmarshal(c.PostBody(), &body); err != nil {
+		problem(c, fasthttp.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	if body.Name == "" || body.TaskType == "" {
+		problem(c, fasthttp.StatusUnprocessableEntity, "name and task_type are required")
+		return
+	}
+	if len(body.Parameters) == 0 {
+		body.Parameters = json.RawMessage(`{}`)
+	}
+	var wait time.Duration
+	if w := c.QueryArgs().Peek("wait"); w != nil {
+		d, err := time.ParseDuration(string(w))
+		if err != nil || d < 0 || d > maxWait {
+			problem(c, fasthttp.StatusUnprocessableEntity, "wait: expected a duration from 0 to "+maxWait.String())
+			return
+		}
+		wait = d
+	}
+	s := &submission{id: uuid.Must(uuid.NewV7()), name: body.Name, kind: body.TaskType, params: body.Parameters,
+		stored: make(chan error, 1)}
+	id := s.id.String()
+	var done chan struct{}
+	if wait > 0 {
+		done = make(chan struct{})
+		f.waiters.Store(id, done)
+	}
+	f.submits <- s
+	if err := <-s.stored; err != nil {
+		f.waiters.Delete(id)
+		problem(c, fasthttp.StatusServiceUnavailable, err.Error())
+		return
+	}
+	c.SetStatusCode(fasthttp.StatusCreated)
+	c.Response.AppendBodyString(`{"task_id":"` + id + `","status":"queued"`)
+	if done != nil {
+		t := time.NewTimer(wait)
+		select {
+		case <-done:
+			c.Response.AppendBodyString(`,"task":{"id":"` + id + `","status":"completed"}`)
+		case <-t.C:
+			f.waiters.Delete(id)
+		}
+		t.Stop()
+	}
+	c.Response.AppendBodyString(`}`)
+}
+
+func (f *floor) get(c *fasthttp.RequestCtx, id string) {
+	if uuid.Validate(id) != nil {
+		problem(c, fasthttp.StatusNotFound, "no such task")
+		return
+	}
+	var status string
+	err := f.pool.QueryRow(c, `SELECT status FROM tasks WHERE id = $1`, id).Scan(&status)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		problem(c, fasthttp.StatusNotFound, "no such task")
+	case err != nil:
+		problem(c, fasthttp.StatusServiceUnavailable, err.Error())
+	default:
+		c.SetBodyString(`{"id":"` + id + `","status":"` + status + `"}`)
+	}
+}
+
+func problem(c *fasthttp.RequestCtx, status int, detail string) {
+	b, _ := json.Marshal(map[string]any{"title": fasthttp.StatusMessage(status), "status": status, "detail": detail})
+	c.SetStatusCode(status)
+	c.SetContentType("application/problem+json")
+	c.SetBody(b)
+}
+
+// gather appends to batch what arrives on in until the batch is full or
+// linger has passed since its first item; it returns nil once ctx ends.
+func gather[T any](ctx context.Context, in <-chan T, batch []T, limit int, linger time.Duration, t *time.Timer) []T {
+	select {
+	case v := <-in:
+		batch = append(batch, v)
+	case <-ctx.Done():
+		return nil
+	}
+	t.Reset(linger)
+	defer t.Stop()
+	for len(batch) < limit {
+		select {
+		case v := <-in:
+			batch = append(batch, v)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// insertLoop is the insert writer: a batch's rows in one COPY, then its
+// messages published back to back; each caller hears once its own PubAck
+// is in, while the next batch is gathered.
+func (f *floor) insertLoop(ctx context.Context) {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	var batch []*submission
+	for {
+		batch = gather(ctx, f.submits, batch[:0], f.o.batch, f.o.linger, t)
+		if batch == nil {
+			return
+		}
+		now := time.Now()
+		rows := make([][]any, len(batch))
+		for i, s := range batch {
+			rows[i] = []any{pgtype.UUID{Bytes: s.id, Valid: true}, s.name, s.kind, s.params, "normal", "queued",
+				f.user, now, now}
+		}
+		_, err := f.pool.CopyFrom(ctx, pgx.Identifier{"tasks"},
+			[]string{"id", "name", "task_type", "parameters", "priority", "status", "user_id", "created_at", "updated_at"},
+			pgx.CopyFromRows(rows))
+		if err != nil {
+			for _, s := range batch {
+				s.stored <- fmt.Errorf("insert: %w", err)
+			}
+			continue
+		}
+		acks := make([]jetstream.PubAckFuture, len(batch))
+		errs := make([]error, len(batch))
+		for i, s := range batch {
+			msg := make([]byte, 0, 64+len(s.name)+len(s.kind)+len(s.params))
+			msg = append(msg, s.id.String()...)
+			msg = append(msg, `{"name":`...)
+			msg = strconv.AppendQuote(msg, s.name)
+			msg = append(msg, `,"task_type":`...)
+			msg = strconv.AppendQuote(msg, s.kind)
+			msg = append(msg, `,"parameters":`...)
+			msg = append(msg, s.params...)
+			msg = append(msg, '}')
+			acks[i], errs[i] = f.js.PublishAsync(subject, msg)
+		}
+		go func(batch []*submission) {
+			for i, s := range batch {
+				if errs[i] == nil {
+					select {
+					case <-acks[i].Ok():
+					case errs[i] = <-acks[i].Err():
+					}
+				}
+				s.stored <- errs[i]
+			}
+		}(batch)
+		batch = nil // the goroutine owns it now
+	}
+}
+
+// resultLoop is the result writer: a batch of ended tasks in one UPDATE,
+// then each message acknowledged and each waiting POST woken.
+func (f *floor) resultLoop(ctx context.Context) {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	var batch []jetstream.Msg
+	ids := make([]string, 0, f.o.batch)
+	for {
+		batch = gather(ctx, f.ended, batch[:0], f.o.batch, f.o.linger, t)
+		if batch == nil {
+			return
+		}
+		ids = ids[:0]
+		for _, m := range batch {
+			if d := m.Data(); len(d) >= 36 {
+				ids = append(ids, string(d[:36]))
+			}
+		}
+		_, err := f.pool.Exec(ctx, `UPDATE tasks SET status = 'completed', result = '{}', attempts = 1,
+				started_at = $2, completed_at = $2, updated_at = $2
+			FROM unnest($1::uuid[]) AS b(id)
+			WHERE tasks.id = b.id AND tasks.status = 'queued'`, ids, time.Now())
+		for _, m := range batch {
+			if err != nil {
+				_ = m.Nak() // redelivered, and tried again
+				continue
+			}
+			_ = m.Ack()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pipefloor: result batch:", err)
+			continue
+		}
+		for _, id := range ids {
+			if done, ok := f.waiters.LoadAndDelete(id); ok {
+				close(done.(chan struct{}))
+			}
+		}
+	}
+}
