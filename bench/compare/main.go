@@ -12,11 +12,12 @@
 // server that answers the same requests and does nothing else, once at
 // each concurrency: the floor column is what the machine allows any
 // server of this shape with this client, the top of the scale both sides
-// are read against. Then bench/pipefloor (unless -pipefloor is empty), the
+// are read against. bench/pipefloor (unless -pipefloor is empty), the
 // pipeline of DESIGN.md "Speed" with none of the product around it, on a
-// database of its own on the same server: the pipeline column is what
-// that pipeline itself reaches on the machine that day, and ours/pipeline
-// is the share of it the product keeps.
+// database of its own on the same server, takes its turn in every round
+// beside the two sides: the pipeline column is what that pipeline itself
+// reaches on the machine that day, and ours/pipe the share of it the
+// product keeps.
 //
 // Then (unless -targets=false) it measures the rest of issue 6's target table
 // in process and prints every row against its target (targets.go).
@@ -253,11 +254,15 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		tidy = settler{server: o.server, databases: settled}
 		fmt.Println("before each run: VACUUM the databases, CHECKPOINT (-settle=false skips)")
 	}
+	rotation := []*side{ours, river}
+	if pipe.cmd != nil {
+		rotation = append(rotation, pipe)
+	}
 	for round := range o.rounds {
-		order := []*side{ours, river}
-		if round%2 == 1 {
-			slices.Reverse(order)
-		}
+		// Each round starts with the next side, so that none always runs
+		// first or after the same other.
+		k := round % len(rotation)
+		order := append(slices.Clone(rotation[k:]), rotation[:k]...)
 		for _, c := range o.concurrency {
 			for _, s := range order {
 				tidy.settle(ctx)
@@ -268,7 +273,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 				s.perSec[c] = append(s.perSec[c], rep.CompletedPerSec)
 				s.p99[c] = append(s.p99[c], rep.P99ms)
 				s.machineUS[c] = append(s.machineUS[c], rep.CPU.MachineUSPerTask)
-				fmt.Printf("round %d  %-6s c=%-4d completed %8.0f/s  accepted %8.0f/s  p99 %7.1f ms  errors %d%s\n",
+				fmt.Printf("round %d  %-8s c=%-4d completed %8.0f/s  accepted %8.0f/s  p99 %7.1f ms  errors %d%s\n",
 					round+1, s.name, c, rep.CompletedPerSec, rep.AcceptedPerSec, rep.P99ms, rep.Errors, rep.CPU)
 			}
 		}
@@ -282,19 +287,6 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 			floor.perSec[c] = append(floor.perSec[c], rep.CompletedPerSec)
 			rep.CPU.DatabaseUSPerTask = 0 // the floor server has no database; PostgreSQL only idled
 			fmt.Printf("floor    c=%-4d completed %8.0f/s  (bench/httpfloor: the same requests, no work)%s\n", c, rep.CompletedPerSec, rep.CPU)
-		}
-	}
-	if pipe.cmd != nil {
-		for _, c := range o.concurrency {
-			tidy.settle(ctx)
-			rep, err := bench(ctx, o, pipe.url, c)
-			if err != nil {
-				return nil, fmt.Errorf("pipeline, concurrency %d: %w", c, err)
-			}
-			pipe.perSec[c] = append(pipe.perSec[c], rep.CompletedPerSec)
-			pipe.machineUS[c] = append(pipe.machineUS[c], rep.CPU.MachineUSPerTask)
-			fmt.Printf("pipeline c=%-4d completed %8.0f/s  p99 %7.1f ms  (bench/pipefloor: the same pipeline, bare)%s\n",
-				c, rep.CompletedPerSec, rep.P99ms, rep.CPU)
 		}
 	}
 	fmt.Println()
@@ -312,15 +304,15 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		if v := floor.perSec[c]; len(v) > 0 {
 			fl = strconv.FormatFloat(v[0], 'f', 0, 64)
 		}
-		if v := pipe.perSec[c]; len(v) > 0 && v[0] > 0 {
-			pl = strconv.FormatFloat(v[0], 'f', 0, 64)
-			share = strconv.FormatFloat(100*a/v[0], 'f', 0, 64) + " %"
+		if m := median(pipe.perSec[c]); m > 0 {
+			pl = strconv.FormatFloat(m, 'f', 0, 64)
+			share = strconv.FormatFloat(100*a/m, 'f', 0, 64) + " %"
 		}
 		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s %12s %12s %10s %10s %12s\n", c, a, b, ratio,
 			median(ours.p99[c]), median(river.p99[c]), fl, pl, share,
 			usPerTask(ours.machineUS[c]), usPerTask(river.machineUS[c]), usPerTask(pipe.machineUS[c]))
 	}
-	fmt.Println("(µs: the machine's CPU per completed task, every process on it, medians)")
+	fmt.Println("(pipeline: bench/pipefloor, the same pipeline with nothing around it; µs: the machine's CPU per completed task, every process on it; medians of the rounds)")
 	return ratios, nil
 }
 
