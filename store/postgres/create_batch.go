@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -189,26 +190,23 @@ func (r tasks) createAlone(ctx context.Context, ts []actors.Task, i int, how ins
 func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, errs []error, how insertion,
 	started []store.Task) (int, int64, error) {
 	n := len(batch)
-	ids, names, descs, types := make([]string, n), make([]string, n), make([]*string, n), make([]string, n)
-	params, prios, users, agents := make([]*string, n), make([]string, n), make([]*string, n), make([]*string, n)
+	// Optional columns are pgtype.Text, NULL where empty: pgx encodes them
+	// element by element without the reflection a slice of *string takes.
+	ids, names, descs, types := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]string, n)
+	params, prios, users, agents := make([]pgtype.Text, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
 	maxes, ats := make([]int32, n), make([]time.Time, n)
 	var leases []int64
 	var starts []time.Time // nil arrays unless started or finished: see insertBatchSQL
 	if how.starts != nil || how.finishes != nil {
 		leases, starts = make([]int64, n), make([]time.Time, n)
 	}
-	var statuses, results, messages []*string
+	var statuses, results, messages []pgtype.Text
 	var ends []time.Time // nil arrays unless finished
 	if how.finishes != nil {
-		statuses, results, messages, ends = make([]*string, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
+		statuses, results, messages, ends = make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n), make([]time.Time, n)
 	}
 	now := r.db.now()
-	opt := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
+	opt := func(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
 	for j, i := range batch {
 		t := ts[i]
 		ids[j], names[j], descs[j], types[j] = t.ID, t.Name, opt(t.Description), t.Type

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -200,29 +201,32 @@ func distinctRounds(idx []int, id func(int) string) [][]int {
 // an earlier round.
 func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error, kept ended.Batch) error {
 	keep := kept != nil
-	ids := make([]string, len(round))
+	// Optional values are pgtype values, which pgx encodes without the
+	// reflection a slice of pointers takes.
+	ids := make([]pgtype.UUID, len(round))
 	leases := make([]int64, len(round))
 	statuses := make([]string, len(round))
-	results := make([]*string, len(round))
-	messages := make([]*string, len(round))
+	results := make([]pgtype.Text, len(round))
+	messages := make([]pgtype.Text, len(round))
 	ats := make([]time.Time, len(round))
-	starts := make([]*time.Time, len(round))
+	starts := make([]pgtype.Timestamptz, len(round))
 	for j, i := range round {
 		it := items[i]
 		errs[i] = nil // from an attempt that inRounds runs again
 		if keep {
 			kept.Drop(canonicalID(it.ID))
 		}
-		ids[j], leases[j], statuses[j], ats[j] = it.ID, it.Lease, string(it.Outcome.Status), it.At
+		ids[j] = uuidArg(it.ID) // finishRounds checked it
+		leases[j], statuses[j], ats[j] = it.Lease, string(it.Outcome.Status), it.At
 		if len(it.Outcome.Result) > 0 {
-			s := string(it.Outcome.Result)
-			results[j] = &s
+			results[j] = pgtype.Text{String: string(it.Outcome.Result), Valid: true}
 		}
 		if it.Outcome.ErrorMessage != "" {
-			s := it.Outcome.ErrorMessage
-			messages[j] = &s
+			messages[j] = pgtype.Text{String: it.Outcome.ErrorMessage, Valid: true}
 		}
-		starts[j] = startedArg(it.Outcome)
+		if at := it.Outcome.StartedAt; !at.IsZero() {
+			starts[j] = pgtype.Timestamptz{Time: at, Valid: true}
+		}
 	}
 	var (
 		ord             int64

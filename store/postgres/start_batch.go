@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ymera/ymera/store"
 )
@@ -61,12 +62,13 @@ func (r tasks) StartBatch(ctx context.Context, items []store.Starting) ([]store.
 // and explains every item that did not apply.
 func (r tasks) startRound(ctx context.Context, q querier, items []store.Starting, round []int,
 	ts []store.Task, errs []error) error {
-	ids := make([]string, len(round))
+	ids := make([]pgtype.UUID, len(round))
 	leases := make([]int64, len(round))
 	ats := make([]time.Time, len(round))
 	for j, i := range round {
 		ts[i], errs[i] = store.Task{}, nil // from an attempt that inRounds runs again
-		ids[j], leases[j], ats[j] = items[i].ID, items[i].Lease, items[i].At
+		// StartBatch checked the ids.
+		ids[j], leases[j], ats[j] = uuidArg(items[i].ID), items[i].Lease, items[i].At
 	}
 	rows, err := q.Query(ctx, startBatchSQL, ids, leases, ats)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // params collects positional arguments for a statement built from optional
@@ -34,6 +35,13 @@ func where(conds []string) string {
 // the server, which would reject the text as invalid input.
 func validID(id string) bool {
 	return uuid.Validate(id) == nil
+}
+
+// uuidArg is id, a valid UUID (validID), as a uuid parameter: pgx writes it
+// in binary, where a string is first tried in binary, refused, and then
+// sent as text.
+func uuidArg(id string) pgtype.UUID {
+	return pgtype.UUID{Bytes: uuid.MustParse(id), Valid: true}
 }
 
 // canonicalID is id, a valid UUID in any of its spellings, as PostgreSQL
