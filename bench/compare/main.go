@@ -83,7 +83,7 @@ func main() {
 	flag.StringVar(&o.floor, "floor", "bin/httpfloor", "the bench/httpfloor binary; empty skips the floor runs")
 	flag.StringVar(&o.pipefloor, "pipefloor", "bin/pipefloor", "the bench/pipefloor binary (the pipeline, bare); empty skips the pipeline runs")
 	flag.StringVar(&o.server, "server", serverDefault(), "PostgreSQL server; both databases are created on it and dropped")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs both sides at each concurrency")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every side (YMERA, River and, with -pipefloor, the pipeline) at each concurrency")
 	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each run")
 	flag.StringVar(&o.waitIn, "wait-in", "post", "where each client waits for its task: in its POST /tasks?wait= (post, one request a task) or in a GET /tasks/{id}?wait= after it (get, two)")
