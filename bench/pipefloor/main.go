@@ -20,7 +20,9 @@
 // dead letters, and a task's history. Driven by the same client as YMERA,
 // River and bench/httpfloor, it measures what the pipeline itself costs on
 // this machine today: the ceiling the product's overhead is read against
-// (docs/performance.md, "The pipeline floor"). It is a tool, not the
+// (docs/performance.md, "The pipeline floor"). With -schema bare it
+// writes a tasks table stripped to its primary key, which prices the
+// product's schema in PostgreSQL's CPU. It is a tool, not the
 // product, and it keeps none of the product's guarantees beyond the commit
 // before the 201 and the commit before the acknowledgement.
 //
@@ -74,6 +76,9 @@ type options struct {
 	linger   time.Duration
 	batch    int
 	conns    int
+	// bare: strip the tasks table to its primary key after migrating
+	// (stripTasks).
+	bare bool
 	// cpuprofile: write a CPU profile of the whole life of the process.
 	cpuprofile string
 	// listening, when set, hears the address once the server listens.
@@ -88,7 +93,17 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 256, "most items in one batch of each writer")
 	flag.IntVar(&o.conns, "conns", 8, "PostgreSQL connections")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the process's life to this file")
+	schema := flag.String("schema", "product", "the tasks table: product (as YMERA's migrations leave it) or bare (its primary key alone: "+
+		"secondary indexes, foreign keys, checks and triggers dropped, for good, so give it a database of its own)")
 	flag.Parse()
+	switch *schema {
+	case "product":
+	case "bare":
+		o.bare = true
+	default:
+		fmt.Fprintf(os.Stderr, "pipefloor: -schema=%s: expected product or bare\n", *schema)
+		os.Exit(2)
+	}
 	switch {
 	case o.database == "":
 		fmt.Fprintln(os.Stderr, "pipefloor: -database is required")
@@ -127,6 +142,11 @@ func main() {
 func run(ctx context.Context, o options) error {
 	if err := migrate(ctx, o.database); err != nil {
 		return err
+	}
+	if o.bare {
+		if err := stripTasks(ctx, o.database); err != nil {
+			return err
+		}
 	}
 	cfg, err := pgxpool.ParseConfig(o.database)
 	if err != nil {
@@ -232,6 +252,43 @@ func migrate(ctx context.Context, url string) error {
 	defer db.Close()
 	if err := db.MigrateUp(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// stripTasks drops from the tasks table everything but its primary key:
+// its secondary indexes, its constraints other than the key (the foreign
+// keys to users and agents, the checks) and its triggers. What is left is
+// the narrowest table the pipeline can write, and the difference between
+// a run on it and a run on the product's table is what PostgreSQL spends
+// on the product's schema (docs/performance.md, "The pipeline floor").
+// It reads the catalogue instead of naming them, so that whatever a later
+// migration adds is stripped too.
+func stripTasks(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	// Constraints first: an index that backs one goes with it.
+	for _, q := range []string{
+		`SELECT format('ALTER TABLE tasks DROP CONSTRAINT %I', conname) FROM pg_constraint
+			WHERE conrelid = 'tasks'::regclass AND contype <> 'p'`,
+		`SELECT format('DROP INDEX %I', i.relname) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+			WHERE x.indrelid = 'tasks'::regclass AND NOT x.indisprimary`,
+		`SELECT format('DROP TRIGGER %I ON tasks', tgname) FROM pg_trigger
+			WHERE tgrelid = 'tasks'::regclass AND NOT tgisinternal`,
+	} {
+		rows, _ := conn.Query(ctx, q)
+		stmts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("strip the tasks table: %w", err)
+		}
+		for _, stmt := range stmts {
+			if _, err := conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("strip the tasks table: %s: %w", stmt, err)
+			}
+		}
 	}
 	return nil
 }

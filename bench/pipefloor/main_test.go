@@ -19,53 +19,11 @@ import (
 // row in YMERA's tasks table says so; bad requests get problem details.
 func TestPipelineEndsEachTaskInItsRow(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, options{addr: "127.0.0.1:0", database: dsn, linger: 200 * time.Microsecond, batch: 16,
-			conns: 2, listening: func(addr string) { addrs <- addr }})
-	}()
-	var base string
-	select {
-	case addr := <-addrs:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("not listening after a minute")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run after cancel: %v", err)
-		}
-	}()
+	ctx := t.Context()
+	base := startFloor(t, options{database: dsn})
+	post := posting(t, base)
 
-	post := func(query, body string) (int, map[string]any) {
-		t.Helper()
-		resp, err := http.Post(base+"/tasks"+query, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("POST /tasks%s: %d %q: %v", query, resp.StatusCode, b, err)
-		}
-		return resp.StatusCode, m
-	}
-
-	ids := make([]string, 0, 20)
-	for range 20 {
-		status, m := post("?wait=10s", `{"name":"n","task_type":"bench_noop","parameters":{"k":1}}`)
-		task, _ := m["task"].(map[string]any)
-		if status != http.StatusCreated || task == nil || task["status"] != "completed" || task["id"] != m["task_id"] {
-			t.Fatalf("POST /tasks?wait=10s = %d %v, want 201 with its task completed", status, m)
-		}
-		ids = append(ids, m["task_id"].(string))
-	}
+	ids := postWaiting(t, post, 20)
 	status, m := post("", `{"name":"n","task_type":"bench_noop"}`)
 	if status != http.StatusCreated || m["task"] != nil || m["task_id"] == "" {
 		t.Fatalf("POST /tasks = %d %v, want 201 with a task id and no task", status, m)
@@ -76,14 +34,7 @@ func TestPipelineEndsEachTaskInItsRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	var completed int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'completed'
-		AND parameters = '{"k":1}' AND user_id IS NOT NULL AND completed_at IS NOT NULL`, ids).Scan(&completed); err != nil {
-		t.Fatal(err)
-	}
-	if completed != len(ids) {
-		t.Errorf("%d of %d waited tasks are completed rows", completed, len(ids))
-	}
+	checkCompleted(t, conn, ids)
 
 	for _, c := range []struct{ query, body string }{
 		{"", `{"name":`},
@@ -114,5 +65,118 @@ func TestPipelineEndsEachTaskInItsRow(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), "process_cpu_seconds_total") {
 		t.Errorf("GET /metrics has no process_cpu_seconds_total, which the bench reads the server's CPU from:\n%s", b)
+	}
+}
+
+// TestBareSchemaLeavesThePrimaryKeyAlone runs the pipeline with -schema
+// bare: the tasks table keeps its primary key and nothing else that
+// PostgreSQL maintains on a write, and the tasks still end in their rows.
+func TestBareSchemaLeavesThePrimaryKeyAlone(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	base := startFloor(t, options{database: dsn, bare: true})
+	ids := postWaiting(t, posting(t, base), 5)
+
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	checkCompleted(t, conn, ids)
+	for _, c := range []struct{ what, query string }{
+		{"indexes", `SELECT string_agg(i.relname, ',' ORDER BY i.relname) FROM pg_index x
+			JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = 'tasks'::regclass`},
+		{"constraints", `SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint
+			WHERE conrelid = 'tasks'::regclass`},
+		{"triggers", `SELECT coalesce(string_agg(tgname, ',' ORDER BY tgname), '') FROM pg_trigger
+			WHERE tgrelid = 'tasks'::regclass AND NOT tgisinternal`},
+	} {
+		var got string
+		if err := conn.QueryRow(ctx, c.query).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		want := "tasks_pkey"
+		if c.what == "triggers" {
+			want = ""
+		}
+		if got != want {
+			t.Errorf("tasks %s after -schema bare: %q, want %q", c.what, got, want)
+		}
+	}
+}
+
+// startFloor runs the pipeline on o (with a test's address and small
+// batches) until the test ends, and returns its base URL.
+func startFloor(t *testing.T, o options) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan string, 1)
+	done := make(chan error, 1)
+	o.addr, o.linger, o.batch, o.conns = "127.0.0.1:0", 200*time.Microsecond, 16, 2
+	o.listening = func(addr string) { addrs <- addr }
+	go func() { done <- run(ctx, o) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run after cancel: %v", err)
+		}
+	})
+	select {
+	case addr := <-addrs:
+		return "http://" + addr
+	case err := <-done:
+		done <- nil // reported here: the cleanup has nothing more to wait for
+		t.Fatalf("run: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("not listening after a minute")
+	}
+	return ""
+}
+
+// posting returns a POST /tasks on base that answers its status and JSON.
+func posting(t *testing.T, base string) func(query, body string) (int, map[string]any) {
+	return func(query, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post(base+"/tasks"+query, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("POST /tasks%s: %d %q: %v", query, resp.StatusCode, b, err)
+		}
+		return resp.StatusCode, m
+	}
+}
+
+// postWaiting submits n tasks one after another, each waiting for its end,
+// and returns their ids; each must answer 201 with its task completed.
+func postWaiting(t *testing.T, post func(query, body string) (int, map[string]any), n int) []string {
+	t.Helper()
+	ids := make([]string, 0, n)
+	for range n {
+		status, m := post("?wait=10s", `{"name":"n","task_type":"bench_noop","parameters":{"k":1}}`)
+		task, _ := m["task"].(map[string]any)
+		if status != http.StatusCreated || task == nil || task["status"] != "completed" || task["id"] != m["task_id"] {
+			t.Fatalf("POST /tasks?wait=10s = %d %v, want 201 with its task completed", status, m)
+		}
+		ids = append(ids, m["task_id"].(string))
+	}
+	return ids
+}
+
+// checkCompleted fails the test unless every task in ids is a completed
+// row with the parameters postWaiting sent.
+func checkCompleted(t *testing.T, conn *pgx.Conn, ids []string) {
+	t.Helper()
+	var completed int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'completed'
+		AND parameters = '{"k":1}' AND user_id IS NOT NULL AND completed_at IS NOT NULL`, ids).Scan(&completed); err != nil {
+		t.Fatal(err)
+	}
+	if completed != len(ids) {
+		t.Errorf("%d of %d waited tasks are completed rows", completed, len(ids))
 	}
 }
