@@ -19,7 +19,6 @@ import (
 // row in YMERA's tasks table says so; bad requests get problem details.
 func TestPipelineEndsEachTaskInItsRow(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	ctx := t.Context()
 	base := startFloor(t, options{database: dsn})
 	post := posting(t, base)
 
@@ -29,11 +28,7 @@ func TestPipelineEndsEachTaskInItsRow(t *testing.T) {
 		t.Fatalf("POST /tasks = %d %v, want 201 with a task id and no task", status, m)
 	}
 
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connect(t, dsn)
 	checkCompleted(t, conn, ids)
 
 	for _, c := range []struct{ query, body string }{
@@ -77,11 +72,7 @@ func TestBareSchemaLeavesThePrimaryKeyAlone(t *testing.T) {
 	base := startFloor(t, options{database: dsn, bare: true})
 	ids := postWaiting(t, posting(t, base), 5)
 
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connect(t, dsn)
 	checkCompleted(t, conn, ids)
 	for _, c := range []struct{ what, query string }{
 		{"indexes", `SELECT string_agg(i.relname, ',' ORDER BY i.relname) FROM pg_index x
@@ -165,6 +156,17 @@ func postWaiting(t *testing.T, post func(query, body string) (int, map[string]an
 		ids = append(ids, m["task_id"].(string))
 	}
 	return ids
+}
+
+// connect opens a connection to dsn for the rest of the test.
+func connect(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }
 
 // checkCompleted fails the test unless every task in ids is a completed
