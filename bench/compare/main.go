@@ -17,7 +17,10 @@
 // database of its own on the same server, takes its turn in every round
 // beside the two sides: the pipeline column is what that pipeline itself
 // reaches on the machine that day, and ours/pipe the share of it the
-// product keeps.
+// product keeps. The same pipeline on a tasks table stripped to its
+// primary key (-schema bare, a third database) takes its turn too: the
+// bare column is the most this machine gives the design's pipeline with
+// any schema, the ceiling of the throughput rows that day.
 //
 // Then (unless -targets=false) it measures the rest of issue 6's target table
 // in process and prints every row against its target (targets.go).
@@ -81,9 +84,9 @@ func main() {
 	flag.StringVar(&o.ymera, "ymera", "bin/ymera", "the ymera binary")
 	flag.StringVar(&o.river, "river", "bin/river-bench", "the River server binary (bench/river)")
 	flag.StringVar(&o.floor, "floor", "bin/httpfloor", "the bench/httpfloor binary; empty skips the floor runs")
-	flag.StringVar(&o.pipefloor, "pipefloor", "bin/pipefloor", "the bench/pipefloor binary (the pipeline, bare); empty skips the pipeline runs")
+	flag.StringVar(&o.pipefloor, "pipefloor", "bin/pipefloor", "the bench/pipefloor binary (the design's pipeline with nothing around it); empty skips both pipeline sides")
 	flag.StringVar(&o.server, "server", serverDefault(), "PostgreSQL server; both databases are created on it and dropped")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every side (YMERA, River and, with -pipefloor, the pipeline) at each concurrency")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every side (YMERA, River and, with -pipefloor, the pipeline on the product's schema and on a bare one) at each concurrency")
 	flag.StringVar(&conc, "concurrency", "64,256", "comma-separated client counts")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each run")
 	flag.StringVar(&o.waitIn, "wait-in", "post", "where each client waits for its task: in its POST /tasks?wait= (post, one request a task) or in a GET /tasks/{id}?wait= after it (get, two)")
@@ -199,7 +202,8 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	river := &side{name: "river"}
 	floor := &side{name: "floor"}
 	pipe := &side{name: "pipeline"}
-	for _, s := range []*side{ours, river, floor, pipe} {
+	bare := &side{name: "bare"}
+	for _, s := range []*side{ours, river, floor, pipe, bare} {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
@@ -223,13 +227,20 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		sides = append(sides, floor)
 	}
 	if o.pipefloor != "" {
-		pipeDB, err := db("pipefloor_cmp_")
-		if err != nil {
-			return nil, err
+		for _, p := range []struct {
+			s      *side
+			prefix string
+			schema string
+		}{{pipe, "pipefloor_cmp_", "product"}, {bare, "pipefloor_bare_cmp_", "bare"}} {
+			dsn, err := db(p.prefix)
+			if err != nil {
+				return nil, err
+			}
+			p.s.cmd = exec.Command(o.pipefloor, "-addr", strings.TrimPrefix(p.s.url, "http://"), "-database", dsn,
+				"-schema", p.schema)
+			sides = append(sides, p.s)
+			settled = append(settled, dsn)
 		}
-		pipe.cmd = exec.Command(o.pipefloor, "-addr", strings.TrimPrefix(pipe.url, "http://"), "-database", pipeDB)
-		sides = append(sides, pipe)
-		settled = append(settled, pipeDB)
 	}
 	for _, s := range sides {
 		s.perSec, s.p99, s.machineUS = map[int][]float64{}, map[int][]float64{}, map[int][]float64{}
@@ -256,7 +267,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	}
 	rotation := []*side{ours, river}
 	if pipe.cmd != nil {
-		rotation = append(rotation, pipe)
+		rotation = append(rotation, pipe, bare)
 	}
 	for round := range o.rounds {
 		// Each round starts with the next side, so that none always runs
@@ -290,8 +301,8 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		}
 	}
 	fmt.Println()
-	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s %12s %12s %10s %10s %12s\n", "concurrency", "ymera /s", "river /s", "ratio",
-		"ymera p99", "river p99", "floor /s", "pipeline /s", "ours/pipe", "ymera µs", "river µs", "pipeline µs")
+	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s %12s %12s %10s %10s %10s %12s\n", "concurrency", "ymera /s", "river /s", "ratio",
+		"ymera p99", "river p99", "floor /s", "pipeline /s", "ours/pipe", "bare /s", "ymera µs", "river µs", "pipeline µs")
 	ratios = map[int]float64{}
 	for _, c := range o.concurrency {
 		a, b := median(ours.perSec[c]), median(river.perSec[c])
@@ -300,7 +311,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 			ratio = a / b
 		}
 		ratios[c] = ratio
-		fl, pl, share := "-", "-", "-"
+		fl, pl, share, br := "-", "-", "-", "-"
 		if v := floor.perSec[c]; len(v) > 0 {
 			fl = strconv.FormatFloat(v[0], 'f', 0, 64)
 		}
@@ -308,11 +319,15 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 			pl = strconv.FormatFloat(m, 'f', 0, 64)
 			share = strconv.FormatFloat(100*a/m, 'f', 0, 64) + " %"
 		}
-		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s %12s %12s %10s %10s %12s\n", c, a, b, ratio,
-			median(ours.p99[c]), median(river.p99[c]), fl, pl, share,
+		if m := median(bare.perSec[c]); m > 0 {
+			br = strconv.FormatFloat(m, 'f', 0, 64)
+		}
+		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s %12s %12s %10s %10s %10s %12s\n", c, a, b, ratio,
+			median(ours.p99[c]), median(river.p99[c]), fl, pl, share, br,
 			usPerTask(ours.machineUS[c]), usPerTask(river.machineUS[c]), usPerTask(pipe.machineUS[c]))
 	}
-	fmt.Println("(pipeline: bench/pipefloor, the same pipeline with nothing around it; µs: the machine's CPU per completed task, every process on it; medians of the rounds)")
+	fmt.Println("(pipeline: bench/pipefloor, the same pipeline with nothing around it; bare: the same on a tasks table stripped to its primary key;")
+	fmt.Println(" µs: the machine's CPU per completed task, every process on it; medians of the rounds)")
 	return ratios, nil
 }
 
