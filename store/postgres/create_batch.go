@@ -190,8 +190,7 @@ func (r tasks) createAlone(ctx context.Context, ts []actors.Task, i int, how ins
 func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, errs []error, how insertion,
 	started []store.Task) (int, int64, error) {
 	n := len(batch)
-	// Optional columns are pgtype.Text, NULL where empty: pgx encodes them
-	// element by element without the reflection a slice of *string takes.
+	// Optional columns are pgtype.Text, NULL where empty (nullableText).
 	ids, names, descs, types := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]string, n)
 	params, prios, users, agents := make([]pgtype.Text, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
 	maxes, ats := make([]int32, n), make([]time.Time, n)
@@ -206,12 +205,11 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 		statuses, results, messages, ends = make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n), make([]time.Time, n)
 	}
 	now := r.db.now()
-	opt := func(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
 	for j, i := range batch {
 		t := ts[i]
-		ids[j], names[j], descs[j], types[j] = t.ID, t.Name, opt(t.Description), t.Type
-		params[j], prios[j] = opt(string(t.Parameters)), string(t.Priority)
-		users[j], agents[j], maxes[j], ats[j] = opt(t.UserID), opt(t.AgentID), int32(t.MaxAttempts), t.CreatedAt
+		ids[j], names[j], descs[j], types[j] = t.ID, t.Name, nullableText(t.Description), t.Type
+		params[j], prios[j] = nullableText(string(t.Parameters)), string(t.Priority)
+		users[j], agents[j], maxes[j], ats[j] = nullableText(t.UserID), nullableText(t.AgentID), int32(t.MaxAttempts), t.CreatedAt
 		if prios[j] == "" {
 			prios[j] = string(actors.PriorityNormal)
 		}
@@ -224,8 +222,8 @@ func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, e
 		case how.finishes != nil:
 			f := how.finishes[i]
 			leases[j], starts[j], ends[j] = f.Lease, f.Outcome.StartedAt, f.At
-			statuses[j] = opt(string(f.Outcome.Status))
-			results[j], messages[j] = opt(string(f.Outcome.Result)), opt(f.Outcome.ErrorMessage)
+			statuses[j] = nullableText(string(f.Outcome.Status))
+			results[j], messages[j] = nullableText(string(f.Outcome.Result)), nullableText(f.Outcome.ErrorMessage)
 		}
 	}
 	// args[0] is the execution mode, so args[k] is the statement's $k.

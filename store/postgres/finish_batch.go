@@ -218,12 +218,7 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 		}
 		ids[j] = uuidArg(it.ID) // finishRounds checked it
 		leases[j], statuses[j], ats[j] = it.Lease, string(it.Outcome.Status), it.At
-		if len(it.Outcome.Result) > 0 {
-			results[j] = pgtype.Text{String: string(it.Outcome.Result), Valid: true}
-		}
-		if it.Outcome.ErrorMessage != "" {
-			messages[j] = pgtype.Text{String: it.Outcome.ErrorMessage, Valid: true}
-		}
+		results[j], messages[j] = nullableText(string(it.Outcome.Result)), nullableText(it.Outcome.ErrorMessage)
 		if at := it.Outcome.StartedAt; !at.IsZero() {
 			starts[j] = pgtype.Timestamptz{Time: at, Valid: true}
 		}

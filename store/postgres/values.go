@@ -63,6 +63,11 @@ func nullable(s string) any {
 	return s
 }
 
+// nullableText is nullable for an element of an array parameter: pgx
+// encodes a pgtype.Text element by element, without the reflection a slice
+// of *string takes.
+func nullableText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
 // jsonArg passes raw JSON to a JSONB column, nil and empty as SQL NULL.
 func jsonArg(raw json.RawMessage) any {
 	if len(raw) == 0 {
