@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/store"
 	"github.com/ymera/ymera/transport"
 )
 
@@ -361,5 +363,53 @@ func TestRowlessTaskCopiesTogether(t *testing.T) {
 		(string(got.Result) != `{"call":1}` && string(got.Result) != `{"call":2}`) {
 		t.Errorf("task %s attempts %d (%d listed) result %s, agent ran %d times; want one completed attempt",
 			got.Status, got.Attempts, len(list), got.Result, n)
+	}
+}
+
+// finishDownOnce is a task store whose first FinishBatch fails as a store
+// that did not answer.
+type finishDownOnce struct {
+	store.Tasks
+	failed atomic.Bool
+}
+
+func (s *finishDownOnce) FinishBatch(ctx context.Context, items []store.Finished) ([]error, error) {
+	if s.failed.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("test: database away: %w", store.ErrUnavailable)
+	}
+	return s.Tasks.FinishBatch(ctx, items)
+}
+
+// TestOutcomeKeptThroughFailedBatch: the batch that was to commit a
+// successful attempt fails (the store did not answer). The outcome is kept
+// and committed again, the message acknowledged only then, and the task
+// announced completed once.
+func TestOutcomeKeptThroughFailedBatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tasks := &finishDownOnce{Tasks: b.db.Tasks()}
+	var calls atomic.Int64
+	cfg := testNodeConfig(time.Minute, kind("steady", func(context.Context, actors.Task) (actors.Result, error) {
+		calls.Add(1)
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	cfg.Tasks = tasks
+	b.runNode(t, cfg)
+	task := newTask("steady_job", "")
+	events := b.eventTypes(t, task.ID)
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	if !tasks.failed.Load() {
+		t.Fatal("no FinishBatch failed; the test did not test anything")
+	}
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 || string(got.Result) != `{"ok":true}` || calls.Load() != 1 {
+		t.Fatalf("task %s attempts %d result %s after %d runs; want completed by one run", got.Status, got.Attempts, got.Result, calls.Load())
+	}
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	waitFor(t, func() bool { return slices.Contains(events(), transport.EventTaskCompleted) })
+	if got := events(); !slices.Equal(got, []string{"task.queued", "task.completed"}) {
+		t.Errorf("events %v; want task.queued, task.completed", got)
 	}
 }

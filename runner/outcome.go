@@ -73,14 +73,25 @@ func (rt *runtime) commit(ctx context.Context, log *slog.Logger, a attempt,
 	var err error
 	if a.fresh && a.deferred() && o.Status == actors.StatusCompleted {
 		// The task has no row yet (deferred.go): it is made with the outcome.
-		t := st.Task
-		if t.MaxAttempts <= 0 {
-			t.MaxAttempts = 1 // as the start writer makes the row (createStarted)
-		}
-		err = rt.createFinished(ctx, store.NewFinish{Task: t, Lease: st.Lease, Outcome: o, At: rt.now()})
+		err = rt.createFinished(ctx, store.NewFinish{Task: rowlessTask(st.Task), Lease: st.Lease, Outcome: o, At: rt.now()})
 	} else {
 		err = rt.tasks.Finish(ctx, st.ID, st.Lease, o, rt.now())
 	}
+	return rt.finished(ctx, log, st, o, err)
+}
+
+// rowlessTask is the row made for t, a task published straight to NATS,
+// with the outcome of its deferred first attempt.
+func rowlessTask(t actors.Task) actors.Task {
+	if t.MaxAttempts <= 0 {
+		t.MaxAttempts = 1 // as the start writer makes the row (createStarted)
+	}
+	return t
+}
+
+// finished is the verdict on the outcome o of st's attempt, whose commit
+// returned err.
+func (rt *runtime) finished(ctx context.Context, log *slog.Logger, st store.Task, o store.Outcome, err error) verdict {
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Cancelled meanwhile, or a later delivery took the task over: its

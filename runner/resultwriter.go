@@ -65,6 +65,9 @@ type finishReq struct {
 	item store.Finished
 	task *actors.Task
 	done chan error
+	// then, set instead of done (commitThen), is called with the verdict
+	// once the batch is committed.
+	then func(error)
 }
 
 func newResultWriter(s resultStore, log *slog.Logger, commits commitReport) *resultWriter {
@@ -186,18 +189,39 @@ func (w *resultWriter) flush(batch []finishReq) {
 }
 
 // answerAll gives each request of a statement its verdict: its own error, or
-// the statement's.
+// the statement's. The requests that wait on done get it at once; those with
+// a then (commitThen) are called in turn on one goroutine for the batch, so
+// that what they do (acknowledgements, events) does not hold up the next
+// batch.
 func answerAll(ctx context.Context, log *slog.Logger, what string, reqs []finishReq, errs []error, err error) {
 	if err != nil {
 		log.WarnContext(ctx, what, "tasks", len(reqs), "error", err)
 	}
+	var thens []thenCall
 	for i, r := range reqs {
-		if err != nil {
-			r.done <- err
-		} else {
-			r.done <- errs[i]
+		e := err
+		if e == nil {
+			e = errs[i]
 		}
+		if r.then != nil {
+			thens = append(thens, thenCall{r.then, e})
+			continue
+		}
+		r.done <- e
 	}
+	if len(thens) > 0 {
+		go func() {
+			for _, c := range thens {
+				c.then(c.err)
+			}
+		}()
+	}
+}
+
+// thenCall is a committed request's then with its verdict.
+type thenCall struct {
+	then func(error)
+	err  error
 }
 
 // Finish queues the outcome for the next batch and returns once that batch
@@ -270,6 +294,19 @@ func (w *resultWriter) commit(ctx context.Context, r finishReq) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// commitThen hands r, whose then is set, to the writer, and returns once the
+// writer has taken it; the writer calls r.then with r's verdict after the
+// batch's commit. It returns false, and r.then is never called, when the
+// writer has stopped.
+func (w *resultWriter) commitThen(r finishReq) bool {
+	select {
+	case w.reqs <- r:
+		return true
+	case <-w.done:
+		return false
 	}
 }
 
