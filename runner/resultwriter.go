@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ymera/ymera/actors"
@@ -20,7 +21,8 @@ import (
 //
 // When the writer is idle, a Finish is flushed at once (a batch of one, the
 // same latency as before); while a flush is in flight, the calls that
-// arrive wait for it and go together in the next one. The batch size thus
+// arrive are queued, without blocking their callers, and go together in the
+// next one. The batch size thus
 // follows the load with no added delay at low load. Under load (the last
 // batch held more than one item) the writer also waits up to batchLinger
 // for more before it commits a batch that is not full: the machine is then
@@ -50,12 +52,15 @@ type resultWriter struct {
 	creator FinishCreator // the store, when it can; nil otherwise
 	log     *slog.Logger
 	commits commitReport
-	// reqs is unbuffered on purpose: a send succeeds only while run is
-	// there to take it, so after stop no request can be stranded in a
-	// buffer; callers that find the writer gone commit on their own.
-	reqs chan finishReq
-	stop chan struct{}
-	done chan struct{}
+	// pending are the requests not yet taken into a batch. Stop sets
+	// stopped under mu and then run commits all of them, so none is
+	// stranded; callers that find the writer stopped commit on their own.
+	mu      sync.Mutex
+	pending []finishReq
+	stopped bool
+	wake    chan struct{} // capacity 1: pending has requests
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // finishReq is one Finish waiting for its batch, or, with task set, one
@@ -71,50 +76,109 @@ type finishReq struct {
 }
 
 func newResultWriter(s resultStore, log *slog.Logger, commits commitReport) *resultWriter {
-	w := &resultWriter{store: s, log: log, commits: commits, reqs: make(chan finishReq),
+	w := &resultWriter{store: s, log: log, commits: commits, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	w.creator, _ = s.(FinishCreator)
 	go w.run()
 	return w
 }
 
-// Stop ends the writer after the batch in flight; later Finish calls commit
-// on their own.
+// Stop ends the writer once it has committed every request it was given,
+// the batch in flight and the queued ones; later Finish calls commit on
+// their own.
 func (w *resultWriter) Stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 	close(w.stop)
 	<-w.done
 }
 
-// run is the group-commit loop: wait for one request, take every request
-// already waiting (up to the cap), under load linger for more, commit,
-// answer.
+// enqueue queues r for the next batch and wakes the loop; false when the
+// writer has stopped. It never waits for a flush: a worker that handed
+// over its outcome through an unbuffered channel waited, parked, for the
+// batch in flight to end (docs/performance.md, step 25).
+func (w *resultWriter) enqueue(r finishReq) bool {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return false
+	}
+	w.pending = append(w.pending, r)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// takeInto moves queued requests into batch, up to maxResultBatch in all.
+func (w *resultWriter) takeInto(batch []finishReq) []finishReq {
+	w.mu.Lock()
+	n := min(len(w.pending), maxResultBatch-len(batch))
+	batch = append(batch, w.pending[:n]...)
+	rest := copy(w.pending, w.pending[n:])
+	clear(w.pending[rest:])
+	w.pending = w.pending[:rest]
+	w.mu.Unlock()
+	return batch
+}
+
+// run is the group-commit loop: wait for a request, take every request
+// queued (up to the cap), under load linger for more, commit, answer. Once
+// stopped it commits what is queued and returns.
 func (w *resultWriter) run() {
 	defer close(w.done)
 	batch := make([]finishReq, 0, maxResultBatch)
-	take := func(r finishReq) { batch = append(batch, r) }
-	full := func() bool { return len(batch) >= maxResultBatch }
 	last := 0
 	for {
 		select {
 		case <-w.stop:
-			return
-		case r := <-w.reqs:
-			batch = append(batch[:0], r)
+		case <-w.wake:
 		}
-	more:
-		for !full() {
-			select {
-			case r := <-w.reqs:
-				take(r)
-			default:
-				break more
+		select {
+		case <-w.stop:
+			// Stopped under mu: nothing more comes; commit what came.
+			for {
+				batch = w.takeInto(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				w.flush(batch)
 			}
+		default:
 		}
-		if last > 1 {
-			linger(w.reqs, w.stop, take, full)
+		batch = w.takeInto(batch[:0])
+		if len(batch) == 0 {
+			continue
+		}
+		if last > 1 && len(batch) < maxResultBatch {
+			t := time.NewTimer(batchLinger)
+		wait:
+			for len(batch) < maxResultBatch {
+				select {
+				case <-w.wake:
+					batch = w.takeInto(batch)
+				case <-t.C:
+					break wait
+				case <-w.stop:
+					break wait
+				}
+			}
+			t.Stop()
 		}
 		last = len(batch)
 		w.flush(batch)
+		w.mu.Lock()
+		more := len(w.pending) > 0
+		w.mu.Unlock()
+		if more {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -279,15 +343,11 @@ func finishCreating(tasks TaskStore) func(ctx context.Context, nf store.NewFinis
 // has stopped, it commits r on its own.
 func (w *resultWriter) commit(ctx context.Context, r finishReq) error {
 	r.done = make(chan error, 1)
-	select {
-	case w.reqs <- r:
-	case <-w.done:
+	if !w.enqueue(r) {
 		if r.task != nil {
 			return createOne(ctx, w.creator, r.newFinish())
 		}
 		return w.store.Finish(ctx, r.item.ID, r.item.Lease, r.item.Outcome, r.item.At)
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	select {
 	case err := <-r.done:
@@ -297,17 +357,12 @@ func (w *resultWriter) commit(ctx context.Context, r finishReq) error {
 	}
 }
 
-// commitThen hands r, whose then is set, to the writer, and returns once the
-// writer has taken it; the writer calls r.then with r's verdict after the
-// batch's commit. It returns false, and r.then is never called, when the
-// writer has stopped.
+// commitThen queues r, whose then is set, for the writer and returns at
+// once; the writer calls r.then with r's verdict after the batch's commit.
+// It returns false, and r.then is never called, when the writer has
+// stopped.
 func (w *resultWriter) commitThen(r finishReq) bool {
-	select {
-	case w.reqs <- r:
-		return true
-	case <-w.done:
-		return false
-	}
+	return w.enqueue(r)
 }
 
 // resultStore has both forms of Finish: the batch, and the single row for

@@ -159,6 +159,58 @@ func TestResultWriterCancelAndStop(t *testing.T) {
 	})
 }
 
+// An outcome handed over with commitThen while a batch is being committed
+// is queued without waiting for it; Stop commits it before it returns, and
+// its then learns its verdict.
+func TestResultWriterStopCommitsQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &batchStore{hold: make(chan struct{}), conflict: map[string]bool{"t3": true}}
+		w := newResultWriter(s, slog.New(slog.DiscardHandler), nil)
+		go func() { _ = w.Finish(t.Context(), "t1", 1, completedOutcome, time.Now()) }()
+		synctest.Wait() // t1's batch is being committed, held
+
+		var mu sync.Mutex
+		verdicts := map[string]error{}
+		for _, id := range []string{"t2", "t3"} {
+			r := finishReq{item: store.Finished{ID: id, Lease: 1, Outcome: completedOutcome, At: time.Now()}}
+			r.then = func(err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				verdicts[id] = err
+			}
+			if !w.commitThen(r) { // returns at once: the flush in flight is not waited for
+				t.Fatalf("commitThen %s: refused by a running writer", id)
+			}
+		}
+		stopped := make(chan struct{})
+		go func() {
+			w.Stop()
+			close(stopped)
+		}()
+		synctest.Wait()
+		select {
+		case <-stopped:
+			t.Fatal("Stop returned before the batch in flight was committed")
+		default:
+		}
+		close(s.hold)
+		<-stopped
+		synctest.Wait() // the thens run on the batch's own goroutine
+
+		if len(s.batches) != 2 || !slices.Equal(s.batches[1], []string{"t2", "t3"}) {
+			t.Fatalf("batches %v, want [t1] then [t2 t3]", s.batches)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(verdicts) != 2 || verdicts["t2"] != nil || !errors.Is(verdicts["t3"], store.ErrConflict) {
+			t.Errorf("verdicts %v, want t2 committed and t3 in conflict", verdicts)
+		}
+		if w.commitThen(finishReq{then: func(error) { t.Error("then called after Stop") }}) {
+			t.Error("commitThen after Stop: accepted")
+		}
+	})
+}
+
 // A task store without FinishBatch is used as it is.
 func TestGroupCommitNeedsBatchStore(t *testing.T) {
 	var n Node
