@@ -153,20 +153,10 @@ func (w *resultWriter) run() {
 		if len(batch) == 0 {
 			continue
 		}
-		if last > 1 && len(batch) < maxResultBatch {
-			t := time.NewTimer(batchLinger)
-		wait:
-			for len(batch) < maxResultBatch {
-				select {
-				case <-w.wake:
-					batch = w.takeInto(batch)
-				case <-t.C:
-					break wait
-				case <-w.stop:
-					break wait
-				}
-			}
-			t.Stop()
+		if last > 1 {
+			// Each wake-up while it lingers takes what was queued since.
+			linger(w.wake, w.stop, func(struct{}) { batch = w.takeInto(batch) },
+				func() bool { return len(batch) >= maxResultBatch })
 		}
 		last = len(batch)
 		w.flush(batch)
@@ -189,7 +179,8 @@ func (w *resultWriter) run() {
 // one task at a time, where a writer never lingers.
 const batchLinger = time.Millisecond
 
-// linger takes requests from reqs until full says the batch is, batchLinger
+// linger takes requests from reqs (or, for the result writer, wake-ups
+// that each take the queue) until full says the batch is, batchLinger
 // passes, or stop closes.
 func linger[T any](reqs <-chan T, stop <-chan struct{}, take func(T), full func() bool) {
 	t := time.NewTimer(batchLinger)
