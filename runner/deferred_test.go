@@ -413,3 +413,41 @@ func TestOutcomeKeptThroughFailedBatch(t *testing.T) {
 		t.Errorf("events %v; want task.queued, task.completed", got)
 	}
 }
+
+// panicsOnce is an Observer whose first TaskFinished panics.
+type panicsOnce struct{ done atomic.Bool }
+
+func (p *panicsOnce) TaskFinished(string, actors.Status) {
+	if p.done.CompareAndSwap(false, true) {
+		panic("test: observer broke")
+	}
+}
+
+// TestSettlePanicHandsTaskBack: settling a committed outcome panics on the
+// result writer's goroutine for its batch. The process survives, the
+// message is handed back, and its redelivery finds the task final and is
+// acknowledged without running the agent again.
+func TestSettlePanicHandsTaskBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var calls atomic.Int64
+	obs := &panicsOnce{}
+	cfg := testNodeConfig(time.Minute, kind("brittle", func(context.Context, actors.Task) (actors.Result, error) {
+		calls.Add(1)
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	cfg.Observer = obs
+	b.runNode(t, cfg)
+	task := newTask("brittle_job", "")
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinal(t, b.db.Tasks(), task.ID)
+	waitFor(t, func() bool { return b.streamEmpty(t) })
+	if !obs.done.Load() {
+		t.Fatal("the observer never panicked; the test did not test anything")
+	}
+	if got.Status != actors.StatusCompleted || got.Attempts != 1 || calls.Load() != 1 {
+		t.Fatalf("task %s attempts %d after %d runs; want completed by one run", got.Status, got.Attempts, calls.Load())
+	}
+}

@@ -183,16 +183,19 @@ func (rt *runtime) settleAsync(ctx context.Context, log *slog.Logger, d supervis
 func (rt *runtime) settleOff(ctx context.Context, log *slog.Logger, d supervisor.Delivery, settle func()) {
 	rt.settling.run.Go(func() {
 		defer rt.settling.release()
-		defer func() {
-			// Off the actor, a panic here would end the process rather
-			// than restart an actor: hand the task back instead.
-			if p := recover(); p != nil {
-				log.ErrorContext(ctx, "settling the attempt panicked; handing the task back", "panic", p)
-				_ = d.Nak(0)
-			}
-		}()
+		defer handBackOnPanic(ctx, log, d)
 		settle()
 	})
+}
+
+// handBackOnPanic, deferred, hands d back when settling it panicked. Off
+// the actor (on a settling goroutine, or the result writer's goroutine for
+// a batch) a panic would end the process rather than restart an actor.
+func handBackOnPanic(ctx context.Context, log *slog.Logger, d supervisor.Delivery) {
+	if p := recover(); p != nil {
+		log.ErrorContext(ctx, "settling the attempt panicked; handing the task back", "panic", p)
+		_ = d.Nak(0)
+	}
 }
 
 // settleByWriter settles a successful attempt without a goroutine waiting
@@ -229,16 +232,11 @@ func (rt *runtime) settleByWriter(ctx context.Context, log *slog.Logger, d super
 	r.then = func(err error) {
 		handed := false // to settleOff, which frees the slot
 		defer func() {
-			// On the writer's goroutine for the batch, a panic would end
-			// the process: hand the task back instead, as settleOff does.
-			if p := recover(); p != nil {
-				log.ErrorContext(ctx, "settling the attempt panicked; handing the task back", "panic", p)
-				_ = d.Nak(0)
-			}
 			if !handed {
 				rt.settling.release()
 			}
 		}()
+		defer handBackOnPanic(ctx, log, d)
 		detached := context.WithoutCancel(ctx)
 		v := rt.finished(detached, log, a.Task, o, err)
 		switch {
