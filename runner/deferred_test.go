@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/runner"
 	"github.com/ymera/ymera/store"
 	"github.com/ymera/ymera/transport"
 )
@@ -366,6 +368,23 @@ func TestRowlessTaskCopiesTogether(t *testing.T) {
 	}
 }
 
+// runCounted runs a node, configured by configure, whose one kind takes
+// task's type, completes every task and counts its runs in calls; submits
+// task and returns it once final.
+func (b *bundle) runCounted(t *testing.T, calls *atomic.Int64, task actors.Task, configure func(*runner.NodeConfig)) store.Task {
+	t.Helper()
+	cfg := testNodeConfig(time.Minute, kind(strings.TrimSuffix(task.Type, "_job"), func(context.Context, actors.Task) (actors.Result, error) {
+		calls.Add(1)
+		return actors.JSONResult(map[string]bool{"ok": true})
+	}))
+	configure(&cfg)
+	b.runNode(t, cfg)
+	if err := b.submitter().Submit(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	return waitFinal(t, b.db.Tasks(), task.ID)
+}
+
 // finishDownOnce is a task store whose first FinishBatch fails as a store
 // that did not answer.
 type finishDownOnce struct {
@@ -389,18 +408,9 @@ func TestOutcomeKeptThroughFailedBatch(t *testing.T) {
 	b := setup(t)
 	tasks := &finishDownOnce{Tasks: b.db.Tasks()}
 	var calls atomic.Int64
-	cfg := testNodeConfig(time.Minute, kind("steady", func(context.Context, actors.Task) (actors.Result, error) {
-		calls.Add(1)
-		return actors.JSONResult(map[string]bool{"ok": true})
-	}))
-	cfg.Tasks = tasks
-	b.runNode(t, cfg)
 	task := newTask("steady_job", "")
 	events := b.eventTypes(t, task.ID)
-	if err := b.submitter().Submit(t.Context(), task); err != nil {
-		t.Fatal(err)
-	}
-	got := waitFinal(t, b.db.Tasks(), task.ID)
+	got := b.runCounted(t, &calls, task, func(cfg *runner.NodeConfig) { cfg.Tasks = tasks })
 	if !tasks.failed.Load() {
 		t.Fatal("no FinishBatch failed; the test did not test anything")
 	}
@@ -432,17 +442,7 @@ func TestSettlePanicHandsTaskBack(t *testing.T) {
 	b := setup(t)
 	var calls atomic.Int64
 	obs := &panicsOnce{}
-	cfg := testNodeConfig(time.Minute, kind("brittle", func(context.Context, actors.Task) (actors.Result, error) {
-		calls.Add(1)
-		return actors.JSONResult(map[string]bool{"ok": true})
-	}))
-	cfg.Observer = obs
-	b.runNode(t, cfg)
-	task := newTask("brittle_job", "")
-	if err := b.submitter().Submit(t.Context(), task); err != nil {
-		t.Fatal(err)
-	}
-	got := waitFinal(t, b.db.Tasks(), task.ID)
+	got := b.runCounted(t, &calls, newTask("brittle_job", ""), func(cfg *runner.NodeConfig) { cfg.Observer = obs })
 	waitFor(t, func() bool { return b.streamEmpty(t) })
 	if !obs.done.Load() {
 		t.Fatal("the observer never panicked; the test did not test anything")
