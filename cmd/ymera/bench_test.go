@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ymera/ymera/internal/procstat"
 	"github.com/ymera/ymera/runner"
 	"github.com/ymera/ymera/transport"
 )
@@ -302,8 +303,9 @@ func firstTopLevelString(t *testing.T, b []byte, key string) (string, bool) {
 // server's own CPU is read from its /metrics.
 func TestBenchCPU(t *testing.T) {
 	at := time.Unix(1000, 0)
-	a := cpuReading{at: at, self: time.Second, busy: 1000, total: 4000, server: 10, hasServ: true}
-	b := cpuReading{at: at.Add(2 * time.Second), self: 1500 * time.Millisecond, busy: 2000, total: 6000, server: 10.8, hasServ: true}
+	a := cpuReading{Reading: procstat.Reading{At: at, Self: time.Second, Busy: 1000, Total: 4000}, server: 10, hasServ: true}
+	b := cpuReading{Reading: procstat.Reading{At: at.Add(2 * time.Second), Self: 1500 * time.Millisecond, Busy: 2000, Total: 6000},
+		server: 10.8, hasServ: true}
 	c := cpuBetween(a, b, 1000)
 	// 0.5 s of this process and 0.8 s of the server over 1,000 tasks; the
 	// machine was busy for half its ticks, half of 2 s on every CPU.
@@ -322,8 +324,8 @@ func TestBenchCPU(t *testing.T) {
 	if c.DatabaseUSPerTask != 0 {
 		t.Errorf("database figure %v without readings", c.DatabaseUSPerTask)
 	}
-	a.db, a.hasDB = 3*time.Second, true
-	b.db, b.hasDB = 3300*time.Millisecond, true
+	a.DB, a.HasDB = 3*time.Second, true
+	b.DB, b.HasDB = 3300*time.Millisecond, true
 	if c := cpuBetween(a, b, 1000); math.Abs(c.DatabaseUSPerTask-300) > 1e-6 {
 		t.Errorf("database figure %v µs per task, want 300 (0.3 s over 1,000 tasks)", c.DatabaseUSPerTask)
 	}

@@ -1,4 +1,4 @@
-package main
+package procstat
 
 import (
 	"context"
@@ -41,16 +41,16 @@ func TestPostgresCPU(t *testing.T) {
 	proc("104", "postgres", "") // no stat: ended between the two reads
 	proc("self", "postgres", "1 (postgres) S 0 0 0 0 -1 0 0 0 0 0 5000 0 0 0 20 0 1 0")
 
-	got, ok := postgresCPU(root)
+	got, ok := Postgres(root)
 	// 100: 10+5 own, 300+20 reaped; 101: 7+3 own.
-	if want := 345 * time.Second / userHZ; !ok || got != want {
-		t.Errorf("postgresCPU = %v, %v; want %v, true", got, ok, want)
+	if want := 345 * time.Second / UserHZ; !ok || got != want {
+		t.Errorf("Postgres = %v, %v; want %v, true", got, ok, want)
 	}
 
-	if _, ok := postgresCPU(t.TempDir()); ok {
+	if _, ok := Postgres(t.TempDir()); ok {
 		t.Error("a /proc without postgres processes gave a reading")
 	}
-	if _, ok := postgresCPU(filepath.Join(root, "missing")); ok {
+	if _, ok := Postgres(filepath.Join(root, "missing")); ok {
 		t.Error("a missing /proc gave a reading")
 	}
 }
@@ -63,7 +63,7 @@ func TestPostgresCPUOfALocalServer(t *testing.T) {
 		t.Skip("no /proc")
 	}
 	dbURL := pgtest.NewDatabase(t)
-	before, ok := postgresCPU("/proc")
+	before, ok := Postgres("/proc")
 	if !ok {
 		t.Skip("the test PostgreSQL's processes are not visible from here (another machine or container)")
 	}
@@ -82,7 +82,7 @@ func TestPostgresCPUOfALocalServer(t *testing.T) {
 	// The backend has ended; its ticks move to the postmaster once reaped.
 	var after time.Duration
 	for range 50 {
-		if after, _ = postgresCPU("/proc"); after-before >= 50*time.Millisecond {
+		if after, _ = Postgres("/proc"); after-before >= 50*time.Millisecond {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
