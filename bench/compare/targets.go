@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +16,11 @@ import (
 // issue 6's target table with the in-process `ymera bench` and prints each
 // row against its target, so that one command says where the system stands;
 // with -million (million.go) that includes the two rows that need a million
-// tasks, measured once each. Every other measurement runs -target-runs
+// tasks, measured once each. Beside the via-NATS row's runs, with
+// -pipefloor, bench/pipefloor -via nats publishes the same tasks into the
+// design's pipeline alone, on the product's schema and on a bare one: the
+// row prints their medians, what that pipeline reaches on the machine that
+// day. Every other measurement runs -target-runs
 // times, in turn with the others (all once, then all again), so that a slow
 // stretch of the shared host falls on every row rather than on one; a row
 // prints the median of each figure.
@@ -34,7 +41,19 @@ type targetReport struct {
 type targetRun struct {
 	args []string
 	rows func(r targetReport) []targetRow
+	// flood: bench/pipefloor -via nats runs beside this one (with
+	// -pipefloor), on the product's schema and on a bare one, the
+	// pipeline of the row with nothing around it (floodArgs).
+	flood bool
 }
+
+// The via-NATS row's run, shared by YMERA's bench and the pipeline's so
+// that both publish the same tasks the same way.
+const (
+	floodTasks      = "50000"
+	floodPublishers = "8"
+	floodBatch      = "64"
+)
 
 // targetRow is one line of the table.
 type targetRow struct {
@@ -53,26 +72,26 @@ type printedRow struct {
 func targetRuns(d time.Duration) []targetRun {
 	dur := d.String()
 	return []targetRun{
-		{[]string{"--store", "postgres", "--concurrency", "256", "--duration", dur}, func(r targetReport) []targetRow {
+		{args: []string{"--store", "postgres", "--concurrency", "256", "--duration", dur}, rows: func(r targetReport) []targetRow {
 			return []targetRow{{"HTTP, PostgreSQL, c=256, completed/s", "≥ 20,000", perSec(r), r.CompletedPerSec >= 20000}}
 		}},
-		{[]string{"--store", "postgres", "--concurrency", "64", "--duration", dur}, func(r targetReport) []targetRow {
+		{args: []string{"--store", "postgres", "--concurrency", "64", "--duration", dur}, rows: func(r targetReport) []targetRow {
 			return []targetRow{
 				{"HTTP, PostgreSQL, c=64, completed/s", "≥ 14,000", perSec(r), r.CompletedPerSec >= 14000},
 				{"HTTP, PostgreSQL, c=64, POST p99", "≤ 15 ms", ms(r.RequestP99ms), r.RequestP99ms <= 15},
 			}
 		}},
-		{[]string{"--store", "postgres", "--via", "nats", "--tasks", "50000", "--concurrency", "8", "--batch", "64"},
-			func(r targetReport) []targetRow {
+		{args: []string{"--store", "postgres", "--via", "nats", "--tasks", floodTasks, "--concurrency", floodPublishers, "--batch", floodBatch},
+			rows: func(r targetReport) []targetRow {
 				return []targetRow{{"via NATS, PostgreSQL, completed/s", "≥ 35,000", perSec(r), r.CompletedPerSec >= 35000}}
-			}},
-		{[]string{"--store", "sqlite", "--concurrency", "64", "--duration", dur}, func(r targetReport) []targetRow {
+			}, flood: true},
+		{args: []string{"--store", "sqlite", "--concurrency", "64", "--duration", dur}, rows: func(r targetReport) []targetRow {
 			return []targetRow{{"HTTP, SQLite (embedded default), c=64, completed/s", "≥ 15,000", perSec(r),
 				r.CompletedPerSec >= 15000}}
 		}},
 		// One task at a time: the client waits for each task's completion
 		// before it submits the next.
-		{[]string{"--store", "sqlite", "--concurrency", "1", "--tasks", "2000", "--closed-loop"}, func(r targetReport) []targetRow {
+		{args: []string{"--store", "sqlite", "--concurrency", "1", "--tasks", "2000", "--closed-loop"}, rows: func(r targetReport) []targetRow {
 			return []targetRow{
 				{"one at a time, SQLite, submit → completed p50 / p99", "≤ 2 / ≤ 10 ms",
 					fmt.Sprintf("%.1f / %.1f ms", r.P50ms, r.P99ms), r.P50ms <= 2 && r.P99ms <= 10},
@@ -97,6 +116,8 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 	}
 	runs := targetRuns(o.targetDuration)
 	reports := make([][]targetReport, len(runs))
+	// floods[i][k]: the pipeline's runs beside run i, on floodSchemas[k].
+	floods := make([][len(floodSchemas)][]targetReport, len(runs))
 	fmt.Println()
 	for n := range o.targetRuns {
 		for i, tr := range runs {
@@ -111,6 +132,19 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 			reports[i] = append(reports[i], r)
 			fmt.Printf("target run %d/%d  %-62s completed %7.0f/s%s\n", n+1, o.targetRuns,
 				strings.Join(tr.args, " "), r.CompletedPerSec, r.CPU)
+			if !tr.flood || o.pipefloor == "" {
+				continue
+			}
+			for k, schema := range floodSchemas {
+				tidy.settle(ctx)
+				r, err := pipelineFlood(ctx, o, schema)
+				if err != nil {
+					return fmt.Errorf("targets: pipefloor -via nats -schema %s: %w", schema, err)
+				}
+				floods[i][k] = append(floods[i][k], r)
+				fmt.Printf("target run %d/%d  %-62s completed %7.0f/s%s\n", n+1, o.targetRuns,
+					"pipefloor -via nats -schema "+schema, r.CompletedPerSec, r.CPU)
+			}
 		}
 	}
 	for i, tr := range runs {
@@ -125,6 +159,11 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 				if c.MachineUSPerTask > 0 {
 					p.cpu += fmt.Sprintf(", %.0f on the machine", c.MachineUSPerTask)
 				}
+			}
+			if j == 0 && len(floods[i][0]) > 0 {
+				pipe, bare := medianReport(floods[i][0]), medianReport(floods[i][1])
+				p.cpu += fmt.Sprintf("; pipeline %.0f/s (%.0f µs on the machine), bare %.0f/s",
+					pipe.CompletedPerSec, pipe.CPU.MachineUSPerTask, bare.CompletedPerSec)
 			}
 			rows = append(rows, p)
 		}
@@ -158,6 +197,36 @@ func printTargets(ctx context.Context, o options, ratios map[int]float64) error 
 		fmt.Printf("%-52s %-16s %-20s %s\n", "RSS with 1,000,000 tasks queued", "≤ 300 MB", "", "-million=false; see docs/performance.md")
 	}
 	return nil
+}
+
+// floodSchemas are the tasks tables bench/pipefloor -via nats runs on:
+// the product's, and one stripped to its primary key.
+var floodSchemas = [2]string{"product", "bare"}
+
+// pipelineFlood runs bench/pipefloor -via nats, the via-NATS row's
+// pipeline with nothing around it, on a database of its own made for the
+// run, publishing what the row's `ymera bench` publishes.
+func pipelineFlood(ctx context.Context, o options, schema string) (targetReport, error) {
+	var r targetReport
+	dsn, drop, err := createDatabase(ctx, o.server, "pipefloor_flood_")
+	if err != nil {
+		return r, err
+	}
+	defer drop()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, o.pipefloor, "-via", "nats", "-schema", schema, "-database", dsn,
+		"-tasks", floodTasks, "-publishers", floodPublishers, "-pubbatch", floodBatch)
+	cmd.Dir = os.TempDir()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return r, fmt.Errorf("%w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		return r, fmt.Errorf("pipefloor output: %w", err)
+	}
+	return r, nil
 }
 
 // inProcessBench runs the in-process `ymera bench` with args; a PostgreSQL

@@ -26,8 +26,14 @@
 // product, and it keeps none of the product's guarantees beyond the commit
 // before the 201 and the commit before the acknowledgement.
 //
+// With -via nats it is the pipeline of the "via NATS" row instead: tasks
+// published straight to JetStream from this process, each one's row made
+// finished by the result writer (nats.go); it then prints one report and
+// exits.
+//
 //	bin/pipefloor -addr 127.0.0.1:18300 -database postgres://postgres@127.0.0.1:5432/pipefloor &
 //	bin/ymera bench --url http://127.0.0.1:18300 --concurrency 256 --duration 10s --json
+//	bin/pipefloor -via nats -tasks 50000 -database postgres://postgres@127.0.0.1:5432/pipefloor2
 package main
 
 import (
@@ -37,6 +43,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -44,6 +51,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,6 +84,9 @@ type options struct {
 	linger   time.Duration
 	batch    int
 	conns    int
+	// resultWriters: result writers, each committing its batches one at a
+	// time; the design has one.
+	resultWriters int
 	// bare: strip the tasks table to its primary key after migrating
 	// (stripTasks).
 	bare bool
@@ -83,6 +94,14 @@ type options struct {
 	cpuprofile string
 	// listening, when set, hears the address once the server listens.
 	listening func(addr string)
+
+	// via: http, the bench's requests (above), or nats: tasks published
+	// straight to JetStream by publishers in this process (nats.go).
+	via string
+	// -via nats: tasks to publish, by publishers goroutines, pubBatch a
+	// batch; the report goes to out.
+	tasks, publishers, pubBatch int
+	out                         io.Writer
 }
 
 func main() {
@@ -92,10 +111,31 @@ func main() {
 	flag.DurationVar(&o.linger, "linger", 500*time.Microsecond, "how long each writer gathers a batch after its first item")
 	flag.IntVar(&o.batch, "batch", 256, "most items in one batch of each writer")
 	flag.IntVar(&o.conns, "conns", 8, "PostgreSQL connections")
+	flag.IntVar(&o.resultWriters, "result-writers", 1, "result writers, each committing its batches one at a time (the design has one)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the process's life to this file")
 	schema := flag.String("schema", "product", "the tasks table: product (as YMERA's migrations leave it) or bare (its primary key alone: "+
 		"secondary indexes, foreign keys, checks and triggers dropped, for good, so give it a database of its own)")
+	flag.StringVar(&o.via, "via", "http", "where tasks come from: http (the bench's requests at -addr) or nats (published straight to JetStream "+
+		"by -publishers in this process; it prints one JSON report and exits)")
+	flag.IntVar(&o.tasks, "tasks", 50000, "-via nats: tasks to publish")
+	flag.IntVar(&o.publishers, "publishers", 8, "-via nats: concurrent publishers")
+	flag.IntVar(&o.pubBatch, "pubbatch", 64, "-via nats: tasks a publisher publishes before it awaits their PubAcks")
 	flag.Parse()
+	o.out = os.Stdout
+	switch {
+	case o.via != "http" && o.via != "nats":
+		fmt.Fprintf(os.Stderr, "pipefloor: -via=%s: expected http or nats\n", o.via)
+		os.Exit(2)
+	case o.via == "nats" && o.tasks < 1:
+		fmt.Fprintf(os.Stderr, "pipefloor: -tasks=%d: expected a positive integer\n", o.tasks)
+		os.Exit(2)
+	case o.via == "nats" && o.publishers < 1:
+		fmt.Fprintf(os.Stderr, "pipefloor: -publishers=%d: expected a positive integer\n", o.publishers)
+		os.Exit(2)
+	case o.via == "nats" && o.pubBatch < 1:
+		fmt.Fprintf(os.Stderr, "pipefloor: -pubbatch=%d: expected a positive integer\n", o.pubBatch)
+		os.Exit(2)
+	}
 	switch *schema {
 	case "product":
 	case "bare":
@@ -114,8 +154,11 @@ func main() {
 	case o.batch < 1:
 		fmt.Fprintf(os.Stderr, "pipefloor: -batch=%d: expected a positive integer\n", o.batch)
 		os.Exit(2)
-	case o.conns < 2:
-		fmt.Fprintf(os.Stderr, "pipefloor: -conns=%d: expected 2 or more (one for each writer)\n", o.conns)
+	case o.resultWriters < 1:
+		fmt.Fprintf(os.Stderr, "pipefloor: -result-writers=%d: expected a positive integer\n", o.resultWriters)
+		os.Exit(2)
+	case o.conns < 1+o.resultWriters:
+		fmt.Fprintf(os.Stderr, "pipefloor: -conns=%d: expected %d or more (one for each writer)\n", o.conns, 1+o.resultWriters)
 		os.Exit(2)
 	}
 	if o.cpuprofile != "" {
@@ -140,17 +183,43 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	if err := migrate(ctx, o.database); err != nil {
+	f, stop, err := start(ctx, o)
+	if err != nil {
 		return err
+	}
+	defer stop()
+	if o.via == "nats" {
+		return f.flood(ctx) // nats.go
+	}
+	return f.listen(ctx)
+}
+
+// start sets the pipeline up: the database migrated (and stripped for
+// -schema bare), the tasks' user, an embedded nats-server with the work
+// queue and its consumer, and the writers. stop takes it down.
+func start(ctx context.Context, o options) (f *floor, stop func(), err error) {
+	var cleanups []func()
+	stop = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	if err := migrate(ctx, o.database); err != nil {
+		return nil, nil, err
 	}
 	if o.bare {
 		if err := stripTasks(ctx, o.database); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	cfg, err := pgxpool.ParseConfig(o.database)
 	if err != nil {
-		return fmt.Errorf("-database: %w", err)
+		return nil, nil, fmt.Errorf("-database: %w", err)
 	}
 	cfg.MaxConns = int32(o.conns)
 	// As the product does (DESIGN.md "Speed"): a cached generic plan made
@@ -158,88 +227,92 @@ func run(ctx context.Context, o options) error {
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer pool.Close()
+	cleanups = append(cleanups, pool.Close)
 	user := uuid.Must(uuid.NewV7())
 	if _, err := pool.Exec(ctx, `INSERT INTO users (id, username, email, hashed_password) VALUES ($1, $2, $3, 'x')`,
 		user.String(), "floor_"+user.String()[:8], "floor_"+user.String()[:8]+"@floor.invalid"); err != nil {
-		return fmt.Errorf("create the tasks' user: %w", err)
+		return nil, nil, fmt.Errorf("create the tasks' user: %w", err)
 	}
 
 	dir, err := os.MkdirTemp("", "pipefloor-")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer os.RemoveAll(dir)
+	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
 		StoreDir: dir, NoSigs: true, NoLog: true})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ns.Start()
-	defer ns.Shutdown()
+	cleanups = append(cleanups, ns.Shutdown)
 	if !ns.ReadyForConnections(10 * time.Second) {
-		return errors.New("embedded nats-server not ready")
+		return nil, nil, errors.New("embedded nats-server not ready")
 	}
 	nc, err := nats.Connect("", nats.InProcessServer(ns))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer nc.Close()
+	cleanups = append(cleanups, nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: streamName, Subjects: []string{subject},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage}); err != nil {
-		return err
+		return nil, nil, err
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, streamName, jetstream.ConsumerConfig{Durable: "floor",
 		AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 8192})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 
-	f := &floor{o: o, pool: pool, js: js, user: pgtype.UUID{Bytes: user, Valid: true},
-		submits: make(chan *submission, 4*o.batch), ended: make(chan jetstream.Msg, 4*o.batch)}
+	f = &floor{o: o, pool: pool, js: js, user: pgtype.UUID{Bytes: user, Valid: true},
+		submits: make(chan *submission, 4*o.batch), ended: make(chan jetstream.Msg, 4*o.batch),
+		done: make(chan struct{}), failed: make(chan error, 1)}
 	var wg sync.WaitGroup
 	wctx, cancelWriters := context.WithCancel(context.Background())
+	cleanups = append(cleanups, func() {
+		cancelWriters()
+		wg.Wait()
+	})
 	wg.Go(func() { f.insertLoop(wctx) })
-	wg.Go(func() { f.resultLoop(wctx) })
+	for range max(o.resultWriters, 1) { // 1 unless set
+		wg.Go(func() { f.resultLoop(wctx) })
+	}
 	// The no-op agent: each task ends at once, and its result goes to the
 	// result writer.
 	cc, err := cons.Consume(func(m jetstream.Msg) { f.ended <- m }, jetstream.PullMaxMessages(512))
 	if err != nil {
-		cancelWriters()
-		wg.Wait()
-		return err
+		return nil, nil, err
 	}
+	cleanups = append(cleanups, cc.Stop)
+	return f, stop, nil
+}
 
+// listen answers the bench's requests over HTTP until ctx ends.
+func (f *floor) listen(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &fasthttp.Server{Handler: f.serve, Name: "pipefloor"}
-	ln, err := net.Listen("tcp", o.addr)
+	ln, err := net.Listen("tcp", f.o.addr)
 	if err != nil {
-		cc.Stop()
-		cancelWriters()
-		wg.Wait()
 		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	if o.listening != nil {
-		o.listening(ln.Addr().String())
+	if f.o.listening != nil {
+		f.o.listening(ln.Addr().String())
 	}
 	select {
 	case err = <-served:
 	case <-ctx.Done():
 		err = srv.Shutdown()
 	}
-	cc.Stop()
-	cancelWriters()
-	wg.Wait()
 	return err
 }
 
@@ -304,6 +377,14 @@ type floor struct {
 	// the POSTs that wait.
 	waiters sync.Map
 	metrics fasthttp.RequestHandler
+
+	// -via nats (nats.go): completed counts the committed results; done
+	// closes once it reaches o.tasks, failed hears a result batch that
+	// could not be committed.
+	completed atomic.Int64
+	doneOnce  sync.Once
+	done      chan struct{}
+	failed    chan error
 }
 
 // submission is one POST's task on its way through the insert writer.
@@ -469,16 +550,7 @@ func (f *floor) insertLoop(ctx context.Context) {
 		acks := make([]jetstream.PubAckFuture, len(batch))
 		errs := make([]error, len(batch))
 		for i, s := range batch {
-			msg := make([]byte, 0, 64+len(s.name)+len(s.kind)+len(s.params))
-			msg = append(msg, s.id.String()...)
-			msg = append(msg, `{"name":`...)
-			msg = strconv.AppendQuote(msg, s.name)
-			msg = append(msg, `,"task_type":`...)
-			msg = strconv.AppendQuote(msg, s.kind)
-			msg = append(msg, `,"parameters":`...)
-			msg = append(msg, s.params...)
-			msg = append(msg, '}')
-			acks[i], errs[i] = f.js.PublishAsync(subject, msg)
+			acks[i], errs[i] = f.js.PublishAsync(subject, taskBody(s.id, s.name, s.kind, s.params))
 		}
 		go func(batch []*submission) {
 			for i, s := range batch {
@@ -495,8 +567,22 @@ func (f *floor) insertLoop(ctx context.Context) {
 	}
 }
 
-// resultLoop is the result writer: a batch of ended tasks in one UPDATE,
-// then each message acknowledged and each waiting POST woken.
+// taskBody is a task's message: its id, then its JSON.
+func taskBody(id uuid.UUID, name, kind string, params json.RawMessage) []byte {
+	msg := make([]byte, 0, 64+len(name)+len(kind)+len(params))
+	msg = append(msg, id.String()...)
+	msg = append(msg, `{"name":`...)
+	msg = strconv.AppendQuote(msg, name)
+	msg = append(msg, `,"task_type":`...)
+	msg = strconv.AppendQuote(msg, kind)
+	msg = append(msg, `,"parameters":`...)
+	msg = append(msg, params...)
+	return append(msg, '}')
+}
+
+// resultLoop is the result writer: a batch of ended tasks in one UPDATE
+// (or, -via nats, their rows made finished in one COPY), then each message
+// acknowledged and each waiting POST woken.
 func (f *floor) resultLoop(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
@@ -507,16 +593,21 @@ func (f *floor) resultLoop(ctx context.Context) {
 		if batch == nil {
 			return
 		}
+		var err error
 		ids = ids[:0]
-		for _, m := range batch {
-			if d := m.Data(); len(d) >= 36 {
-				ids = append(ids, string(d[:36]))
+		if f.o.via == "nats" {
+			ids, err = f.insertFinished(ctx, batch, ids)
+		} else {
+			for _, m := range batch {
+				if d := m.Data(); len(d) >= 36 {
+					ids = append(ids, string(d[:36]))
+				}
 			}
-		}
-		_, err := f.pool.Exec(ctx, `UPDATE tasks SET status = 'completed', result = '{}', attempts = 1,
+			_, err = f.pool.Exec(ctx, `UPDATE tasks SET status = 'completed', result = '{}', attempts = 1,
 				started_at = $2, completed_at = $2, updated_at = $2
 			FROM unnest($1::uuid[]) AS b(id)
 			WHERE tasks.id = b.id AND tasks.status = 'queued'`, ids, time.Now())
+		}
 		for _, m := range batch {
 			if err != nil {
 				_ = m.Nak() // redelivered, and tried again
@@ -526,12 +617,19 @@ func (f *floor) resultLoop(ctx context.Context) {
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "pipefloor: result batch:", err)
+			select {
+			case f.failed <- err:
+			default:
+			}
 			continue
 		}
 		for _, id := range ids {
 			if done, ok := f.waiters.LoadAndDelete(id); ok {
 				close(done.(chan struct{}))
 			}
+		}
+		if n := f.completed.Add(int64(len(batch))); f.o.tasks > 0 && n >= int64(f.o.tasks) {
+			f.doneOnce.Do(func() { close(f.done) })
 		}
 	}
 }

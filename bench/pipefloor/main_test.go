@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -96,6 +97,39 @@ func TestBareSchemaLeavesThePrimaryKeyAlone(t *testing.T) {
 	}
 }
 
+// TestFloodMakesEachTasksRowFinished runs -via nats: every published
+// task ends as one completed row, made by the result writers (two here,
+// sharing the batches), and the report counts them all with the CPU they
+// cost.
+func TestFloodMakesEachTasksRowFinished(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	var out bytes.Buffer
+	const tasks = 300
+	o := options{database: dsn, via: "nats", tasks: tasks, publishers: 3, pubBatch: 7, out: &out,
+		linger: 200 * time.Microsecond, batch: 16, conns: 3, resultWriters: 2}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := run(ctx, o); err != nil {
+		t.Fatalf("run -via nats: %v", err)
+	}
+	var r floodReport
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("report %q: %v", out.Bytes(), err)
+	}
+	if r.Tasks != tasks || r.CompletedPerSec <= 0 || r.Seconds <= 0 || r.CPU.ProcessUSPerTask <= 0 {
+		t.Errorf("report %+v, want %d tasks at a positive rate, with this process's CPU", r, tasks)
+	}
+	var rows, finished int
+	if err := connect(t, dsn).QueryRow(t.Context(), `SELECT count(*), count(*) FILTER (WHERE status = 'completed'
+		AND attempts = 1 AND task_type = 'bench_noop' AND parameters = '{}' AND user_id IS NOT NULL
+		AND completed_at IS NOT NULL) FROM tasks`).Scan(&rows, &finished); err != nil {
+		t.Fatal(err)
+	}
+	if rows != tasks || finished != tasks {
+		t.Errorf("%d task rows, %d of them completed by one attempt; want %d and %d", rows, finished, tasks, tasks)
+	}
+}
+
 // startFloor runs the pipeline on o (with a test's address and small
 // batches) until the test ends, and returns its base URL.
 func startFloor(t *testing.T, o options) string {
@@ -103,7 +137,7 @@ func startFloor(t *testing.T, o options) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan string, 1)
 	done := make(chan error, 1)
-	o.addr, o.linger, o.batch, o.conns = "127.0.0.1:0", 200*time.Microsecond, 16, 2
+	o.addr, o.linger, o.batch, o.conns, o.resultWriters = "127.0.0.1:0", 200*time.Microsecond, 16, 2, 1
 	o.listening = func(addr string) { addrs <- addr }
 	go func() { done <- run(ctx, o) }()
 	t.Cleanup(func() {
