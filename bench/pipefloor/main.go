@@ -477,8 +477,12 @@ func (f *floor) get(c *fasthttp.RequestCtx, id string) {
 		problem(c, fasthttp.StatusNotFound, "no such task")
 		return
 	}
+	// Not the RequestCtx as the context: its Done reads the server's state
+	// without a lock, racing with Shutdown.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var status string
-	err := f.pool.QueryRow(c, `SELECT status FROM tasks WHERE id = $1`, id).Scan(&status)
+	err := f.pool.QueryRow(ctx, `SELECT status FROM tasks WHERE id = $1`, id).Scan(&status)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		problem(c, fasthttp.StatusNotFound, "no such task")
