@@ -199,14 +199,14 @@ func run(ctx context.Context, o options) error {
 // queue and its consumer, and the writers. stop takes it down.
 func start(ctx context.Context, o options) (f *floor, stop func(), err error) {
 	var cleanups []func()
-	stop = func() {
+	undo := func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			cleanups[i]()
 		}
 	}
 	defer func() {
 		if err != nil {
-			stop()
+			undo() // what was set up before the failure
 		}
 	}()
 	if err := migrate(ctx, o.database); err != nil {
@@ -232,7 +232,7 @@ func start(ctx context.Context, o options) (f *floor, stop func(), err error) {
 	cleanups = append(cleanups, pool.Close)
 	user := uuid.Must(uuid.NewV7())
 	if _, err := pool.Exec(ctx, `INSERT INTO users (id, username, email, hashed_password) VALUES ($1, $2, $3, 'x')`,
-		user.String(), "floor_"+user.String()[:8], "floor_"+user.String()[:8]+"@floor.invalid"); err != nil {
+		user.String(), "floor_"+user.String(), "floor_"+user.String()+"@floor.invalid"); err != nil {
 		return nil, nil, fmt.Errorf("create the tasks' user: %w", err)
 	}
 
@@ -290,7 +290,7 @@ func start(ctx context.Context, o options) (f *floor, stop func(), err error) {
 		return nil, nil, err
 	}
 	cleanups = append(cleanups, cc.Stop)
-	return f, stop, nil
+	return f, undo, nil
 }
 
 // listen answers the bench's requests over HTTP until ctx ends.

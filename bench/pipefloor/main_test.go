@@ -130,6 +130,37 @@ func TestFloodMakesEachTasksRowFinished(t *testing.T) {
 	}
 }
 
+// TestStartFailureIsAnError: a database that cannot be reached, or one
+// that refuses the tasks' user once the pool and nothing else is up, is an
+// error from run after what was set up is taken down, not a crash; and
+// runs one after another on the same database each make a user of their
+// own.
+func TestStartFailureIsAnError(t *testing.T) {
+	for _, via := range []string{"http", "nats"} {
+		o := options{database: "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", via: via,
+			addr: "127.0.0.1:0", batch: 16, conns: 2, resultWriters: 1, tasks: 1, publishers: 1, pubBatch: 1}
+		if err := run(t.Context(), o); err == nil {
+			t.Errorf("-via %s on a database nobody serves: no error", via)
+		}
+	}
+
+	dsn := pgtest.NewDatabase(t)
+	o := options{database: dsn, via: "nats", batch: 16, conns: 2, resultWriters: 1, tasks: 1, publishers: 1, pubBatch: 1,
+		out: io.Discard}
+	for i := range 2 {
+		if err := run(t.Context(), o); err != nil {
+			t.Fatalf("run %d on the same database: %v", i+1, err)
+		}
+	}
+	if _, err := connect(t, dsn).Exec(t.Context(),
+		`ALTER TABLE users ADD CONSTRAINT no_floor CHECK (username NOT LIKE 'floor\_%') NOT VALID`); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), o); err == nil || !strings.Contains(err.Error(), "tasks' user") {
+		t.Errorf("run on a database that refuses the tasks' user: %v, want that error", err)
+	}
+}
+
 // startFloor runs the pipeline on o (with a test's address and small
 // batches) until the test ends, and returns its base URL.
 func startFloor(t *testing.T, o options) string {
