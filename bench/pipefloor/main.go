@@ -26,6 +26,11 @@
 // product, and it keeps none of the product's guarantees beyond the commit
 // before the 201 and the commit before the acknowledgement.
 //
+// With -store sqlite the tasks table is a SQLite file, written through
+// YMERA's own store (its batch statements, one writer connection, its
+// checkpointer), the way the product writes its embedded default
+// (tables.go): the reference of the SQLite row.
+//
 // With -via nats it is the pipeline of the "via NATS" row instead: tasks
 // published straight to JetStream from this process, each one's row made
 // finished by the result writer (nats.go); it then prints one report and
@@ -57,8 +62,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -79,7 +82,10 @@ const (
 )
 
 type options struct {
-	addr     string
+	addr string
+	// store: postgres, or sqlite (database is then a file's path; see
+	// tables.go).
+	store    string
 	database string
 	linger   time.Duration
 	batch    int
@@ -107,7 +113,9 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:18300", "address to listen on")
-	flag.StringVar(&o.database, "database", "", "URL of an existing PostgreSQL database; it is migrated with YMERA's migrations (required)")
+	flag.StringVar(&o.database, "database", "", "URL of an existing PostgreSQL database, or with -store sqlite the path of a SQLite file "+
+		"(made if missing); it is migrated with YMERA's migrations (required)")
+	flag.StringVar(&o.store, "store", "postgres", "postgres, or sqlite: the tasks table in a SQLite file, written through YMERA's own store")
 	flag.DurationVar(&o.linger, "linger", 500*time.Microsecond, "how long each writer gathers a batch after its first item")
 	flag.IntVar(&o.batch, "batch", 256, "most items in one batch of each writer")
 	flag.IntVar(&o.conns, "conns", 8, "PostgreSQL connections")
@@ -125,6 +133,12 @@ func main() {
 	switch {
 	case o.via != "http" && o.via != "nats":
 		fmt.Fprintf(os.Stderr, "pipefloor: -via=%s: expected http or nats\n", o.via)
+		os.Exit(2)
+	case o.store != "postgres" && o.store != "sqlite":
+		fmt.Fprintf(os.Stderr, "pipefloor: -store=%s: expected postgres or sqlite\n", o.store)
+		os.Exit(2)
+	case o.store == "sqlite" && (o.via == "nats" || *schema != "product"):
+		fmt.Fprintln(os.Stderr, "pipefloor: -store sqlite: only -via http on the product's schema")
 		os.Exit(2)
 	case o.via == "nats" && o.tasks < 1:
 		fmt.Fprintf(os.Stderr, "pipefloor: -tasks=%d: expected a positive integer\n", o.tasks)
@@ -209,32 +223,11 @@ func start(ctx context.Context, o options) (f *floor, stop func(), err error) {
 			undo() // what was set up before the failure
 		}
 	}()
-	if err := migrate(ctx, o.database); err != nil {
-		return nil, nil, err
-	}
-	if o.bare {
-		if err := stripTasks(ctx, o.database); err != nil {
-			return nil, nil, err
-		}
-	}
-	cfg, err := pgxpool.ParseConfig(o.database)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-database: %w", err)
-	}
-	cfg.MaxConns = int32(o.conns)
-	// As the product does (DESIGN.md "Speed"): a cached generic plan made
-	// while the table was small turns the batched UPDATE into a hash join.
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	table, pg, user, closeTable, err := openTable(ctx, o) // tables.go
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanups = append(cleanups, pool.Close)
-	user := uuid.Must(uuid.NewV7())
-	if _, err := pool.Exec(ctx, `INSERT INTO users (id, username, email, hashed_password) VALUES ($1, $2, $3, 'x')`,
-		user.String(), "floor_"+user.String(), "floor_"+user.String()+"@floor.invalid"); err != nil {
-		return nil, nil, fmt.Errorf("create the tasks' user: %w", err)
-	}
+	cleanups = append(cleanups, closeTable)
 
 	dir, err := os.MkdirTemp("", "pipefloor-")
 	if err != nil {
@@ -270,7 +263,7 @@ func start(ctx context.Context, o options) (f *floor, stop func(), err error) {
 		return nil, nil, err
 	}
 
-	f = &floor{o: o, pool: pool, js: js, user: pgtype.UUID{Bytes: user, Valid: true},
+	f = &floor{o: o, table: table, pg: pg, js: js, user: user,
 		submits: make(chan *submission, 4*o.batch), ended: make(chan jetstream.Msg, 4*o.batch),
 		done: make(chan struct{}), failed: make(chan error, 1)}
 	var wg sync.WaitGroup
@@ -368,9 +361,10 @@ func stripTasks(ctx context.Context, url string) error {
 
 type floor struct {
 	o       options
-	pool    *pgxpool.Pool
+	table   tasksTable
+	pg      *pgTable // the table on PostgreSQL; nil on SQLite
 	js      jetstream.JetStream
-	user    pgtype.UUID
+	user    uuid.UUID
 	submits chan *submission
 	ended   chan jetstream.Msg
 	// waiters: task id → closed when the task's result is committed, for
@@ -407,7 +401,7 @@ func (f *floor) serve(c *fasthttp.RequestCtx) {
 		f.metrics(c)
 	case c.IsPost() && bytes.Equal(path, []byte("/auth/register")):
 		c.SetStatusCode(fasthttp.StatusCreated)
-		c.SetBodyString(`{"access_token":"floor","user_id":"` + uuid.UUID(f.user.Bytes).String() + `"}`)
+		c.SetBodyString(`{"access_token":"floor","user_id":"` + f.user.String() + `"}`)
 	case c.IsPost() && bytes.Equal(path, []byte("/tasks")):
 		f.submit(c)
 	case c.IsGet() && bytes.HasPrefix(path, []byte("/tasks/")):
@@ -481,10 +475,9 @@ func (f *floor) get(c *fasthttp.RequestCtx, id string) {
 	// without a lock, racing with Shutdown.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var status string
-	err := f.pool.QueryRow(ctx, `SELECT status FROM tasks WHERE id = $1`, id).Scan(&status)
+	status, err := f.table.status(ctx, id)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, errNoTask):
 		problem(c, fasthttp.StatusNotFound, "no such task")
 	case err != nil:
 		problem(c, fasthttp.StatusServiceUnavailable, err.Error())
@@ -524,9 +517,10 @@ func gather[T any](ctx context.Context, in <-chan T, batch []T, limit int, linge
 	return batch
 }
 
-// insertLoop is the insert writer: a batch's rows in one COPY, then its
-// messages published back to back; each caller hears once its own PubAck
-// is in, while the next batch is gathered.
+// insertLoop is the insert writer: a batch's rows committed at once (one
+// COPY on PostgreSQL; tables.go), then its messages published back to
+// back; each caller hears once its own PubAck is in, while the next batch
+// is gathered.
 func (f *floor) insertLoop(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
@@ -536,16 +530,7 @@ func (f *floor) insertLoop(ctx context.Context) {
 		if batch == nil {
 			return
 		}
-		now := time.Now()
-		rows := make([][]any, len(batch))
-		for i, s := range batch {
-			rows[i] = []any{pgtype.UUID{Bytes: s.id, Valid: true}, s.name, s.kind, s.params, "normal", "queued",
-				f.user, now, now}
-		}
-		_, err := f.pool.CopyFrom(ctx, pgx.Identifier{"tasks"},
-			[]string{"id", "name", "task_type", "parameters", "priority", "status", "user_id", "created_at", "updated_at"},
-			pgx.CopyFromRows(rows))
-		if err != nil {
+		if err := f.table.insertQueued(ctx, batch); err != nil {
 			for _, s := range batch {
 				s.stored <- fmt.Errorf("insert: %w", err)
 			}
@@ -584,9 +569,10 @@ func taskBody(id uuid.UUID, name, kind string, params json.RawMessage) []byte {
 	return append(msg, '}')
 }
 
-// resultLoop is the result writer: a batch of ended tasks in one UPDATE
-// (or, -via nats, their rows made finished in one COPY), then each message
-// acknowledged and each waiting POST woken.
+// resultLoop is the result writer: a batch of ended tasks committed at
+// once (one UPDATE on PostgreSQL; or, -via nats, their rows made finished
+// in one COPY), then each message acknowledged and each waiting POST
+// woken.
 func (f *floor) resultLoop(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
@@ -600,17 +586,14 @@ func (f *floor) resultLoop(ctx context.Context) {
 		var err error
 		ids = ids[:0]
 		if f.o.via == "nats" {
-			ids, err = f.insertFinished(ctx, batch, ids)
+			ids, err = f.pg.insertFinished(ctx, batch, ids)
 		} else {
 			for _, m := range batch {
 				if d := m.Data(); len(d) >= 36 {
 					ids = append(ids, string(d[:36]))
 				}
 			}
-			_, err = f.pool.Exec(ctx, `UPDATE tasks SET status = 'completed', result = '{}', attempts = 1,
-				started_at = $2, completed_at = $2, updated_at = $2
-			FROM unnest($1::uuid[]) AS b(id)
-			WHERE tasks.id = b.id AND tasks.status = 'queued'`, ids, time.Now())
+			err = f.table.finish(ctx, ids)
 		}
 		for _, m := range batch {
 			if err != nil {

@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store/postgres/pgtest"
+	"github.com/ymera/ymera/store/sqlite"
 )
 
 // TestPipelineEndsEachTaskInItsRow drives the bare pipeline the way the
@@ -93,6 +97,46 @@ func TestBareSchemaLeavesThePrimaryKeyAlone(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("tasks %s after -schema bare: %q, want %q", c.what, got, want)
+		}
+	}
+}
+
+// TestSQLiteFloorEndsEachTaskInItsRow runs the pipeline on a SQLite file:
+// each waited task answers completed, and its row, read back through the
+// floor's GET and from the file, says so.
+func TestSQLiteFloorEndsEachTaskInItsRow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "floor.db")
+	base := startFloor(t, options{store: "sqlite", database: path})
+	ids := postWaiting(t, posting(t, base), 10)
+	for _, id := range ids {
+		resp, err := http.Get(base + "/tasks/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"status":"completed"`) {
+			t.Errorf("GET /tasks/%s = %d %s, want 200 and completed", id, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.Get(base + "/tasks/" + uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /tasks/{unknown id} = %d, want 404", resp.StatusCode)
+	}
+
+	db, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range ids {
+		task, err := db.Tasks().Get(t.Context(), id)
+		if err != nil || task.Status != actors.StatusCompleted || task.Attempts != 1 || string(task.Parameters) != `{"k":1}` {
+			t.Errorf("task %s in the file: %+v, %v; want completed by one attempt with its parameters", id, task, err)
 		}
 	}
 }

@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ymera/ymera/internal/procstat"
@@ -113,37 +109,4 @@ func (f *floor) flood(ctx context.Context) error {
 	return json.NewEncoder(f.o.out).Encode(floodReport{CompletedPerSec: float64(n) / secs, Tasks: n, Seconds: secs,
 		CPU: floodReportC{ProcessUSPerTask: c.ProcessUS, DatabaseUSPerTask: c.DatabaseUS,
 			MachineUSPerTask: c.MachineUS, MachineBusyPct: c.MachineBusyPct}})
-}
-
-// insertFinished makes the rows of a batch of task messages, each already
-// completed by its one attempt, in one COPY, and appends their ids to ids.
-func (f *floor) insertFinished(ctx context.Context, batch []jetstream.Msg, ids []string) ([]string, error) {
-	now := time.Now()
-	rows := make([][]any, 0, len(batch))
-	for _, m := range batch {
-		d := m.Data()
-		var body struct {
-			Name       string          `json:"name"`
-			TaskType   string          `json:"task_type"`
-			Parameters json.RawMessage `json:"parameters"`
-		}
-		if len(d) < 36 {
-			return ids, errors.New("a task message without its id")
-		}
-		id, err := uuid.Parse(string(d[:36]))
-		if err == nil {
-			err = json.Unmarshal(d[36:], &body)
-		}
-		if err != nil {
-			return ids, fmt.Errorf("task message: %w", err)
-		}
-		ids = append(ids, string(d[:36]))
-		rows = append(rows, []any{pgtype.UUID{Bytes: id, Valid: true}, body.Name, body.TaskType, body.Parameters,
-			"normal", "completed", json.RawMessage(`{}`), 1, f.user, now, now, now, now})
-	}
-	_, err := f.pool.CopyFrom(ctx, pgx.Identifier{"tasks"},
-		[]string{"id", "name", "task_type", "parameters", "priority", "status", "result", "attempts", "user_id",
-			"created_at", "started_at", "completed_at", "updated_at"},
-		pgx.CopyFromRows(rows))
-	return ids, err
 }
