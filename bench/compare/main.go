@@ -49,6 +49,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ymera/ymera/internal/procstat"
 )
 
 type options struct {
@@ -343,10 +345,8 @@ type report struct {
 // cpu is the CPU per task a run cost (`ymera bench` "cpu"); zero where the
 // bench could not tell.
 type cpu struct {
-	ProcessUSPerTask  float64 `json:"process_us_per_task"`
-	ServerUSPerTask   float64 `json:"server_us_per_task"`
-	DatabaseUSPerTask float64 `json:"database_us_per_task"`
-	MachineUSPerTask  float64 `json:"machine_us_per_task"`
+	procstat.PerTask
+	ServerUSPerTask float64 `json:"server_us_per_task"`
 }
 
 // String is the run line's CPU part: empty when nothing was measured.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ymera/ymera/internal/procstat"
 )
 
 // After the comparison (both servers stopped), compare measures the rest of
@@ -43,7 +45,8 @@ type targetRun struct {
 	rows func(r targetReport) []targetRow
 	// flood: bench/pipefloor -via nats runs beside this one (with
 	// -pipefloor), on the product's schema and on a bare one, the
-	// pipeline of the row with nothing around it (floodArgs).
+	// pipeline of the row with nothing around it, publishing as it does
+	// (floodTasks, floodPublishers, floodBatch).
 	flood bool
 }
 
@@ -257,10 +260,13 @@ func medianReport(rs []targetReport) targetReport {
 		IdleRSSMB:       of(func(r targetReport) float64 { return r.IdleRSSMB }),
 		ReadyMS:         of(func(r targetReport) float64 { return r.ReadyMS }),
 		CPU: cpu{
-			ProcessUSPerTask:  of(func(r targetReport) float64 { return r.CPU.ProcessUSPerTask }),
-			ServerUSPerTask:   of(func(r targetReport) float64 { return r.CPU.ServerUSPerTask }),
-			DatabaseUSPerTask: of(func(r targetReport) float64 { return r.CPU.DatabaseUSPerTask }),
-			MachineUSPerTask:  of(func(r targetReport) float64 { return r.CPU.MachineUSPerTask }),
+			PerTask: procstat.PerTask{
+				ProcessUSPerTask:  of(func(r targetReport) float64 { return r.CPU.ProcessUSPerTask }),
+				DatabaseUSPerTask: of(func(r targetReport) float64 { return r.CPU.DatabaseUSPerTask }),
+				MachineUSPerTask:  of(func(r targetReport) float64 { return r.CPU.MachineUSPerTask }),
+				MachineBusyPct:    of(func(r targetReport) float64 { return r.CPU.MachineBusyPct }),
+			},
+			ServerUSPerTask: of(func(r targetReport) float64 { return r.CPU.ServerUSPerTask }),
 		},
 	}
 	for _, r := range rs {

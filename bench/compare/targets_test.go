@@ -1,19 +1,23 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ymera/ymera/internal/procstat"
+)
 
 func TestMedianReportTakesEachFigureApart(t *testing.T) {
 	runs := []targetReport{
 		{CompletedPerSec: 7000, P50ms: 1.0, P99ms: 9, RequestP99ms: 30, IdleRSSMB: 64, ReadyMS: 150,
-			CPU: cpu{ProcessUSPerTask: 180, DatabaseUSPerTask: 70, MachineUSPerTask: 260}},
+			CPU: cpu{PerTask: procstat.PerTask{ProcessUSPerTask: 180, DatabaseUSPerTask: 70, MachineUSPerTask: 260}}},
 		{CompletedPerSec: 5000, P50ms: 1.4, P99ms: 3, RequestP99ms: 20, IdleRSSMB: 62, ReadyMS: 190,
-			CPU: cpu{ProcessUSPerTask: 220, DatabaseUSPerTask: 100, MachineUSPerTask: 330}},
+			CPU: cpu{PerTask: procstat.PerTask{ProcessUSPerTask: 220, DatabaseUSPerTask: 100, MachineUSPerTask: 330}}},
 		{CompletedPerSec: 6000, P50ms: 1.2, P99ms: 4, RequestP99ms: 40, IdleRSSMB: 63, ReadyMS: 170,
-			CPU: cpu{ProcessUSPerTask: 200, DatabaseUSPerTask: 80, MachineUSPerTask: 300}},
+			CPU: cpu{PerTask: procstat.PerTask{ProcessUSPerTask: 200, DatabaseUSPerTask: 80, MachineUSPerTask: 300}}},
 	}
 	got := medianReport(runs)
 	want := targetReport{CompletedPerSec: 6000, P50ms: 1.2, P99ms: 4, RequestP99ms: 30, IdleRSSMB: 63, ReadyMS: 170,
-		CPU: cpu{ProcessUSPerTask: 200, DatabaseUSPerTask: 80, MachineUSPerTask: 300}}
+		CPU: cpu{PerTask: procstat.PerTask{ProcessUSPerTask: 200, DatabaseUSPerTask: 80, MachineUSPerTask: 300}}}
 	if got != want {
 		t.Errorf("median of three runs:\n got %+v\nwant %+v", got, want)
 	}

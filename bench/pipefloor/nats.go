@@ -31,18 +31,10 @@ import (
 
 // floodReport is the JSON -via nats prints.
 type floodReport struct {
-	CompletedPerSec float64      `json:"completed_per_sec"`
-	Tasks           int          `json:"tasks"`
-	Seconds         float64      `json:"seconds"`
-	CPU             floodReportC `json:"cpu"`
-}
-
-// floodReportC is the CPU per task, in µs, named as `ymera bench` names it.
-type floodReportC struct {
-	ProcessUSPerTask  float64 `json:"process_us_per_task"`
-	DatabaseUSPerTask float64 `json:"database_us_per_task,omitempty"`
-	MachineUSPerTask  float64 `json:"machine_us_per_task,omitempty"`
-	MachineBusyPct    float64 `json:"machine_busy_pct,omitempty"`
+	CompletedPerSec float64          `json:"completed_per_sec"`
+	Tasks           int              `json:"tasks"`
+	Seconds         float64          `json:"seconds"`
+	CPU             procstat.PerTask `json:"cpu"`
 }
 
 // flood publishes o.tasks tasks, waits until every one's row is committed
@@ -105,8 +97,6 @@ func (f *floor) flood(ctx context.Context) error {
 	}
 	n := int(f.completed.Load())
 	secs := after.At.Sub(before.At).Seconds()
-	c := after.Since(before, n)
 	return json.NewEncoder(f.o.out).Encode(floodReport{CompletedPerSec: float64(n) / secs, Tasks: n, Seconds: secs,
-		CPU: floodReportC{ProcessUSPerTask: c.ProcessUS, DatabaseUSPerTask: c.DatabaseUS,
-			MachineUSPerTask: c.MachineUS, MachineBusyPct: c.MachineBusyPct}})
+		CPU: after.Since(before, n)})
 }

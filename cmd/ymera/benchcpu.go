@@ -13,11 +13,8 @@ import "github.com/ymera/ymera/internal/procstat"
 // shared machine moves with its speed; the CPU a task costs moves much
 // less, so it is what tells two builds apart (docs/performance.md, step 19).
 type benchCPU struct {
-	ProcessUSPerTask  float64 `json:"process_us_per_task"`
-	ServerUSPerTask   float64 `json:"server_us_per_task,omitempty"`
-	DatabaseUSPerTask float64 `json:"database_us_per_task,omitempty"`
-	MachineUSPerTask  float64 `json:"machine_us_per_task,omitempty"`
-	MachineBusyPct    float64 `json:"machine_busy_pct,omitempty"`
+	procstat.PerTask
+	ServerUSPerTask float64 `json:"server_us_per_task,omitempty"`
 }
 
 // cpuReading is the CPU spent up to a moment: this process's, the
@@ -41,9 +38,7 @@ func cpuBetween(a, b cpuReading, n int) *benchCPU {
 	if n <= 0 {
 		return nil
 	}
-	p := b.Since(a.Reading, n)
-	c := &benchCPU{ProcessUSPerTask: p.ProcessUS, DatabaseUSPerTask: p.DatabaseUS,
-		MachineUSPerTask: p.MachineUS, MachineBusyPct: p.MachineBusyPct}
+	c := &benchCPU{PerTask: b.Since(a.Reading, n)}
 	if a.hasServ && b.hasServ && b.server >= a.server {
 		c.ServerUSPerTask = (b.server - a.server) * 1e6 / float64(n)
 	}

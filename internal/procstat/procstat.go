@@ -41,26 +41,27 @@ func Read(postgres bool) Reading {
 	return r
 }
 
-// PerTask is the CPU a run cost per task, in microseconds; a figure that
-// could not be read is 0.
+// PerTask is the CPU a run cost per task, in microseconds, under the
+// names `ymera bench --json` reports it by; a figure that could not be
+// read is 0 (and left out of the JSON).
 type PerTask struct {
-	ProcessUS      float64
-	DatabaseUS     float64
-	MachineUS      float64
-	MachineBusyPct float64 // how busy the machine was, all CPUs
+	ProcessUSPerTask  float64 `json:"process_us_per_task"`
+	DatabaseUSPerTask float64 `json:"database_us_per_task,omitempty"`
+	MachineUSPerTask  float64 `json:"machine_us_per_task,omitempty"`
+	MachineBusyPct    float64 `json:"machine_busy_pct,omitempty"` // how busy the machine was, all CPUs
 }
 
 // Since is what happened between a and r, per task of n (n > 0).
 func (r Reading) Since(a Reading, n int) PerTask {
 	per := func(seconds float64) float64 { return seconds * 1e6 / float64(n) }
-	p := PerTask{ProcessUS: per((r.Self - a.Self).Seconds())}
+	p := PerTask{ProcessUSPerTask: per((r.Self - a.Self).Seconds())}
 	if a.HasDB && r.HasDB && r.DB >= a.DB {
-		p.DatabaseUS = per((r.DB - a.DB).Seconds())
+		p.DatabaseUSPerTask = per((r.DB - a.DB).Seconds())
 	}
 	if total := r.Total - a.Total; a.Total > 0 && total > 0 {
 		frac := (r.Busy - a.Busy) / total
 		p.MachineBusyPct = 100 * frac
-		p.MachineUS = per(frac * r.At.Sub(a.At).Seconds() * float64(runtime.NumCPU()))
+		p.MachineUSPerTask = per(frac * r.At.Sub(a.At).Seconds() * float64(runtime.NumCPU()))
 	}
 	return p
 }
