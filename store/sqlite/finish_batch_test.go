@@ -17,7 +17,7 @@ func BenchmarkFinishBatch(b *testing.B) { storetest.BenchFinish(b, migrated(b)) 
 // BenchmarkFinishThenRead finishes a batch and reads each task as a waiting
 // client does, by reading it (Read) or from what the finish kept (Kept).
 func BenchmarkFinishThenRead(b *testing.B) {
-	storetest.BenchFinishThenRead(b, func(b *testing.B) store.Store { return migrated(b) })
+	storetest.BenchFinishThenRead(b, func(b *testing.B) store.Store { return migrated(b) }, false)
 }
 
 // BenchmarkStartBatch compares one StartBatch with a loop of Start.

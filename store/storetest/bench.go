@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/internal/procstat"
 	"github.com/ymera/ymera/store"
 )
 
@@ -99,9 +100,11 @@ func startedItems(b *testing.B, tasks store.Tasks, now time.Time, lease *int64) 
 // do: "Read" with GetWithAttempts, "Kept" with GetEnded (skipped for a
 // store without it), which may answer from what the finish returned. Each
 // runs on its own store from open (migrated), since asking for ended tasks
-// changes what the finish does. The figure to compare is ns/task, the
-// finish and the read together.
-func BenchFinishThenRead(b *testing.B, open func(b *testing.B) store.Store) {
+// changes what the finish does. The figures to compare are ns/task, the
+// finish and the read together, and the CPU they took per task in this
+// process and, where postgres is set, in the PostgreSQL servers on this
+// machine (package procstat), which tell more than time on a shared one.
+func BenchFinishThenRead(b *testing.B, open func(b *testing.B) store.Store, postgres bool) {
 	type getter = func(ctx context.Context, id string) (store.Task, []store.Attempt, error)
 	for _, name := range []string{"Read", "Kept"} {
 		b.Run(name, func(b *testing.B) {
@@ -119,9 +122,15 @@ func BenchFinishThenRead(b *testing.B, open func(b *testing.B) store.Store) {
 				_, _, _ = read(ctx, newID()) // asked once: the finish keeps what it ends from now on
 			}
 			now := time.Now()
-			var lease int64
+			var (
+				lease       int64
+				self, dbCPU time.Duration
+			)
 			for range b.N {
 				items := startedItems(b, tasks, now, &lease)
+				b.StopTimer() // reading the CPU figures takes a moment
+				before := procstat.Read(postgres)
+				b.StartTimer()
 				errs, err := tasks.FinishBatch(ctx, items)
 				allDone(b, "finish batch", errs, err)
 				for _, it := range items {
@@ -129,8 +138,17 @@ func BenchFinishThenRead(b *testing.B, open func(b *testing.B) store.Store) {
 						b.Fatalf("read %s: %v, status %q", it.ID, err, t.Status)
 					}
 				}
+				b.StopTimer()
+				after := procstat.Read(postgres)
+				b.StartTimer()
+				self, dbCPU = self+after.Self-before.Self, dbCPU+after.DB-before.DB
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+			n := float64(b.N * benchBatch)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/task")
+			b.ReportMetric(float64(self.Microseconds())/n, "µs-process/task")
+			if postgres {
+				b.ReportMetric(float64(dbCPU.Microseconds())/n, "µs-postgres/task")
+			}
 		})
 	}
 }
