@@ -49,7 +49,7 @@ soak: ## Minutes of mixed faults (kill -9, SIGSTOP/SIGCONT, database outages) un
 bench: build ## Submit tasks through the full path in-process and print throughput and latency
 	./$(BIN) bench --tasks 5000 --concurrency 64
 
-bench-compare: build ## YMERA vs River (bench/river) and the design's pipeline, on the product's schema and on a bare one (bench/pipefloor), on the same PostgreSQL, alternating runs, medians and ratios; then the issue-6 target table
+bench-compare: build ## YMERA vs River (bench/river) and the design's pipeline, on the product's schema and on a bare one (bench/pipefloor), on the same PostgreSQL, and YMERA vs the pipeline on SQLite, alternating runs, medians and ratios; then the issue-6 target table
 	cd bench/river && GOWORK=off $(GO) build -trimpath -o ../../bin/river-bench .
 	$(GO) build -trimpath -o bin/httpfloor ./bench/httpfloor
 	$(GO) build -trimpath -o bin/pipefloor ./bench/pipefloor

@@ -20,7 +20,11 @@
 // product keeps. The same pipeline on a tasks table stripped to its
 // primary key (-schema bare, a third database) takes its turn too: the
 // bare column is the most this machine gives the design's pipeline with
-// any schema, the ceiling of the throughput rows that day.
+// any schema, the ceiling of the throughput rows that day. With -sqlite,
+// two more sides take their turns: `ymera serve` on its embedded default
+// (a SQLite file in a directory of its own) and bench/pipefloor -store
+// sqlite, the same pipeline on a SQLite file written through YMERA's own
+// store; a second table prints them, the reference of the SQLite row.
 //
 // Then (unless -targets=false) it measures the rest of issue 6's target table
 // in process and prints every row against its target (targets.go).
@@ -78,6 +82,17 @@ type options struct {
 	// settle: VACUUM both databases and CHECKPOINT the server before each
 	// run (settle.go).
 	settle bool
+	// sqlite: also YMERA and the pipeline on SQLite (with -pipefloor).
+	sqlite bool
+}
+
+// compared is what the comparison found that the target table cites.
+type compared struct {
+	// ratios is ours/River of the median completed/s, per concurrency.
+	ratios map[int]float64
+	// sqlite is, per concurrency, the median completed/s of YMERA and of
+	// the pipeline on SQLite (-sqlite); empty without them.
+	sqlite map[int][2]float64
 }
 
 func main() {
@@ -99,6 +114,7 @@ func main() {
 	flag.BoolVar(&o.million, "million", true, "with the targets, also measure the two rows that need a million tasks (GET /tasks over a million rows, RSS with a million queued), once each: about a minute more")
 	flag.StringVar(&o.listtasks, "listtasks", "bin/listtasks", "the bench/listtasks binary, for -million")
 	flag.StringVar(&o.natsflood, "natsflood", "bin/natsflood", "the bench/natsflood binary, for -million")
+	flag.BoolVar(&o.sqlite, "sqlite", true, "with -pipefloor, also run YMERA and the pipeline on SQLite files in every round, printed in a table of their own")
 	flag.BoolVar(&o.settle, "settle", true, "VACUUM both databases and CHECKPOINT the server before each run (a CHECKPOINT only before each target run), so each starts from the same state")
 	flag.Parse()
 	for f := range strings.SplitSeq(conc, ",") {
@@ -140,9 +156,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ratios, err := run(ctx, o)
+	found, err := run(ctx, o)
 	if err == nil && o.targets {
-		err = printTargets(ctx, o, ratios) // with both servers stopped
+		err = printTargets(ctx, o, found) // with every server stopped
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
@@ -168,11 +184,13 @@ type side struct {
 	// machine µs of CPU per task (all processes: server, client,
 	// PostgreSQL), per concurrency, one entry per round.
 	machineUS map[int][]float64
+	// onSQLite: the side stores nothing in PostgreSQL, which only idles
+	// during its runs (`ymera bench --url` cannot tell).
+	onSQLite bool
 }
 
-// run compares the two sides and returns the ratio ours/River of the median
-// completed/s at each concurrency.
-func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
+// run compares the sides and returns what the target table cites.
+func run(ctx context.Context, o options) (found compared, err error) {
 	var cleanups []func()
 	defer func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -186,39 +204,41 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		}
 		return dsn, err
 	}
+	tempDir := func() (string, error) {
+		dir, err := os.MkdirTemp("", "ymera-compare-")
+		if err == nil {
+			cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		}
+		return dir, err
+	}
 	ourDB, err := db("ymera_cmp_")
 	if err != nil {
-		return nil, err
+		return found, err
 	}
 	riverDB, err := db("river_cmp_")
 	if err != nil {
-		return nil, err
+		return found, err
 	}
-	dataDir, err := os.MkdirTemp("", "ymera-compare-")
+	dataDir, err := tempDir()
 	if err != nil {
-		return nil, err
+		return found, err
 	}
-	cleanups = append(cleanups, func() { os.RemoveAll(dataDir) })
 
 	ours := &side{name: "ymera"}
 	river := &side{name: "river"}
 	floor := &side{name: "floor"}
 	pipe := &side{name: "pipeline"}
 	bare := &side{name: "bare"}
-	for _, s := range []*side{ours, river, floor, pipe, bare} {
+	oursSQ := &side{name: "ymera-sq", onSQLite: true}
+	pipeSQ := &side{name: "pipe-sq", onSQLite: true}
+	for _, s := range []*side{ours, river, floor, pipe, bare, oursSQ, pipeSQ} {
 		port, err := freePort()
 		if err != nil {
-			return nil, err
+			return found, err
 		}
 		s.url = "http://127.0.0.1:" + port
 	}
-	ours.cmd = exec.Command(o.ymera, "serve")
-	ours.cmd.Dir = dataDir // no stray .env is read
-	ours.cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+ourDB, "DATA_DIR="+dataDir, "HTTP_ADDR="+strings.TrimPrefix(ours.url, "http://"),
-		"AGENT_KINDS=bench_noop", "AGENT_WORKERS="+strconv.Itoa(o.workers), "RATE_LIMIT_ENABLED=false",
-		"JWT_SECRET_KEY="+randomHex(32), "LOG_LEVEL=WARNING", "NATS_URL=", "NATS_LISTEN=",
-	)
+	ours.cmd = serveCmd(o, ours.url, dataDir, ourDB)
 	river.cmd = exec.Command(o.river)
 	river.cmd.Env = append(os.Environ(), "DATABASE_URL="+riverDB, "ADDR="+strings.TrimPrefix(river.url, "http://"),
 		"JWT_SECRET_KEY="+randomHex(32))
@@ -236,23 +256,40 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		}{{pipe, "pipefloor_cmp_", "product"}, {bare, "pipefloor_bare_cmp_", "bare"}} {
 			dsn, err := db(p.prefix)
 			if err != nil {
-				return nil, err
+				return found, err
 			}
 			p.s.cmd = exec.Command(o.pipefloor, "-addr", strings.TrimPrefix(p.s.url, "http://"), "-database", dsn,
 				"-schema", p.schema)
 			sides = append(sides, p.s)
 			settled = append(settled, dsn)
 		}
+		if o.sqlite {
+			// Each in a directory of its own: YMERA's SQLite file in its
+			// DATA_DIR, the pipeline's named outright.
+			ourDir, err := tempDir()
+			if err != nil {
+				return found, err
+			}
+			pipeDir, err := tempDir()
+			if err != nil {
+				return found, err
+			}
+			oursSQ.cmd = serveCmd(o, oursSQ.url, ourDir, "")
+			pipeSQ.cmd = exec.Command(o.pipefloor, "-addr", strings.TrimPrefix(pipeSQ.url, "http://"),
+				"-store", "sqlite", "-database", filepath.Join(pipeDir, "pipefloor.db"))
+			pipeSQ.cmd.Dir = pipeDir
+			sides = append(sides, oursSQ, pipeSQ)
+		}
 	}
 	for _, s := range sides {
 		s.perSec, s.p99, s.machineUS = map[int][]float64{}, map[int][]float64{}, map[int][]float64{}
 		s.cmd.Stderr = os.Stderr
 		if err := s.cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", s.name, err)
+			return found, fmt.Errorf("start %s: %w", s.name, err)
 		}
 		cleanups = append(cleanups, func() { stopProcess(s.cmd) })
 		if err := waitReady(ctx, s.url+"/health", time.Minute); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.name, err)
+			return found, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 
@@ -271,6 +308,9 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	if pipe.cmd != nil {
 		rotation = append(rotation, pipe, bare)
 	}
+	if oursSQ.cmd != nil {
+		rotation = append(rotation, oursSQ, pipeSQ)
+	}
 	for round := range o.rounds {
 		// Each round starts with the next side, so that none always runs
 		// first or after the same other.
@@ -281,7 +321,10 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 				tidy.settle(ctx)
 				rep, err := bench(ctx, o, s.url, c)
 				if err != nil {
-					return nil, fmt.Errorf("round %d, %s, concurrency %d: %w", round+1, s.name, c, err)
+					return found, fmt.Errorf("round %d, %s, concurrency %d: %w", round+1, s.name, c, err)
+				}
+				if s.onSQLite {
+					rep.CPU.DatabaseUSPerTask = 0
 				}
 				s.perSec[c] = append(s.perSec[c], rep.CompletedPerSec)
 				s.p99[c] = append(s.p99[c], rep.P99ms)
@@ -295,7 +338,7 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 		for _, c := range o.concurrency {
 			rep, err := bench(ctx, o, floor.url, c)
 			if err != nil {
-				return nil, fmt.Errorf("floor, concurrency %d: %w", c, err)
+				return found, fmt.Errorf("floor, concurrency %d: %w", c, err)
 			}
 			floor.perSec[c] = append(floor.perSec[c], rep.CompletedPerSec)
 			rep.CPU.DatabaseUSPerTask = 0 // the floor server has no database; PostgreSQL only idled
@@ -305,14 +348,14 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	fmt.Println()
 	fmt.Printf("%-12s %14s %14s %10s %12s %12s %12s %12s %12s %10s %10s %10s %12s\n", "concurrency", "ymera /s", "river /s", "ratio",
 		"ymera p99", "river p99", "floor /s", "pipeline /s", "ours/pipe", "bare /s", "ymera µs", "river µs", "pipeline µs")
-	ratios = map[int]float64{}
+	found = compared{ratios: map[int]float64{}, sqlite: map[int][2]float64{}}
 	for _, c := range o.concurrency {
 		a, b := median(ours.perSec[c]), median(river.perSec[c])
 		ratio := 0.0
 		if b > 0 {
 			ratio = a / b
 		}
-		ratios[c] = ratio
+		found.ratios[c] = ratio
 		fl, pl, share, br := "-", "-", "-", "-"
 		if v := floor.perSec[c]; len(v) > 0 {
 			fl = strconv.FormatFloat(v[0], 'f', 0, 64)
@@ -330,7 +373,39 @@ func run(ctx context.Context, o options) (ratios map[int]float64, err error) {
 	}
 	fmt.Println("(pipeline: bench/pipefloor, the same pipeline with nothing around it; bare: the same on a tasks table stripped to its primary key;")
 	fmt.Println(" µs: the machine's CPU per completed task, every process on it; medians of the rounds)")
-	return ratios, nil
+	if oursSQ.cmd == nil {
+		return found, nil
+	}
+	fmt.Println()
+	fmt.Printf("%-12s %14s %14s %12s %12s %14s %10s %12s\n", "SQLite, c", "ymera /s", "pipeline /s", "ours/pipe",
+		"ymera p99", "pipeline p99", "ymera µs", "pipeline µs")
+	for _, c := range o.concurrency {
+		a, b := median(oursSQ.perSec[c]), median(pipeSQ.perSec[c])
+		found.sqlite[c] = [2]float64{a, b}
+		share := "-"
+		if b > 0 {
+			share = strconv.FormatFloat(100*a/b, 'f', 0, 64) + " %"
+		}
+		fmt.Printf("%-12d %14.0f %14.0f %12s %9.1f ms %11.1f ms %10s %12s\n", c, a, b, share,
+			median(oursSQ.p99[c]), median(pipeSQ.p99[c]), usPerTask(oursSQ.machineUS[c]), usPerTask(pipeSQ.machineUS[c]))
+	}
+	fmt.Println("(ymera serve on its embedded default and bench/pipefloor -store sqlite, each on a SQLite file of its own,")
+	fmt.Println(" driven as above; medians of the rounds)")
+	return found, nil
+}
+
+// serveCmd is `ymera serve` for the comparison at url, with the bench_noop
+// agent, its data in dataDir, and its store at databaseURL (PostgreSQL), or,
+// when that is empty, on its embedded default: a SQLite file in dataDir.
+func serveCmd(o options, url, dataDir, databaseURL string) *exec.Cmd {
+	cmd := exec.Command(o.ymera, "serve")
+	cmd.Dir = dataDir // no stray .env is read
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+databaseURL, "DATA_DIR="+dataDir, "HTTP_ADDR="+strings.TrimPrefix(url, "http://"),
+		"AGENT_KINDS=bench_noop", "AGENT_WORKERS="+strconv.Itoa(o.workers), "RATE_LIMIT_ENABLED=false",
+		"JWT_SECRET_KEY="+randomHex(32), "LOG_LEVEL=WARNING", "NATS_URL=", "NATS_LISTEN=",
+	)
+	return cmd
 }
 
 // report is the part of `ymera bench --json` compared here.
