@@ -91,5 +91,11 @@ func startKindService(conn *transport.Conn, kind actors.Kind) (micro.Service, er
 			return nil, fmt.Errorf("runner: micro service of %s: endpoint %s: %w", kind.Name, tt, err)
 		}
 	}
+	// Discoverable from the moment this returns: the server has the
+	// subscriptions.
+	if err := conn.NC().Flush(); err != nil {
+		_ = svc.Stop()
+		return nil, fmt.Errorf("runner: micro service of %s: %w", kind.Name, err)
+	}
 	return svc, nil
 }

@@ -89,6 +89,12 @@ func StartReportService(cfg ReportConfig) (*ReportService, error) {
 			return nil, fmt.Errorf("runner: results service endpoint %s: %w", ep.name, err)
 		}
 	}
+	// Once the server has the subscriptions, a report sent after this
+	// returns finds the service rather than "no responders".
+	if err := cfg.Conn.NC().Flush(); err != nil {
+		_ = svc.Stop()
+		return nil, fmt.Errorf("runner: results service: %w", err)
+	}
 	return s, nil
 }
 

@@ -60,5 +60,11 @@ func (a *agent) startService() (micro.Service, error) {
 			return nil, fmt.Errorf("micro service %s: endpoint %s: %w", name, tt, err)
 		}
 	}
+	// Discoverable from the moment this returns: the server has the
+	// subscriptions.
+	if err := a.nc.Flush(); err != nil {
+		_ = svc.Stop()
+		return nil, fmt.Errorf("micro service %s: %w", name, err)
+	}
 	return svc, nil
 }
