@@ -224,7 +224,9 @@ func (rt *runtime) settleByWriter(ctx context.Context, log *slog.Logger, d super
 		return false
 	}
 	o := store.Outcome{Status: actors.StatusCompleted, Result: res.Output, StartedAt: a.began}
-	r := finishReq{item: store.Finished{ID: a.ID, Lease: a.Lease, Outcome: o, At: rt.now()}}
+	// The task goes along so that a store keeping the rows it ends for
+	// waiting clients can build this one rather than return it.
+	r := finishReq{item: store.Finished{ID: a.ID, Lease: a.Lease, Outcome: o, At: rt.now(), Task: &a.Task.Task}}
 	if rowless {
 		t := rowlessTask(a.Task.Task)
 		r.task = &t

@@ -347,6 +347,12 @@ type Finished struct {
 	Lease   int64
 	Outcome Outcome
 	At      time.Time
+	// Task, when the caller has it, is the task as it was stored: the
+	// message it ran from, published with the row it was inserted with,
+	// or the row its start returned. A store that keeps the rows it ends
+	// for GetEnded may build them from it rather than have the statement
+	// return them; it must build only what equals a read.
+	Task *actors.Task
 }
 
 // Starting is one item of StartBatch: the delivery holding Lease starts

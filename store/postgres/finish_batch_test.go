@@ -20,7 +20,8 @@ func BenchmarkFinishBatch(b *testing.B) {
 }
 
 // BenchmarkFinishThenRead finishes a batch and reads each task as a waiting
-// client does, by reading it (Read) or from what the finish kept (Kept).
+// client does, by reading it (Read) or from what the finish kept (Kept,
+// Built).
 func BenchmarkFinishThenRead(b *testing.B) {
 	storetest.BenchFinishThenRead(b, func(b *testing.B) store.Store { return benchDB(b) }, true)
 }

@@ -15,7 +15,8 @@ func BenchmarkCreateBatch(b *testing.B) { storetest.BenchCreate(b, migrated(b)) 
 func BenchmarkFinishBatch(b *testing.B) { storetest.BenchFinish(b, migrated(b)) }
 
 // BenchmarkFinishThenRead finishes a batch and reads each task as a waiting
-// client does, by reading it (Read) or from what the finish kept (Kept).
+// client does, by reading it (Read) or from what the finish kept (Kept,
+// Built).
 func BenchmarkFinishThenRead(b *testing.B) {
 	storetest.BenchFinishThenRead(b, func(b *testing.B) store.Store { return migrated(b) }, false)
 }

@@ -89,7 +89,7 @@ func startedItems(b *testing.B, tasks store.Tasks, now time.Time, lease *int64) 
 		if _, err := tasks.Start(ctx, t.ID, *lease, now); err != nil {
 			b.Fatalf("start: %v", err)
 		}
-		items[i] = store.Finished{ID: t.ID, Lease: *lease, At: now,
+		items[i] = store.Finished{ID: t.ID, Lease: *lease, At: now, Task: &t,
 			Outcome: store.Outcome{Status: actors.StatusCompleted, Result: json.RawMessage(`{"ok":true}`)}}
 	}
 	return items
@@ -98,20 +98,22 @@ func startedItems(b *testing.B, tasks store.Tasks, now time.Time, lease *int64) 
 // BenchFinishThenRead finishes benchBatch running tasks with FinishBatch
 // and then reads each with its attempts, as clients waiting on their tasks
 // do: "Read" with GetWithAttempts, "Kept" with GetEnded (skipped for a
-// store without it), which may answer from what the finish returned. Each
-// runs on its own store from open (migrated), since asking for ended tasks
-// changes what the finish does. The figures to compare are ns/task, the
+// store without it), which may answer from what the finish returned, and
+// "Built" the same with each item carrying its task (store.Finished.Task,
+// as the runtime passes it), from which the store may build what it keeps
+// instead. Each runs on its own store from open (migrated), since asking
+// for ended tasks changes what the finish does. The figures to compare are ns/task, the
 // finish and the read together, and the CPU they took per task in this
 // process and, where postgres is set, in the PostgreSQL servers on this
 // machine (package procstat), which tell more than time on a shared one.
 func BenchFinishThenRead(b *testing.B, open func(b *testing.B) store.Store, postgres bool) {
 	type getter = func(ctx context.Context, id string) (store.Task, []store.Attempt, error)
-	for _, name := range []string{"Read", "Kept"} {
+	for _, name := range []string{"Read", "Kept", "Built"} {
 		b.Run(name, func(b *testing.B) {
 			tasks := open(b).Tasks()
 			ctx := b.Context()
 			read := getter(tasks.GetWithAttempts)
-			if name == "Kept" {
+			if name != "Read" {
 				ended, ok := tasks.(interface {
 					GetEnded(context.Context, string) (store.Task, []store.Attempt, error)
 				})
@@ -128,6 +130,11 @@ func BenchFinishThenRead(b *testing.B, open func(b *testing.B) store.Store, post
 			)
 			for range b.N {
 				items := startedItems(b, tasks, now, &lease)
+				if name != "Built" {
+					for i := range items {
+						items[i].Task = nil
+					}
+				}
 				b.StopTimer() // reading the CPU figures takes a moment
 				before := procstat.Read(postgres)
 				b.StartTimer()
