@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ymera/ymera/actors"
 	"github.com/ymera/ymera/store"
@@ -195,13 +196,14 @@ func scanBuilt(rows *sql.Rows, ids []string, items []store.Finished, chunk []int
 			id       string
 			attempts int
 			started  *time.Time
+			params   json.RawMessage
 			stored   bool
 		)
-		if err := rows.Scan(&id, &attempts, nullTimeCol{&started}, &stored); err != nil {
+		if err := rows.Scan(&id, &attempts, nullTimeCol{&started}, jsonCol{&params}, &stored); err != nil {
 			return ids, err
 		}
 		if i, ok := byID[id]; ok {
-			if t, ok := builtRow(items[i], attempts, started); ok {
+			if t, ok := builtRow(items[i], attempts, started, params); ok {
 				kept.Add(t, stored)
 			}
 		}
@@ -220,24 +222,29 @@ func withTasks(items []store.Finished) bool {
 	return true
 }
 
-// builtRow is the row a finish left for it, whose attempts and start its
-// statement returned, built as a read would return it: the task as the
-// insert stored it (its text as given, the parameters included, the
-// default priority, times to the microsecond in UTC) with the outcome's
-// columns. ok is false when the task's creation time was left to the
-// insert, which is then unknown here: that row is not kept, and a waiter
-// reads it.
-func builtRow(it store.Finished, attempts int, started *time.Time) (store.Task, bool) {
+// builtRow is the row a finish left for it, whose attempts, start and
+// parameters its statement returned, built as a read would return it: the
+// task as the insert stored it (its text as given, the default priority,
+// times to the microsecond in UTC) with the outcome's columns. The
+// parameters come from the row: a task's message may carry them escaped or
+// compacted (transport.EncodeTask), while its text fields come back from
+// it exactly where they are valid UTF-8. ok is false where the row cannot
+// be known for sure (text that is not UTF-8, a creation time left to the
+// insert): that row is not kept, and a waiter reads it.
+func builtRow(it store.Finished, attempts int, started *time.Time, params json.RawMessage) (store.Task, bool) {
 	t := *it.Task
 	if t.CreatedAt.IsZero() || t.ID != it.ID {
 		return store.Task{}, false
 	}
+	for _, s := range []string{t.Name, t.Description, t.Type, string(t.Priority), t.UserID, t.AgentID} {
+		if !utf8.ValidString(s) {
+			return store.Task{}, false
+		}
+	}
 	if t.Priority == "" {
 		t.Priority = actors.PriorityNormal
 	}
-	if len(t.Parameters) == 0 {
-		t.Parameters = nil
-	}
+	t.Parameters = params
 	result := it.Outcome.Result
 	if len(result) == 0 {
 		result = nil
@@ -297,12 +304,13 @@ var (
 )
 
 // finishBuiltSQL and finishBuiltChunk are finishSQL and finishChunk
-// returning, for each row they end, only what its item cannot say: its id,
-// the attempts counted, the start (the row's, or the item's for a deferred
-// one) and whether task_attempts held attempts of it before. The rest of
-// the row to keep is built from the item's task (builtRow): scanning every
-// column of every row through database/sql, four timestamps parsed from
-// their text, cost 15-17 µs a task (docs/performance.md, step 26).
+// returning, for each row they end, only what its item cannot say exactly:
+// its id, the attempts counted, the start (the row's, or the item's for a
+// deferred one), the parameters and whether task_attempts held attempts of
+// it before. The rest of the row to keep is built from the item's task
+// (builtRow): scanning every column of every row through database/sql,
+// four timestamps parsed from their text, cost 15-17 µs a task
+// (docs/performance.md, step 26).
 var (
 	finishBuiltSQL = finishSQL + `
 	RETURNING ` + builtColumns
@@ -310,7 +318,7 @@ var (
 )
 
 // builtColumns is what finishBuiltSQL and finishBuiltChunk return.
-const builtColumns = `tasks.id, tasks.attempts, tasks.started_at, ` + storedBefore
+const builtColumns = `tasks.id, tasks.attempts, tasks.started_at, tasks.parameters, ` + storedBefore
 
 // storedBefore says whether task_attempts holds attempts of the task an
 // UPDATE changes. The end of a first attempt fires no trigger (migration
