@@ -13,8 +13,8 @@ import (
 // TestWaitedTaskMatchesRead: the task a waiting POST /tasks?wait= answers
 // with is, byte for byte, what a later GET /tasks/{id} returns, whatever
 // the parameters and result hold. On the embedded store the answer's row
-// is built from the task the runtime ran rather than read back (store
-// step 26 in docs/performance.md), so this is where the two must agree:
+// is built from the task the runtime ran rather than read back
+// (docs/performance.md, step 26), so this is where the two must agree:
 // parameters as the client wrote them (spaced, escaped, with characters
 // the task's message escapes), a result with the same, several rounds so
 // that the later ones are kept while the gateway asks for ended tasks.
