@@ -181,8 +181,8 @@ func scanEnded(rows *sql.Rows, ids []string, kept ended.Batch) ([]string, error)
 }
 
 // scanBuilt scans the rows a finish that builds what it keeps returned
-// (finishBuiltSQL, finishBuiltChunk: each ended task's id, attempts, start
-// and whether attempts were stored), keeps the row builtRow makes of each
+// (finishBuiltSQL, finishBuiltChunk: each ended task's id, attempts, start,
+// parameters and whether attempts were stored), keeps the row builtRow makes of each
 // with its item (one of chunk, indexes into items), appends their ids to
 // ids, and closes rows.
 func scanBuilt(rows *sql.Rows, ids []string, items []store.Finished, chunk []int, kept ended.Batch) ([]string, error) {
