@@ -72,11 +72,11 @@ func (r tasks) Create(ctx context.Context, t actors.Task) error {
 // Get returns the task with id.
 func (r tasks) Get(ctx context.Context, id string) (store.Task, error) {
 	if !validID(id) {
-		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, store.ErrNotFound)
+		return store.Task{}, &store.RecordError{Op: "get task", ID: id, Err: store.ErrNotFound}
 	}
 	t, _, err := r.db.reads.get(ctx, id)
 	if err != nil {
-		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, err)
+		return store.Task{}, &store.RecordError{Op: "get task", ID: id, Err: err}
 	}
 	return t, nil
 }

@@ -55,11 +55,11 @@ func (r tasks) Create(ctx context.Context, t actors.Task) error {
 func (r tasks) Get(ctx context.Context, id string) (store.Task, error) {
 	st, err := r.db.stmts.stmt(ctx, r.db.read, getTaskSQL)
 	if err != nil {
-		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, translate(err))
+		return store.Task{}, &store.RecordError{Op: "get task", ID: id, Err: translate(err)}
 	}
 	t, err := scanTask(st.QueryRowContext(ctx, id))
 	if err != nil {
-		return store.Task{}, fmt.Errorf("store: get task %s: %w", id, translate(err))
+		return store.Task{}, &store.RecordError{Op: "get task", ID: id, Err: translate(err)}
 	}
 	return t, nil
 }
