@@ -44,6 +44,15 @@ func uuidArg(id string) pgtype.UUID {
 	return pgtype.UUID{Bytes: uuid.MustParse(id), Valid: true}
 }
 
+// nullableUUID is uuidArg for an optional reference: SQL NULL where id is
+// empty. id, when set, must be valid (validID).
+func nullableUUID(id string) pgtype.UUID {
+	if id == "" {
+		return pgtype.UUID{}
+	}
+	return uuidArg(id)
+}
+
 // canonicalID is id, a valid UUID in any of its spellings, as PostgreSQL
 // prints it.
 func canonicalID(id string) string {

@@ -22,6 +22,8 @@ func testCreateFinished(t *testing.T, s store.Store) {
 
 	// The same tasks made twice, once with CreateFinished and once with
 	// CreateStarted then Finish: the rows and their attempts must match.
+	// CreateFinished gets them one at a time and all in one batch, which a
+	// backend may store another way (PostgreSQL: COPY).
 	t.Run("LikeCreateStartedThenFinish", func(t *testing.T) {
 		t.Parallel()
 		user := newUser(t, s)
@@ -29,34 +31,56 @@ func testCreateFinished(t *testing.T, s store.Store) {
 			completed(5),
 			{Status: actors.StatusFailed, ErrorMessage: "boom", StartedAt: atSec(5)},
 		}
-		bare := actors.Task{ID: newID(), Name: "bare", Type: "code_review"}
-		for i, o := range outcomes {
-			for _, pair := range [][2]actors.Task{{fresh(i, user.ID), fresh(i, user.ID)}, {bare, bare}} {
-				a, b := pair[0], pair[1]
-				if a.UserID == "" {
+		type pair struct {
+			a, b actors.Task
+			o    store.Outcome
+			what string
+		}
+		var alone, batched []pair
+		for _, in := range []*[]pair{&alone, &batched} {
+			for i, o := range outcomes {
+				bare := actors.Task{ID: newID(), Name: "bare", Type: "code_review"}
+				full := fresh(i, user.ID)
+				for _, task := range []actors.Task{full, bare} {
+					a, b := task, task
 					a.ID, b.ID = newID(), newID()
+					what := fmt.Sprintf("outcome %d, task %q", i, a.Name)
+					*in = append(*in, pair{a, b, o, what})
 				}
-				errs, err := tasks.CreateFinished(t.Context(), []store.NewFinish{{Task: a, Lease: 7, Outcome: o, At: atSec(6)}})
-				ok(t, "create finished", err)
-				ok(t, "item", errs[0])
-				_, serrs, err := tasks.CreateStarted(t.Context(), []store.NewStart{{Task: b, Lease: 7, At: atSec(5)}})
-				ok(t, "create started", err)
-				ok(t, "started item", serrs[0])
-				ok(t, "finish", tasks.Finish(t.Context(), b.ID, 7, o, atSec(6)))
-				ga, la, err := tasks.GetWithAttempts(t.Context(), a.ID)
-				ok(t, "get with attempts", err)
-				gb, lb, err := tasks.GetWithAttempts(t.Context(), b.ID)
-				ok(t, "get with attempts", err)
-				what := fmt.Sprintf("outcome %d, task %q", i, a.Name)
-				equal(t, what+": task stored", anonymous(t, ga), anonymous(t, gb))
-				equal(t, what+": attempts", la, lb)
-				if ga.Status != o.Status || ga.Attempts != 1 || ga.Lease != 7 || ga.StartedAt == nil ||
-					!ga.StartedAt.Equal(atSec(5)) || ga.CompletedAt == nil || !ga.CompletedAt.Equal(atSec(6)) {
-					t.Errorf("%s: %+v; want %s under lease 7, one attempt from 5 s to 6 s", what, ga, o.Status)
-				}
-				if a.CreatedAt.IsZero() {
-					equal(t, what+": created_at of a task given none", ga.CreatedAt, atSec(5))
-				}
+			}
+		}
+		for _, p := range alone {
+			errs, err := tasks.CreateFinished(t.Context(), []store.NewFinish{{Task: p.a, Lease: 7, Outcome: p.o, At: atSec(6)}})
+			ok(t, "create finished", err)
+			ok(t, "item", errs[0])
+		}
+		var items []store.NewFinish
+		for _, p := range batched {
+			items = append(items, store.NewFinish{Task: p.a, Lease: 7, Outcome: p.o, At: atSec(6)})
+		}
+		errs, err := tasks.CreateFinished(t.Context(), items)
+		ok(t, "create finished, batched", err)
+		for i := range errs {
+			ok(t, "batched item", errs[i])
+		}
+		for _, p := range append(alone, batched...) {
+			a, b, o, what := p.a, p.b, p.o, p.what
+			_, serrs, err := tasks.CreateStarted(t.Context(), []store.NewStart{{Task: b, Lease: 7, At: atSec(5)}})
+			ok(t, "create started", err)
+			ok(t, "started item", serrs[0])
+			ok(t, "finish", tasks.Finish(t.Context(), b.ID, 7, o, atSec(6)))
+			ga, la, err := tasks.GetWithAttempts(t.Context(), a.ID)
+			ok(t, "get with attempts", err)
+			gb, lb, err := tasks.GetWithAttempts(t.Context(), b.ID)
+			ok(t, "get with attempts", err)
+			equal(t, what+": task stored", anonymous(t, ga), anonymous(t, gb))
+			equal(t, what+": attempts", la, lb)
+			if ga.Status != o.Status || ga.Attempts != 1 || ga.Lease != 7 || ga.StartedAt == nil ||
+				!ga.StartedAt.Equal(atSec(5)) || ga.CompletedAt == nil || !ga.CompletedAt.Equal(atSec(6)) {
+				t.Errorf("%s: %+v; want %s under lease 7, one attempt from 5 s to 6 s", what, ga, o.Status)
+			}
+			if a.CreatedAt.IsZero() {
+				equal(t, what+": created_at of a task given none", ga.CreatedAt, atSec(5))
 			}
 		}
 	})
