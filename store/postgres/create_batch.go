@@ -16,9 +16,10 @@ import (
 )
 
 // insertBatchSQL inserts many tasks in one statement: the batch arrives as
-// parallel arrays, the status as $11. COPY would be faster still but cannot
-// skip a row whose id exists; ON CONFLICT DO NOTHING can, and RETURNING says
-// which rows went in, so the others are the conflicts.
+// parallel arrays, the status as $11. COPY is faster still but cannot skip
+// a row whose id exists; ON CONFLICT DO NOTHING can, and RETURNING says
+// which rows went in, so the others are the conflicts. (CreateFinished
+// tries a COPY first, and runs this when the COPY fails: copyFinished.)
 //
 // A row stored started (CreateStarted) comes with its lease in $12 and its
 // start time in $13, and counts its first attempt, so a task published
