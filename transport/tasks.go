@@ -54,12 +54,13 @@ func (c *Conn) PublishTask(ctx context.Context, t actors.Task) (PublishResult, e
 func (c *Conn) PublishTasks(ctx context.Context, tasks []actors.Task) []error {
 	errs := make([]error, len(tasks))
 	futures := make([]jetstream.PubAckFuture, len(tasks))
+	noID := context.WithValue(ctx, messageIDKey{}, "") // one for the batch
 	for i, t := range tasks {
 		if err := ctx.Err(); err != nil {
 			errs[i] = fmt.Errorf("transport: publish task %s: %w", t.ID, err)
 			continue
 		}
-		msg, err := taskMsg(context.WithValue(ctx, messageIDKey{}, ""), t)
+		msg, err := taskMsg(noID, t)
 		if err != nil {
 			errs[i] = fmt.Errorf("transport: publish task %s: %w", t.ID, err)
 			continue
