@@ -47,6 +47,13 @@ const (
 	StatusDeadLetter Status = "dead_letter"
 )
 
+// Statuses returns every task status, in lifecycle order: the values the
+// stores' tasks.status column admits.
+func Statuses() []Status {
+	return []Status{StatusPending, StatusQueued, StatusRunning, StatusCompleted, StatusFailed,
+		StatusCancelled, StatusTimeout, StatusDeadLetter}
+}
+
 // Final reports whether no further transition can happen from s.
 func (s Status) Final() bool {
 	switch s {

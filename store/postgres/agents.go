@@ -90,7 +90,7 @@ func (r agents) List(ctx context.Context, f store.AgentFilter) ([]store.Agent, e
 		}
 		conds = append(conds, "id > "+p.add(f.After))
 	}
-	rows, err := r.db.query(ctx, `SELECT `+agentColumns+` FROM agents`+where(conds)+
+	rows, err := r.db.query(ctx, `SELECT `+agentColumns+` FROM agents`+store.Where(conds)+
 		` ORDER BY id LIMIT `+p.add(store.Limit(f.Limit)), p...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list agents: %w", translate(err))

@@ -132,16 +132,24 @@ func TestMigrations(t *testing.T) {
 	for _, want := range []string{
 		"idx_agents_status", "idx_agents_owner_id",
 		"idx_projects_owner_id", "idx_submissions_project_id", "idx_projects_name_search",
-		"idx_tasks_user_id_id", "idx_tasks_user_id_status_id", "idx_tasks_status_id",
+		"idx_tasks_user_id_status_id", "idx_tasks_status_id",
 		"idx_tasks_pending_created_at", "file_versions_file_id_version_key",
 	} {
 		if !strings.Contains(" "+have+" ", " "+want+" ") {
 			t.Errorf("index %s missing; have %s", want, have)
 		}
 	}
+	var def string
+	err = db.Pool().QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conrelid = 'tasks'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%status%'`).Scan(&def)
+	if err != nil {
+		t.Fatalf("the check on tasks.status: %v", err)
+	}
+	storetest.StatusCheck(t, def)
 	// 00004 drops the seed's (user_id) and (status), which the composite
-	// indexes cover.
-	for _, gone := range []string{"idx_tasks_user_id", "idx_tasks_status"} {
+	// indexes cover, and 00006 (user_id, id DESC), which pages read
+	// status by status instead.
+	for _, gone := range []string{"idx_tasks_user_id", "idx_tasks_status", "idx_tasks_user_id_id"} {
 		if strings.Contains(" "+have+" ", " "+gone+" ") {
 			t.Errorf("index %s still there", gone)
 		}

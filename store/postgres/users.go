@@ -78,7 +78,7 @@ func (r users) List(ctx context.Context, after string, limit int) ([]store.User,
 		}
 		conds = append(conds, "id > "+p.add(after))
 	}
-	rows, err := r.db.query(ctx, `SELECT `+userColumns+` FROM users`+where(conds)+
+	rows, err := r.db.query(ctx, `SELECT `+userColumns+` FROM users`+store.Where(conds)+
 		` ORDER BY id LIMIT `+p.add(store.Limit(limit)), p...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", translate(err))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,14 +19,6 @@ type params []any
 func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return "$" + strconv.Itoa(len(*p))
-}
-
-// where joins conditions into a WHERE clause; none gives "".
-func where(conds []string) string {
-	if len(conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(conds, " AND ")
 }
 
 // validID reports whether id can be a key. Columns are UUIDs, so anything

@@ -72,7 +72,7 @@ func (r projects) List(ctx context.Context, f store.ProjectFilter) ([]store.Proj
 		}
 		conds = append(conds, "id > "+p.add(f.After))
 	}
-	rows, err := r.db.read.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects`+where(conds)+
+	rows, err := r.db.read.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects`+store.Where(conds)+
 		` ORDER BY id LIMIT `+p.add(store.Limit(f.Limit)), p...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list projects: %w", translate(err))

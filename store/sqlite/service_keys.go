@@ -66,7 +66,7 @@ func (r serviceKeys) List(ctx context.Context, after string, limit int) ([]store
 		}
 		conds = append(conds, "id > "+p.add(after))
 	}
-	rows, err := r.db.read.QueryContext(ctx, `SELECT `+serviceKeyColumns+` FROM service_keys`+where(conds)+
+	rows, err := r.db.read.QueryContext(ctx, `SELECT `+serviceKeyColumns+` FROM service_keys`+store.Where(conds)+
 		` ORDER BY id LIMIT `+p.add(store.Limit(limit)), p...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list service keys: %w", translate(err))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -137,11 +138,22 @@ func TestAttemptsMigration(t *testing.T) {
 		}
 		return n
 	})
+	var table string
+	err = raw.QueryRowContext(t.Context(), `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'tasks'`).Scan(&table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := regexp.MustCompile(`CHECK \(status IN \([^)]*\)\)`).FindString(table)
+	if check == "" {
+		t.Fatalf("no check on status in %s", table)
+	}
+	storetest.StatusCheck(t, check)
 	// 00004 drops the seed's (user_id) and (status) indexes, which the
-	// composite ones cover.
+	// composite ones cover, and 00006 (user_id, id DESC), which pages read
+	// status by status instead.
 	for name, want := range map[string]bool{
-		"idx_tasks_user_id": false, "idx_tasks_status": false,
-		"idx_tasks_user_id_id": true, "idx_tasks_user_id_status_id": true, "idx_tasks_status_id": true,
+		"idx_tasks_user_id": false, "idx_tasks_status": false, "idx_tasks_user_id_id": false,
+		"idx_tasks_user_id_status_id": true, "idx_tasks_status_id": true,
 	} {
 		var n int
 		err := raw.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema

@@ -73,9 +73,8 @@ const (
 		FROM task_attempts WHERE task_id = $1 ORDER BY attempt`
 )
 
-// List returns the tasks f selects, newest first. The filters line up with
-// the (user_id, status, id DESC), (user_id, id DESC) and (status, id DESC)
-// indexes, so a page costs an index range scan whatever the table size.
+// List returns the tasks f selects, newest first. A page costs index range
+// scans whatever the table size (store.TaskPageSQL).
 func (r tasks) List(ctx context.Context, f store.TaskFilter) ([]store.Task, error) {
 	var p params
 	var conds []string
@@ -97,8 +96,7 @@ func (r tasks) List(ctx context.Context, f store.TaskFilter) ([]store.Task, erro
 		}
 		conds = append(conds, "id < "+p.add(f.Before))
 	}
-	rows, err := r.db.read.QueryContext(ctx, `SELECT `+taskColumns+` FROM tasks`+where(conds)+
-		` ORDER BY id DESC LIMIT `+p.add(store.Limit(f.Limit)), p...)
+	rows, err := r.db.read.QueryContext(ctx, store.TaskPageSQL(taskColumns, f, conds, p.add(store.Limit(f.Limit))), p...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tasks: %w", translate(err))
 	}

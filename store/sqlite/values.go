@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,14 +20,6 @@ type params []any
 func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return "$" + strconv.Itoa(len(*p))
-}
-
-// where joins conditions into a WHERE clause; none gives "".
-func where(conds []string) string {
-	if len(conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(conds, " AND ")
 }
 
 // scanner is a *sql.Row or *sql.Rows.

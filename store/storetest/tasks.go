@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -173,6 +175,56 @@ func testTasks(t *testing.T, s store.Store) {
 		}
 	})
 
+	// A user's tasks of every status, interleaved, page after page: a
+	// backend that reads such pages status by status (store.TaskPageSQL)
+	// must merge them back into one order and leave none out.
+	t.Run("ListPagesEveryStatus", func(t *testing.T) {
+		t.Parallel()
+		user := newUser(t, s)
+		var want, scans []string // newest first
+		for round := range 2 {
+			// Written out, not actors.Statuses(): a status missing there
+			// must show here as tasks missing from the pages.
+			for i, st := range []actors.Status{actors.StatusPending, actors.StatusQueued, actors.StatusRunning,
+				actors.StatusCompleted, actors.StatusFailed, actors.StatusCancelled, actors.StatusTimeout,
+				actors.StatusDeadLetter} {
+				task := freshTask("every status", i, user.ID)
+				if round == 1 {
+					task.Type = "security_scan"
+					scans = append([]string{task.ID}, scans...)
+				}
+				want = append([]string{task.ID}, want...)
+				storeIn(t, s, task, st)
+			}
+		}
+		newTask(t, s, newUser(t, s).ID) // someone else's
+		for _, tc := range []struct {
+			name string
+			f    store.TaskFilter
+			want []string
+		}{
+			{"user", store.TaskFilter{UserID: user.ID}, want},
+			{"user and type", store.TaskFilter{UserID: user.ID, TaskType: "security_scan"}, scans},
+		} {
+			var got []string
+			f := tc.f
+			f.Limit = 3
+			for range len(tc.want) {
+				page, err := tasks.List(t.Context(), f)
+				ok(t, tc.name, err)
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, ids(page, taskID)...)
+				f.Before = page[len(page)-1].ID
+			}
+			equal(t, tc.name+", page by page", got, tc.want)
+			whole, err := tasks.List(t.Context(), store.TaskFilter{UserID: tc.f.UserID, TaskType: tc.f.TaskType})
+			ok(t, tc.name, err)
+			equal(t, tc.name+", one page", ids(whole, taskID), tc.want)
+		}
+	})
+
 	t.Run("ListLimits", func(t *testing.T) {
 		t.Parallel()
 		user := newUser(t, s)
@@ -194,4 +246,50 @@ func testTasks(t *testing.T, s store.Store) {
 			}
 		}
 	})
+}
+
+// storeIn stores task, which has no row yet, in status st.
+func storeIn(t *testing.T, s store.Store, task actors.Task, st actors.Status) {
+	t.Helper()
+	tasks := s.Tasks()
+	if st.Final() {
+		o := store.Outcome{Status: st, StartedAt: atSec(1)}
+		if st != actors.StatusCompleted {
+			o.ErrorMessage = "ended " + string(st)
+		}
+		errs, err := tasks.CreateFinished(t.Context(), []store.NewFinish{{Task: task, Lease: 1, Outcome: o, At: atSec(2)}})
+		ok(t, "create finished", err)
+		ok(t, "create finished "+task.ID, errs[0])
+		return
+	}
+	ok(t, "create task", tasks.Create(t.Context(), task))
+	switch st {
+	case actors.StatusQueued:
+		ok(t, "mark queued", tasks.MarkQueued(t.Context(), task.ID))
+	case actors.StatusRunning:
+		_, err := tasks.Start(t.Context(), task.ID, 1, atSec(1))
+		ok(t, "start", err)
+	}
+	got, err := tasks.Get(t.Context(), task.ID)
+	ok(t, "read back", err)
+	equal(t, "status of "+task.ID, got.Status, st)
+}
+
+// StatusCheck fails t unless the quoted values in def, the definition of
+// the check on tasks.status, are the statuses of actors.Statuses(). A page
+// of one user's tasks is read status by status (store.TaskPageSQL), so a
+// status the column admits and the list lacks would drop tasks from it.
+func StatusCheck(t *testing.T, def string) {
+	t.Helper()
+	var got []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(def, -1) {
+		got = append(got, m[1])
+	}
+	var want []string
+	for _, st := range actors.Statuses() {
+		want = append(want, string(st))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	equal(t, "statuses the check on tasks.status admits ("+def+")", got, want)
 }
