@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -202,38 +201,42 @@ func (r tasks) createAlone(ctx context.Context, ts []actors.Task, i int, how ins
 func (r tasks) insertBatch(ctx context.Context, ts []actors.Task, batch []int, errs []error, how insertion,
 	started []store.Task) (int, int64, error) {
 	n := len(batch)
-	// Optional columns are pgtype.Text, NULL where empty (nullableText).
-	ids, names, descs, types := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]string, n)
-	params, prios, users, agents := make([]pgtype.Text, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
-	maxes, ats := make([]int32, n), make([]time.Time, n)
-	var leases []int64
-	var starts []time.Time // nil arrays unless started or finished: see insertBatchSQL
+	// Optional columns are NULL where empty (nullableText).
+	ids, names, descs, types := make(refs[pgtype.Text], n), make(refs[pgtype.Text], n), make(refs[pgtype.Text], n), make(refs[pgtype.Text], n)
+	params, prios, users, agents := make(refs[pgtype.Text], n), make(refs[pgtype.Text], n), make(refs[pgtype.Text], n), make(refs[pgtype.Text], n)
+	maxes, ats := make(refs[pgtype.Int4], n), make(refs[pgtype.Timestamptz], n)
+	var leases refs[pgtype.Int8]
+	var starts refs[pgtype.Timestamptz] // NULL arrays unless started or finished: see insertBatchSQL
 	if how.starts != nil || how.finishes != nil {
-		leases, starts = make([]int64, n), make([]time.Time, n)
+		leases, starts = make(refs[pgtype.Int8], n), make(refs[pgtype.Timestamptz], n)
 	}
-	var statuses, results, messages []pgtype.Text
-	var ends []time.Time // nil arrays unless finished
+	var statuses, results, messages refs[pgtype.Text]
+	var ends refs[pgtype.Timestamptz] // NULL arrays unless finished
 	if how.finishes != nil {
-		statuses, results, messages, ends = make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n), make([]time.Time, n)
+		statuses, results, messages, ends = make(refs[pgtype.Text], n), make(refs[pgtype.Text], n), make(refs[pgtype.Text], n), make(refs[pgtype.Timestamptz], n)
 	}
 	now := r.db.now()
 	for j, i := range batch {
 		t := ts[i]
-		ids[j], names[j], descs[j], types[j] = t.ID, t.Name, nullableText(t.Description), t.Type
-		params[j], prios[j] = nullableText(string(t.Parameters)), string(t.Priority)
-		users[j], agents[j], maxes[j], ats[j] = nullableText(t.UserID), nullableText(t.AgentID), int32(t.MaxAttempts), t.CreatedAt
-		if prios[j] == "" {
-			prios[j] = string(actors.PriorityNormal)
+		prio, at := t.Priority, t.CreatedAt
+		if prio == "" {
+			prio = actors.PriorityNormal
 		}
-		if ats[j].IsZero() {
-			ats[j] = now
+		if at.IsZero() {
+			at = now
 		}
+		ids[j], names[j], descs[j], types[j] = textArg(t.ID), textArg(t.Name), nullableText(t.Description), textArg(t.Type)
+		params[j], prios[j] = nullableText(string(t.Parameters)), textArg(string(prio))
+		users[j], agents[j] = nullableText(t.UserID), nullableText(t.AgentID)
+		maxes[j], ats[j] = pgtype.Int4{Int32: int32(t.MaxAttempts), Valid: true}, timeArg(at)
 		switch {
 		case how.starts != nil:
-			leases[j], starts[j] = how.starts[i].Lease, how.starts[i].At
+			leases[j] = pgtype.Int8{Int64: how.starts[i].Lease, Valid: true}
+			starts[j] = timeArg(how.starts[i].At)
 		case how.finishes != nil:
 			f := how.finishes[i]
-			leases[j], starts[j], ends[j] = f.Lease, f.Outcome.StartedAt, f.At
+			leases[j] = pgtype.Int8{Int64: f.Lease, Valid: true}
+			starts[j], ends[j] = timeArg(f.Outcome.StartedAt), timeArg(f.At)
 			statuses[j] = nullableText(string(f.Outcome.Status))
 			results[j], messages[j] = nullableText(string(f.Outcome.Result)), nullableText(f.Outcome.ErrorMessage)
 		}
@@ -326,7 +329,19 @@ var copyFinishedColumns = []string{"id", "name", "description", "task_type", "pa
 // valid and not repeated, parameters valid JSON) hold for every row.
 func (r tasks) copyFinished(ctx context.Context, ts []actors.Task, batch []int, finishes []store.NewFinish) error {
 	now := r.db.now()
-	row := make([]any, len(copyFinishedColumns))
+	// One record, refilled for each row; row points at its fields, so pgx
+	// boxes no value (as refs does for the statements' arrays).
+	var rec struct {
+		id, user, agent                        pgtype.UUID
+		name, desc, typ, prio, status, message pgtype.Text
+		maxAttempts, attempts                  pgtype.Int4
+		lease                                  pgtype.Int8
+		created, updated, started, completed   pgtype.Timestamptz
+	}
+	rec.attempts = pgtype.Int4{Int32: 1, Valid: true}
+	row := []any{&rec.id, &rec.name, &rec.desc, &rec.typ, nil, &rec.prio, &rec.user, &rec.agent,
+		&rec.maxAttempts, &rec.created, &rec.updated, &rec.status, &rec.attempts, &rec.lease, &rec.started,
+		&rec.completed, nil, &rec.message}
 	j := -1
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		if j++; j == len(batch) {
@@ -344,11 +359,14 @@ func (r tasks) copyFinished(ctx context.Context, ts []actors.Task, batch []int, 
 		if status == "" {
 			status = string(actors.StatusPending)
 		}
-		row[0], row[1], row[2], row[3] = uuidArg(t.ID), t.Name, nullableText(t.Description), t.Type
-		row[4], row[5], row[6], row[7] = jsonArg(t.Parameters), prio, nullableUUID(t.UserID), nullableUUID(t.AgentID)
-		row[8], row[9], row[10], row[11] = int32(t.MaxAttempts), at, f.At, status
-		row[12], row[13], row[14], row[15] = int32(1), f.Lease, f.Outcome.StartedAt, f.At
-		row[16], row[17] = jsonArg(f.Outcome.Result), nullableText(f.Outcome.ErrorMessage)
+		rec.id, rec.name, rec.desc, rec.typ = uuidArg(t.ID), textArg(t.Name), nullableText(t.Description), textArg(t.Type)
+		rec.prio, rec.user, rec.agent = textArg(prio), nullableUUID(t.UserID), nullableUUID(t.AgentID)
+		rec.maxAttempts = pgtype.Int4{Int32: int32(t.MaxAttempts), Valid: true}
+		rec.created, rec.updated, rec.status = timeArg(at), timeArg(f.At), textArg(status)
+		rec.lease = pgtype.Int8{Int64: f.Lease, Valid: true}
+		rec.started, rec.completed = timeArg(f.Outcome.StartedAt), timeArg(f.At)
+		rec.message = nullableText(f.Outcome.ErrorMessage)
+		row[4], row[16] = jsonArg(t.Parameters), jsonArg(f.Outcome.Result)
 		return row, nil
 	})
 	c, err := r.db.acquire(ctx)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -201,15 +200,13 @@ func distinctRounds(idx []int, id func(int) string) [][]int {
 // an earlier round.
 func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finished, round []int, errs []error, kept ended.Batch) error {
 	keep := kept != nil
-	// Optional values are pgtype values, which pgx encodes without the
-	// reflection a slice of pointers takes.
-	ids := make([]pgtype.UUID, len(round))
-	leases := make([]int64, len(round))
-	statuses := make([]string, len(round))
-	results := make([]pgtype.Text, len(round))
-	messages := make([]pgtype.Text, len(round))
-	ats := make([]time.Time, len(round))
-	starts := make([]pgtype.Timestamptz, len(round))
+	ids := make(refs[pgtype.UUID], len(round))
+	leases := make(refs[pgtype.Int8], len(round))
+	statuses := make(refs[pgtype.Text], len(round))
+	results := make(refs[pgtype.Text], len(round))
+	messages := make(refs[pgtype.Text], len(round))
+	ats := make(refs[pgtype.Timestamptz], len(round))
+	starts := make(refs[pgtype.Timestamptz], len(round))
 	for j, i := range round {
 		it := items[i]
 		errs[i] = nil // from an attempt that inRounds runs again
@@ -217,7 +214,8 @@ func (r tasks) finishRound(ctx context.Context, q querier, items []store.Finishe
 			kept.Drop(canonicalID(it.ID))
 		}
 		ids[j] = uuidArg(it.ID) // finishRounds checked it
-		leases[j], statuses[j], ats[j] = it.Lease, string(it.Outcome.Status), it.At
+		leases[j] = pgtype.Int8{Int64: it.Lease, Valid: true}
+		statuses[j], ats[j] = textArg(string(it.Outcome.Status)), timeArg(it.At)
 		results[j], messages[j] = nullableText(string(it.Outcome.Result)), nullableText(it.Outcome.ErrorMessage)
 		if at := it.Outcome.StartedAt; !at.IsZero() {
 			starts[j] = pgtype.Timestamptz{Time: at, Valid: true}

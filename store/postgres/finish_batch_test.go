@@ -26,6 +26,13 @@ func BenchmarkFinishThenRead(b *testing.B) {
 	storetest.BenchFinishThenRead(b, func(b *testing.B) store.Store { return benchDB(b) }, true)
 }
 
+// BenchmarkCreateBatch compares a loop of Create with CreateBatch and with
+// EnqueueBatch, the submit writer's call.
+func BenchmarkCreateBatch(b *testing.B) {
+	db := benchDB(b)
+	storetest.BenchCreate(b, db)
+}
+
 // BenchmarkStartBatch compares one StartBatch with a loop of Start.
 func BenchmarkStartBatch(b *testing.B) {
 	db := benchDB(b)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -62,13 +61,14 @@ func (r tasks) StartBatch(ctx context.Context, items []store.Starting) ([]store.
 // and explains every item that did not apply.
 func (r tasks) startRound(ctx context.Context, q querier, items []store.Starting, round []int,
 	ts []store.Task, errs []error) error {
-	ids := make([]pgtype.UUID, len(round))
-	leases := make([]int64, len(round))
-	ats := make([]time.Time, len(round))
+	ids := make(refs[pgtype.UUID], len(round))
+	leases := make(refs[pgtype.Int8], len(round))
+	ats := make(refs[pgtype.Timestamptz], len(round))
 	for j, i := range round {
 		ts[i], errs[i] = store.Task{}, nil // from an attempt that inRounds runs again
 		// StartBatch checked the ids.
-		ids[j], leases[j], ats[j] = uuidArg(items[i].ID), items[i].Lease, items[i].At
+		ids[j], ats[j] = uuidArg(items[i].ID), timeArg(items[i].At)
+		leases[j] = pgtype.Int8{Int64: items[i].Lease, Valid: true}
 	}
 	rows, err := q.Query(ctx, startBatchSQL, ids, leases, ats)
 	if err != nil {
