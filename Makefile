@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short fuzz bench bench-compare soak lint fmt vet clean
+.PHONY: help build run test test-short fuzz bench bench-compare bench-ab soak lint fmt vet clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,6 +56,15 @@ bench-compare: build ## YMERA vs River (bench/river) and the design's pipeline, 
 	$(GO) build -trimpath -o bin/listtasks ./bench/listtasks
 	$(GO) build -trimpath -o bin/natsflood ./bench/natsflood
 	$(GO) run ./bench/compare -ymera $(BIN) -river bin/river-bench -floor bin/httpfloor -pipefloor bin/pipefloor -listtasks bin/listtasks -natsflood bin/natsflood -server "$(TEST_DATABASE_URL)" $(COMPARE_FLAGS)
+
+# `make bench-ab` measures bin/ymera (side B, the working tree) against side
+# A: ymera built at AB_REV (default HEAD, so uncommitted changes are what is
+# compared), or with AB_REV= and AB_FLAGS="-a other-binary"; AB_FLAGS="-b-env
+# KEY=VALUE" compares a setting. Bench flags go after "--" in AB_FLAGS
+# (default: --store postgres --concurrency 64 --duration 8s).
+AB_REV ?= HEAD
+bench-ab: build ## Compare this build with AB_REV (default HEAD): in-process runs in ABBA order, each figure's paired ratio (AB_FLAGS="-pairs 8 -- --concurrency 256")
+	$(GO) run ./bench/abtest -b $(BIN) -server "$(TEST_DATABASE_URL)" $(if $(AB_REV),-a-rev $(AB_REV)) $(AB_FLAGS)
 
 lint: fmt vet ## gofmt and go vet
 
