@@ -115,6 +115,10 @@ func main() {
 	if o.a.bin == "" && *rev == "" {
 		o.a.bin = o.b.bin
 	}
+	if err := o.check(); err != nil { // before any build: side A's binary, if -a-rev, is not made yet
+		fmt.Fprintln(os.Stderr, "abtest:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := func() error {
 		if *rev != "" {
@@ -125,23 +129,14 @@ func main() {
 			}
 			o.a.bin, o.a.rev = bin, *rev
 		}
-		if err := o.check(); err != nil {
-			return usageError{err}
-		}
 		return run(ctx, o, os.Stdout)
 	}()
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "abtest:", err)
-		if errors.As(err, new(usageError)) {
-			os.Exit(2)
-		}
 		os.Exit(1)
 	}
 }
-
-// usageError is a comparison that cannot be run as asked.
-type usageError struct{ error }
 
 // buildRev builds cmd/ymera at rev in a temporary worktree of the
 // repository abtest runs in, and returns the binary and what removes both.
@@ -175,6 +170,9 @@ func (o options) check() error {
 		return errors.New("sides A and B are the same binary with the same environment; give -a, -a-env or -b-env")
 	}
 	for _, s := range []side{o.a, o.b} {
+		if s.bin == "" {
+			continue // built from -a-rev later
+		}
 		if _, err := exec.LookPath(s.bin); err != nil {
 			return fmt.Errorf("side %s: %w", s.name, err)
 		}
