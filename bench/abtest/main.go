@@ -248,9 +248,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 func benchOnce(ctx context.Context, s side, args []string) (report, error) {
 	cmd := exec.CommandContext(ctx, s.bin, append([]string{"bench", "--json"}, args...)...)
 	cmd.Env = append(os.Environ(), s.env...)
+	// Interrupted, ymera bench stops its system and drops its throwaway
+	// database itself; a kill would leave the database behind.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = time.Minute
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return report{}, fmt.Errorf("interrupted; %s stopped its run", s.bin)
+		}
 		return report{}, fmt.Errorf("%s: %w\n%s", s.bin, err, lastLines(stderr.String(), 5))
 	}
 	var r report
