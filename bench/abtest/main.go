@@ -42,7 +42,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/ymera/ymera/internal/benchkit"
 )
 
 // defaultBenchArgs is the run the target table's c=64 row is measured with.
@@ -217,7 +217,7 @@ var metrics = []metric{
 
 func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "A: %s\nB: %s\nbench %s, %s in ABBA order\n\n", o.a, o.b, strings.Join(o.benchArgs, " "), plural(o.pairs, "pair"))
-	cp := checkpointer{server: o.server}
+	tidy := benchkit.Settler{Server: o.server, Name: "abtest"}
 	var as, bs []report
 	for i := range o.pairs {
 		first, second := o.a, o.b
@@ -225,7 +225,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			first, second = o.b, o.a
 		}
 		for _, s := range []side{first, second} {
-			cp.checkpoint(ctx)
+			tidy.Settle(ctx)
 			r, err := benchOnce(ctx, s, o.benchArgs)
 			if err != nil {
 				return fmt.Errorf("pair %d, side %s: %w", i+1, s.name, err)
@@ -308,24 +308,11 @@ func printSummary(out io.Writer, as, bs []report) {
 			unit = " " + m.unit
 		}
 		fmt.Fprintf(out, "%-20s %12s %12s %9.3f %8.3f-%-8.3f %8d %7d %7.3f\n", m.name,
-			fmt.Sprintf("%.1f%s", median(av), unit), fmt.Sprintf("%.1f%s", median(bv), unit),
-			median(ratios), slices.Min(ratios), slices.Max(ratios), better, worse, signTestP(better, better+worse))
+			fmt.Sprintf("%.1f%s", benchkit.Median(av), unit), fmt.Sprintf("%.1f%s", benchkit.Median(bv), unit),
+			benchkit.Median(ratios), slices.Min(ratios), slices.Max(ratios), better, worse, signTestP(better, better+worse))
 	}
 	fmt.Fprintln(out, "\nB/A is the median of the ratios within each pair; B better and B worse count the pairs by whose figure was the better one (a tie counts in neither).")
 	fmt.Fprintln(out, "sign p: how likely a split at least this uneven would be if B made no difference (two-sided sign test over the pairs that were not ties).")
-}
-
-// median of xs, which it sorts in place; 0 for none.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // signTestP is the two-sided p of k successes in n trials under a fair
@@ -349,29 +336,6 @@ func binomial(n, k int) float64 {
 		r = r * float64(n-k+i) / float64(i)
 	}
 	return r
-}
-
-// checkpointer asks a PostgreSQL server for a CHECKPOINT before each run.
-type checkpointer struct {
-	server string
-	failed bool // reported once; no more tries
-}
-
-func (c *checkpointer) checkpoint(ctx context.Context) {
-	if c.server == "" || c.failed {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, c.server)
-	if err == nil {
-		_, err = conn.Exec(ctx, "CHECKPOINT")
-		_ = conn.Close(context.Background())
-	}
-	if err != nil {
-		c.failed = true
-		fmt.Fprintf(os.Stderr, "abtest: no CHECKPOINT before the runs (they go on without one): %v\n", err)
-	}
 }
 
 // plural is "1 pair", "2 pairs".

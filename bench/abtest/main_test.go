@@ -142,15 +142,3 @@ func TestSignTestP(t *testing.T) {
 		}
 	}
 }
-
-func TestMedian(t *testing.T) {
-	if got := median([]float64{3, 1, 2}); got != 2 {
-		t.Errorf("median of 3 = %v", got)
-	}
-	if got := median([]float64{4, 1, 2, 3}); got != 2.5 {
-		t.Errorf("median of 4 = %v", got)
-	}
-	if got := median(nil); got != 0 {
-		t.Errorf("median of none = %v", got)
-	}
-}

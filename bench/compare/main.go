@@ -54,6 +54,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ymera/ymera/internal/benchkit"
 	"github.com/ymera/ymera/internal/procstat"
 )
 
@@ -299,9 +300,9 @@ func run(ctx context.Context, o options) (found compared, err error) {
 	} else {
 		fmt.Println("each task: POST /tasks?wait=10s, answered once it ends (-wait-in=post)")
 	}
-	var tidy settler
+	var tidy benchkit.Settler
 	if o.settle {
-		tidy = settler{server: o.server, databases: settled}
+		tidy = benchkit.Settler{Server: o.server, Databases: settled, Name: "compare"}
 		fmt.Println("before each run: VACUUM the databases, CHECKPOINT (-settle=false skips)")
 	}
 	rotation := []*side{ours, river}
@@ -318,7 +319,7 @@ func run(ctx context.Context, o options) (found compared, err error) {
 		order := append(slices.Clone(rotation[k:]), rotation[:k]...)
 		for _, c := range o.concurrency {
 			for _, s := range order {
-				tidy.settle(ctx)
+				tidy.Settle(ctx)
 				rep, err := bench(ctx, o, s.url, c)
 				if err != nil {
 					return found, fmt.Errorf("round %d, %s, concurrency %d: %w", round+1, s.name, c, err)
@@ -350,7 +351,7 @@ func run(ctx context.Context, o options) (found compared, err error) {
 		"ymera p99", "river p99", "floor /s", "pipeline /s", "ours/pipe", "bare /s", "ymera µs", "river µs", "pipeline µs")
 	found = compared{ratios: map[int]float64{}, sqlite: map[int][2]float64{}}
 	for _, c := range o.concurrency {
-		a, b := median(ours.perSec[c]), median(river.perSec[c])
+		a, b := benchkit.Median(ours.perSec[c]), benchkit.Median(river.perSec[c])
 		ratio := 0.0
 		if b > 0 {
 			ratio = a / b
@@ -360,15 +361,15 @@ func run(ctx context.Context, o options) (found compared, err error) {
 		if v := floor.perSec[c]; len(v) > 0 {
 			fl = strconv.FormatFloat(v[0], 'f', 0, 64)
 		}
-		if m := median(pipe.perSec[c]); m > 0 {
+		if m := benchkit.Median(pipe.perSec[c]); m > 0 {
 			pl = strconv.FormatFloat(m, 'f', 0, 64)
 			share = strconv.FormatFloat(100*a/m, 'f', 0, 64) + " %"
 		}
-		if m := median(bare.perSec[c]); m > 0 {
+		if m := benchkit.Median(bare.perSec[c]); m > 0 {
 			br = strconv.FormatFloat(m, 'f', 0, 64)
 		}
 		fmt.Printf("%-12d %14.0f %14.0f %9.2fx %9.1f ms %9.1f ms %12s %12s %12s %10s %10s %10s %12s\n", c, a, b, ratio,
-			median(ours.p99[c]), median(river.p99[c]), fl, pl, share, br,
+			benchkit.Median(ours.p99[c]), benchkit.Median(river.p99[c]), fl, pl, share, br,
 			usPerTask(ours.machineUS[c]), usPerTask(river.machineUS[c]), usPerTask(pipe.machineUS[c]))
 	}
 	fmt.Println("(pipeline: bench/pipefloor, the same pipeline with nothing around it; bare: the same on a tasks table stripped to its primary key;")
@@ -380,14 +381,14 @@ func run(ctx context.Context, o options) (found compared, err error) {
 	fmt.Printf("%-12s %14s %14s %12s %12s %14s %10s %12s\n", "SQLite, c", "ymera /s", "pipeline /s", "ours/pipe",
 		"ymera p99", "pipeline p99", "ymera µs", "pipeline µs")
 	for _, c := range o.concurrency {
-		a, b := median(oursSQ.perSec[c]), median(pipeSQ.perSec[c])
+		a, b := benchkit.Median(oursSQ.perSec[c]), benchkit.Median(pipeSQ.perSec[c])
 		found.sqlite[c] = [2]float64{a, b}
 		share := "-"
 		if b > 0 {
 			share = strconv.FormatFloat(100*a/b, 'f', 0, 64) + " %"
 		}
 		fmt.Printf("%-12d %14.0f %14.0f %12s %9.1f ms %11.1f ms %10s %12s\n", c, a, b, share,
-			median(oursSQ.p99[c]), median(pipeSQ.p99[c]), usPerTask(oursSQ.machineUS[c]), usPerTask(pipeSQ.machineUS[c]))
+			benchkit.Median(oursSQ.p99[c]), benchkit.Median(pipeSQ.p99[c]), usPerTask(oursSQ.machineUS[c]), usPerTask(pipeSQ.machineUS[c]))
 	}
 	fmt.Println("(ymera serve on its embedded default and bench/pipefloor -store sqlite, each on a SQLite file of its own,")
 	fmt.Println(" driven as above; medians of the rounds)")
@@ -441,7 +442,7 @@ func (c cpu) String() string {
 
 // usPerTask is the median of a side's machine µs per task, or "-".
 func usPerTask(v []float64) string {
-	if m := median(v); m > 0 {
+	if m := benchkit.Median(v); m > 0 {
 		return strconv.FormatFloat(m, 'f', 0, 64)
 	}
 	return "-"
@@ -557,16 +558,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

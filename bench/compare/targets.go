@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ymera/ymera/internal/benchkit"
 	"github.com/ymera/ymera/internal/procstat"
 )
 
@@ -117,9 +118,9 @@ func printTargets(ctx context.Context, o options, found compared) error {
 		rows = append(rows, printedRow{targetRow: targetRow{fmt.Sprintf("ours / River, c=%d (above)", c), "≥ 7×",
 			fmt.Sprintf("%.2f×", r), r >= 7}})
 	}
-	var tidy settler // each run makes its own database: a CHECKPOINT only
+	var tidy benchkit.Settler // each run makes its own database: a CHECKPOINT only
 	if o.settle {
-		tidy = settler{server: o.server}
+		tidy = benchkit.Settler{Server: o.server, Name: "compare"}
 	}
 	runs := targetRuns(o.targetDuration)
 	reports := make([][]targetReport, len(runs))
@@ -128,7 +129,7 @@ func printTargets(ctx context.Context, o options, found compared) error {
 	fmt.Println()
 	for n := range o.targetRuns {
 		for i, tr := range runs {
-			tidy.settle(ctx)
+			tidy.Settle(ctx)
 			r, err := inProcessBench(ctx, o, tr.args)
 			if err != nil {
 				return fmt.Errorf("targets: ymera bench %v: %w", tr.args, err)
@@ -143,7 +144,7 @@ func printTargets(ctx context.Context, o options, found compared) error {
 				continue
 			}
 			for k, schema := range floodSchemas {
-				tidy.settle(ctx)
+				tidy.Settle(ctx)
 				r, err := pipelineFlood(ctx, o, schema)
 				if err != nil {
 					return fmt.Errorf("targets: pipefloor -via nats -schema %s: %w", schema, err)
@@ -257,7 +258,7 @@ func medianReport(rs []targetReport) targetReport {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		return median(v)
+		return benchkit.Median(v)
 	}
 	m := targetReport{
 		CompletedPerSec: of(func(r targetReport) float64 { return r.CompletedPerSec }),
