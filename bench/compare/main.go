@@ -81,7 +81,7 @@ type options struct {
 	million              bool
 	listtasks, natsflood string
 	// settle: VACUUM both databases and CHECKPOINT the server before each
-	// run (settle.go).
+	// run (benchkit.Settler).
 	settle bool
 	// sqlite: also YMERA and the pipeline on SQLite (with -pipefloor).
 	sqlite bool
