@@ -40,7 +40,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/ymera/ymera/internal/benchkit"
 )
@@ -246,12 +245,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 // benchOnce runs one `ymera bench --json` of s and decodes its report.
 func benchOnce(ctx context.Context, s side, args []string) (report, error) {
-	cmd := exec.CommandContext(ctx, s.bin, append([]string{"bench", "--json"}, args...)...)
-	cmd.Env = append(os.Environ(), s.env...)
 	// Interrupted, ymera bench stops its system and drops its throwaway
 	// database itself; a kill would leave the database behind.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = time.Minute
+	cmd := benchkit.Command(ctx, s.bin, append([]string{"bench", "--json"}, args...)...)
+	cmd.Env = append(os.Environ(), s.env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

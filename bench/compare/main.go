@@ -461,7 +461,9 @@ func bench(ctx context.Context, o options, url string, c int) (report, error) {
 func ymeraBench(ctx context.Context, o options, limit time.Duration, env []string, out any, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, o.ymera, append([]string{"bench", "--json"}, args...)...)
+	// On an interrupt or at its limit the run is asked to stop, and drops
+	// the throwaway database it made (benchkit.Command).
+	cmd := benchkit.Command(ctx, o.ymera, append([]string{"bench", "--json"}, args...)...)
 	cmd.Dir, cmd.Env = os.TempDir(), env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

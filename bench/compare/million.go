@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ymera/ymera/internal/benchkit"
 )
 
 // The two rows of the target table that need a million tasks are measured
@@ -257,7 +259,7 @@ func apiAnswers(ctx context.Context, base, token string) (string, error) {
 // runHelper runs a helper binary and returns its standard output; a failure
 // carries its standard error.
 func runHelper(ctx context.Context, bin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := benchkit.Command(ctx, bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -226,7 +225,7 @@ func pipelineFlood(ctx context.Context, o options, schema string) (targetReport,
 	defer drop()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, o.pipefloor, "-via", "nats", "-schema", schema, "-database", dsn,
+	cmd := benchkit.Command(ctx, o.pipefloor, "-via", "nats", "-schema", schema, "-database", dsn,
 		"-tasks", floodTasks, "-publishers", floodPublishers, "-pubbatch", floodBatch)
 	cmd.Dir = os.TempDir()
 	var stdout, stderr bytes.Buffer

@@ -99,6 +99,23 @@ func TestBenchModes(t *testing.T) {
 	}
 }
 
+// TestBenchUnfinished checks that a run which stops waiting with tasks
+// still to complete says why: the --timeout, or an interrupt.
+func TestBenchUnfinished(t *testing.T) {
+	for _, tc := range []struct {
+		ctxErr error
+		want   string
+	}{
+		{context.DeadlineExceeded, "bench: only 7 of 9 accepted tasks completed before the --timeout (5m0s after the submissions)"},
+		{context.Canceled, "bench: only 7 of 9 accepted tasks completed before the run was interrupted"},
+		{nil, "bench: only 7 of 9 accepted tasks completed"},
+	} {
+		if got := unfinished(tc.ctxErr, 5*time.Minute, 7, 9).Error(); got != tc.want {
+			t.Errorf("unfinished(%v) = %q, want %q", tc.ctxErr, got, tc.want)
+		}
+	}
+}
+
 // TestBenchOptionsRejected checks that bad flags are refused with the value
 // named, before anything starts.
 func TestBenchOptionsRejected(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -138,9 +139,23 @@ func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(strin
 		return rep, err
 	}
 	if rep.Completed < rep.Accepted {
-		return rep, fmt.Errorf("bench: only %d of %d accepted tasks completed before the timeout", rep.Completed, rep.Accepted)
+		return rep, unfinished(ctx.Err(), o.timeout, rep.Completed, rep.Accepted)
 	}
 	return rep, nil
+}
+
+// unfinished is the error of a run that stopped waiting with tasks still
+// to complete, saying what ended the wait: its context (ctxErr) past the
+// --timeout deadline, or cancelled by an interrupt.
+func unfinished(ctxErr error, timeout time.Duration, completed, accepted int) error {
+	why := ""
+	switch {
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		why = fmt.Sprintf(" before the --timeout (%s after the submissions)", timeout)
+	case ctxErr != nil:
+		why = " before the run was interrupted"
+	}
+	return fmt.Errorf("bench: only %d of %d accepted tasks completed%s", completed, accepted, why)
 }
 
 // startBenchSystem starts a throwaway system with the bench_noop agent on a

@@ -1,6 +1,7 @@
 // Package benchkit holds what the benchmark commands (bench/compare,
 // bench/abtest) share: bringing the PostgreSQL server to the same state
-// before each run, and the median they report.
+// before each run, the median they report, and running their children so
+// that an interrupt leaves nothing behind.
 package benchkit
 
 import (

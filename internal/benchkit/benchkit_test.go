@@ -1,9 +1,16 @@
 package benchkit
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestMedian(t *testing.T) {
@@ -37,4 +44,74 @@ func TestSettlerReportsAFailureOnce(t *testing.T) {
 		t.Fatal("a server that cannot be reached was not reported")
 	}
 	s.Settle(context.Background()) // reported once; the runs go on
+}
+
+// TestCommandInterruptsItsChild checks that a cancelled Command asks its
+// child to stop, which then cleans up as it would at a terminal, and that
+// a child that ignores the request is killed once its grace is over.
+func TestCommandInterruptsItsChild(t *testing.T) {
+	dir := t.TempDir()
+	cleaned := filepath.Join(dir, "cleaned")
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	t.Run("interrupted", func(t *testing.T) {
+		// The trap writes the file the way ymera bench drops its database.
+		bin := script("tidy", "trap 'echo done > "+cleaned+"; exit 3' INT\necho ready\nwhile :; do sleep 0.05; done\n")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cmd := Command(ctx, bin)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil { // the trap is set
+			t.Fatal(err)
+		}
+		cancel()
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+			t.Fatalf("Wait = %v, want the exit status 3 of the child's own INT trap", err)
+		}
+		if b, err := os.ReadFile(cleaned); err != nil || string(b) != "done\n" {
+			t.Fatalf("the child did not clean up: %q, %v", b, err)
+		}
+	})
+
+	t.Run("ignores the interrupt", func(t *testing.T) {
+		defer func(g time.Duration) { stopGrace = g }(stopGrace)
+		stopGrace = 200 * time.Millisecond
+		bin := script("stubborn", "trap '' INT\necho ready\nwhile :; do sleep 0.05; done\n")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cmd := Command(ctx, bin)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			t.Fatalf("Wait = %v, want the child killed", err)
+		}
+		if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("the child ended with %v, want SIGKILL after its grace", exit)
+		}
+	})
 }
