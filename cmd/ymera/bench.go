@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -163,7 +164,10 @@ func (o benchOptions) validate() error {
 		return fmt.Errorf("bench: --wait-in=%q: expected post or get", o.waitIn)
 	}
 	if o.url != "" {
+		u, err := url.Parse(o.url)
 		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return fmt.Errorf("bench: --url=%q: expected the gateway's base URL, such as http://127.0.0.1:8000", o.url)
 		case o.via == "nats":
 			return fmt.Errorf("bench: --via=nats needs the in-process system; drop --url=%s", o.url)
 		case o.syncAlways:

@@ -133,6 +133,10 @@ func TestBenchOptionsRejected(t *testing.T) {
 		{func(o *benchOptions) { o.url, o.syncAlways = "http://x", true }, "--sync-always"},
 		{func(o *benchOptions) { o.via, o.closedLoop = "nats", true }, "--closed-loop"},
 		{func(o *benchOptions) { o.url, o.waitIn = "http://x", "sideways" }, `--wait-in="sideways"`},
+		{func(o *benchOptions) { o.url = "127.0.0.1:8000" }, `--url="127.0.0.1:8000"`},
+		{func(o *benchOptions) { o.url = "ftp://x" }, `--url="ftp://x"`},
+		{func(o *benchOptions) { o.url = "http://" }, `--url="http://"`},
+		{func(o *benchOptions) { o.url = "http://x y" }, `--url="http://x y"`},
 	} {
 		o := ok
 		tc.change(&o)
