@@ -45,7 +45,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -192,6 +191,7 @@ type side struct {
 
 // run compares the sides and returns what the target table cites.
 func run(ctx context.Context, o options) (found compared, err error) {
+	host := procstat.ReadHost("/proc") // before the servers add to its load
 	var cleanups []func()
 	defer func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -294,7 +294,11 @@ func run(ctx context.Context, o options) (found compared, err error) {
 		}
 	}
 
-	fmt.Printf("machine: %d CPUs (shared); each run %s; rounds %d\n", runtime.NumCPU(), o.duration, o.rounds)
+	fmt.Printf("machine: %s (shared)\n", host)
+	if v := benchkit.ServerVersion(ctx, o.server); v != "" {
+		fmt.Printf("database: PostgreSQL %s, shared by every side\n", v)
+	}
+	fmt.Printf("each run %s; rounds %d\n", o.duration, o.rounds)
 	if o.waitIn == "get" {
 		fmt.Println("each task: POST /tasks, then GET /tasks/{id}?wait=10s until it ends (-wait-in=get)")
 	} else {

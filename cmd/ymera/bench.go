@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ymera/ymera/internal/procstat"
 	"github.com/ymera/ymera/runner"
 )
 
@@ -34,19 +35,22 @@ type benchOptions struct {
 
 // benchReport is what a run measured; --json prints it as one object.
 type benchReport struct {
-	Via             string  `json:"via"`
-	Store           string  `json:"store"`
-	Tasks           int     `json:"tasks"`
-	Accepted        int     `json:"accepted"`
-	Completed       int     `json:"completed"`
-	Errors          int     `json:"errors"`
-	FirstError      string  `json:"first_error,omitempty"`
-	Concurrency     int     `json:"concurrency"`
-	AcceptedPerSec  float64 `json:"accepted_per_sec"`
-	CompletedPerSec float64 `json:"completed_per_sec"`
-	P50ms           float64 `json:"p50_ms"`
-	P95ms           float64 `json:"p95_ms"`
-	P99ms           float64 `json:"p99_ms"`
+	// Machine is what the run was measured on, and how busy it was as the
+	// run began.
+	Machine         procstat.Host `json:"machine"`
+	Via             string        `json:"via"`
+	Store           string        `json:"store"`
+	Tasks           int           `json:"tasks"`
+	Accepted        int           `json:"accepted"`
+	Completed       int           `json:"completed"`
+	Errors          int           `json:"errors"`
+	FirstError      string        `json:"first_error,omitempty"`
+	Concurrency     int           `json:"concurrency"`
+	AcceptedPerSec  float64       `json:"accepted_per_sec"`
+	CompletedPerSec float64       `json:"completed_per_sec"`
+	P50ms           float64       `json:"p50_ms"`
+	P95ms           float64       `json:"p95_ms"`
+	P99ms           float64       `json:"p99_ms"`
 	// RequestP50ms and RequestP99ms are the submissions' own durations:
 	// POST /tasks to its 201 (the targets' "HTTP p99"), or publish to
 	// PubAck with --via nats. With --url and --wait-in=post, a POST's 201
@@ -182,6 +186,7 @@ func (o benchOptions) validate() error {
 
 func printBenchReport(w io.Writer, rep benchReport) {
 	fmt.Fprintf(w, "via %s, store %s, %d tasks, concurrency %d\n", rep.Via, rep.Store, rep.Tasks, rep.Concurrency)
+	fmt.Fprintf(w, "machine    %s\n", rep.Machine)
 	if rep.ReadyMS > 0 {
 		fmt.Fprintf(w, "ready      %.0f ms, idle rss %.1f MB\n", rep.ReadyMS, rep.IdleRSSMB)
 	}

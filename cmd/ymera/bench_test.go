@@ -81,6 +81,9 @@ func TestBenchModes(t *testing.T) {
 			}
 			var text strings.Builder
 			printBenchReport(&text, rep)
+			if m := rep.Machine; m.CPUs < 1 || m.Go == "" || !strings.Contains(text.String(), "machine    "+m.String()) {
+				t.Errorf("machine %+v: want it in the report and its text line:\n%s", m, text.String())
+			}
 			if !strings.Contains(text.String(), "µs/task in this process") {
 				t.Errorf("text report without its cpu line:\n%s", text.String())
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ymera/ymera/actors"
+	"github.com/ymera/ymera/internal/procstat"
 	"github.com/ymera/ymera/transport"
 )
 
@@ -49,7 +50,8 @@ type benchRun struct {
 func runBench(ctx context.Context, cfg Config, o benchOptions, getenv func(string) (string, bool), stderr io.Writer) (benchReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout+o.duration)
 	defer cancel()
-	rep := benchReport{Via: o.via, Tasks: o.tasks, Concurrency: o.concurrency, Store: "remote"}
+	// The machine is read first, its load average before this run adds to it.
+	rep := benchReport{Machine: procstat.ReadHost("/proc"), Via: o.via, Tasks: o.tasks, Concurrency: o.concurrency, Store: "remote"}
 	r := &benchRun{o: o, base: strings.TrimRight(o.url, "/")}
 	r.client = newBenchClient(o.concurrency)
 

@@ -71,3 +71,21 @@ func Median(v []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
+
+// ServerVersion is the version of the PostgreSQL server at dsn (its
+// server_version, such as "15.20 (Debian 15.20-0+deb12u1)"), printed
+// beside the figures taken on it; "" when it cannot be read.
+func ServerVersion(ctx context.Context, dsn string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return ""
+	}
+	defer conn.Close(context.Background())
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return ""
+	}
+	return v
+}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ymera/ymera/store/postgres/pgtest"
 )
 
 func TestMedian(t *testing.T) {
@@ -114,4 +116,17 @@ func TestCommandInterruptsItsChild(t *testing.T) {
 			t.Fatalf("the child ended with %v, want SIGKILL after its grace", exit)
 		}
 	})
+}
+
+// TestServerVersion reads the version of the tests' PostgreSQL, and
+// nothing, without an error, from a server that does not answer.
+func TestServerVersion(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	v := ServerVersion(t.Context(), dsn)
+	if v == "" || v[0] < '1' || v[0] > '9' {
+		t.Errorf("ServerVersion = %q, want a version number", v)
+	}
+	if v := ServerVersion(t.Context(), "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"); v != "" {
+		t.Errorf("ServerVersion of a closed port = %q, want \"\"", v)
+	}
 }

@@ -1,6 +1,6 @@
 // Package procstat reads the CPU that benchmarks charge to a task: this
 // process's (getrusage), the PostgreSQL servers' on this machine and the
-// whole machine's (Linux /proc). Throughput on a shared machine moves with
+// whole machine's (Linux /proc); and it names the machine (Host). Throughput on a shared machine moves with
 // its speed; the CPU a task costs moves much less, so it is what tells two
 // builds apart (docs/performance.md, step 19). `ymera bench` and
 // bench/pipefloor report it alike.
