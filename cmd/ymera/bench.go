@@ -35,22 +35,19 @@ type benchOptions struct {
 
 // benchReport is what a run measured; --json prints it as one object.
 type benchReport struct {
-	// Machine is what the run was measured on, and how busy it was as the
-	// run began.
-	Machine         procstat.Host `json:"machine"`
-	Via             string        `json:"via"`
-	Store           string        `json:"store"`
-	Tasks           int           `json:"tasks"`
-	Accepted        int           `json:"accepted"`
-	Completed       int           `json:"completed"`
-	Errors          int           `json:"errors"`
-	FirstError      string        `json:"first_error,omitempty"`
-	Concurrency     int           `json:"concurrency"`
-	AcceptedPerSec  float64       `json:"accepted_per_sec"`
-	CompletedPerSec float64       `json:"completed_per_sec"`
-	P50ms           float64       `json:"p50_ms"`
-	P95ms           float64       `json:"p95_ms"`
-	P99ms           float64       `json:"p99_ms"`
+	Via             string  `json:"via"`
+	Store           string  `json:"store"`
+	Tasks           int     `json:"tasks"`
+	Accepted        int     `json:"accepted"`
+	Completed       int     `json:"completed"`
+	Errors          int     `json:"errors"`
+	FirstError      string  `json:"first_error,omitempty"`
+	Concurrency     int     `json:"concurrency"`
+	AcceptedPerSec  float64 `json:"accepted_per_sec"`
+	CompletedPerSec float64 `json:"completed_per_sec"`
+	P50ms           float64 `json:"p50_ms"`
+	P95ms           float64 `json:"p95_ms"`
+	P99ms           float64 `json:"p99_ms"`
 	// RequestP50ms and RequestP99ms are the submissions' own durations:
 	// POST /tasks to its 201 (the targets' "HTTP p99"), or publish to
 	// PubAck with --via nats. With --url and --wait-in=post, a POST's 201
@@ -73,6 +70,9 @@ type benchReport struct {
 	// CPU is what the run cost per task (benchcpu.go); absent with no task
 	// completed.
 	CPU *benchCPU `json:"cpu,omitempty"`
+	// Machine is what the run was measured on, and how busy it was as the
+	// run began.
+	Machine procstat.Host `json:"machine"`
 }
 
 func benchCmd(e env) *cobra.Command {
