@@ -54,45 +54,15 @@ func TestSettlerReportsAFailureOnce(t *testing.T) {
 func TestCommandInterruptsItsChild(t *testing.T) {
 	dir := t.TempDir()
 	cleaned := filepath.Join(dir, "cleaned")
-	script := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+	// run starts a shell script under Command, cancels its context once
+	// the script has set its trap (it prints a line then), and returns
+	// how Wait saw it end.
+	run := func(t *testing.T, name, trap string) error {
+		bin := filepath.Join(dir, name)
+		script := "#!/bin/sh\ntrap " + trap + " INT\necho ready\nwhile :; do sleep 0.05; done\n"
+		if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		return p
-	}
-
-	t.Run("interrupted", func(t *testing.T) {
-		// The trap writes the file the way ymera bench drops its database.
-		bin := script("tidy", "trap 'echo done > "+cleaned+"; exit 3' INT\necho ready\nwhile :; do sleep 0.05; done\n")
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		cmd := Command(ctx, bin)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil { // the trap is set
-			t.Fatal(err)
-		}
-		cancel()
-		err = cmd.Wait()
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != 3 {
-			t.Fatalf("Wait = %v, want the exit status 3 of the child's own INT trap", err)
-		}
-		if b, err := os.ReadFile(cleaned); err != nil || string(b) != "done\n" {
-			t.Fatalf("the child did not clean up: %q, %v", b, err)
-		}
-	})
-
-	t.Run("ignores the interrupt", func(t *testing.T) {
-		defer func(g time.Duration) { stopGrace = g }(stopGrace)
-		stopGrace = 200 * time.Millisecond
-		bin := script("stubborn", "trap '' INT\necho ready\nwhile :; do sleep 0.05; done\n")
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		cmd := Command(ctx, bin)
@@ -107,7 +77,25 @@ func TestCommandInterruptsItsChild(t *testing.T) {
 			t.Fatal(err)
 		}
 		cancel()
-		err = cmd.Wait()
+		return cmd.Wait()
+	}
+
+	t.Run("interrupted", func(t *testing.T) {
+		// The trap writes the file the way ymera bench drops its database.
+		err := run(t, "tidy", "'echo done > "+cleaned+"; exit 3'")
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+			t.Fatalf("Wait = %v, want the exit status 3 of the child's own INT trap", err)
+		}
+		if b, err := os.ReadFile(cleaned); err != nil || string(b) != "done\n" {
+			t.Fatalf("the child did not clean up: %q, %v", b, err)
+		}
+	})
+
+	t.Run("ignores the interrupt", func(t *testing.T) {
+		defer func(g time.Duration) { stopGrace = g }(stopGrace)
+		stopGrace = 200 * time.Millisecond
+		err := run(t, "stubborn", "''")
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {
 			t.Fatalf("Wait = %v, want the child killed", err)
