@@ -73,6 +73,9 @@ type benchReport struct {
 	// Machine is what the run was measured on, and how busy it was as the
 	// run began.
 	Machine procstat.Host `json:"machine"`
+	// Database is the PostgreSQL server's version, in process with
+	// --store postgres.
+	Database string `json:"database,omitempty"`
 }
 
 func benchCmd(e env) *cobra.Command {
@@ -187,6 +190,9 @@ func (o benchOptions) validate() error {
 func printBenchReport(w io.Writer, rep benchReport) {
 	fmt.Fprintf(w, "via %s, store %s, %d tasks, concurrency %d\n", rep.Via, rep.Store, rep.Tasks, rep.Concurrency)
 	fmt.Fprintf(w, "machine    %s\n", rep.Machine)
+	if rep.Database != "" {
+		fmt.Fprintf(w, "database   %s\n", rep.Database)
+	}
 	if rep.ReadyMS > 0 {
 		fmt.Fprintf(w, "ready      %.0f ms, idle rss %.1f MB\n", rep.ReadyMS, rep.IdleRSSMB)
 	}

@@ -10,13 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ymera/ymera/internal/procstat"
 	"github.com/ymera/ymera/runner"
+	"github.com/ymera/ymera/store/postgres/pgtest"
 	"github.com/ymera/ymera/transport"
 )
 
@@ -99,6 +103,60 @@ func TestBenchModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBenchPostgres runs a tiny in-process bench on a throwaway PostgreSQL
+// database: every accepted task completed once, through the submit
+// writer's enqueue statements, the server's version reported, and the
+// database gone afterwards.
+func TestBenchPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole system")
+	}
+	conn, err := pgx.Connect(t.Context(), pgtest.NewDatabase(t)) // skips without a server, fails under CI=true
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	benchDatabases := func() []string {
+		rows, err := conn.Query(t.Context(), `SELECT datname FROM pg_database WHERE datname LIKE 'ymera\_bench\_%' ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	before := benchDatabases()
+
+	o := benchOptions{via: "http", store: "postgres", tasks: 40, concurrency: 4, batch: 1,
+		taskType: "bench_noop", timeout: time.Minute, workers: 4}
+	var log strings.Builder
+	rep, err := runBench(context.Background(), testConfig(t, nil), o,
+		mapEnv(map[string]string{"TEST_DATABASE_URL": pgtest.ServerURL()}), &log)
+	if err != nil {
+		t.Fatalf("runBench: %v\nlog:\n%s", err, log.String())
+	}
+	if rep.Store != "postgres" || rep.Accepted != o.tasks || rep.Completed != o.tasks || rep.Errors != 0 {
+		t.Errorf("store %s: accepted %d, completed %d, errors %d (%s); want postgres, %d, %d, 0",
+			rep.Store, rep.Accepted, rep.Completed, rep.Errors, rep.FirstError, o.tasks, o.tasks)
+	}
+	if got := rep.GroupCommit[runner.CommitEnqueue].Items; got != rep.Accepted {
+		t.Errorf("group commit %+v: %d tasks enqueued, want %d", rep.GroupCommit, got, rep.Accepted)
+	}
+	if !strings.HasPrefix(rep.Database, "PostgreSQL 1") {
+		t.Errorf("database %q: want the server's version", rep.Database)
+	}
+	var text strings.Builder
+	printBenchReport(&text, rep)
+	if !strings.Contains(text.String(), "database   "+rep.Database+"\n") {
+		t.Errorf("text report without its database line:\n%s", text.String())
+	}
+	if after := benchDatabases(); !slices.Equal(after, before) {
+		t.Errorf("bench databases %v after the run, want %v as before it: the run's was left behind", after, before)
 	}
 }
 

@@ -30,17 +30,18 @@ func benchPostgresServer(cfg Config, getenv func(string) (string, bool)) string 
 }
 
 // createBenchDatabase creates an empty database ymera_bench_<random> on the
-// server of serverURL and returns its URL and a function that drops it
+// server of serverURL and returns its URL, the server's version (for the
+// report; "" if it cannot be read) and a function that drops the database
 // (cutting off whatever is still connected). A throwaway database keeps
 // bench rows out of real data and makes every run start from empty tables.
-func createBenchDatabase(ctx context.Context, serverURL string) (dsn string, drop func(context.Context) error, err error) {
+func createBenchDatabase(ctx context.Context, serverURL string) (dsn, version string, drop func(context.Context) error, err error) {
 	base, err := url.Parse(serverURL)
 	if err != nil || (base.Scheme != "postgres" && base.Scheme != "postgresql") {
-		return "", nil, fmt.Errorf("bench: PostgreSQL server %q: expected a postgres:// URL", redactURL(serverURL))
+		return "", "", nil, fmt.Errorf("bench: PostgreSQL server %q: expected a postgres:// URL", redactURL(serverURL))
 	}
 	suffix := make([]byte, 6)
 	if _, err := rand.Read(suffix); err != nil {
-		return "", nil, fmt.Errorf("bench: database name: %w", err)
+		return "", "", nil, fmt.Errorf("bench: database name: %w", err)
 	}
 	name := "ymera_bench_" + hex.EncodeToString(suffix)
 
@@ -48,11 +49,14 @@ func createBenchDatabase(ctx context.Context, serverURL string) (dsn string, dro
 	defer cancel()
 	admin, err := pgx.Connect(cctx, serverURL)
 	if err != nil {
-		return "", nil, fmt.Errorf("bench: connect to %s: %w", base.Redacted(), err)
+		return "", "", nil, fmt.Errorf("bench: connect to %s: %w", base.Redacted(), err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	if _, err := admin.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", nil, fmt.Errorf("bench: create database %s: %w", name, err)
+		return "", "", nil, fmt.Errorf("bench: create database %s: %w", name, err)
+	}
+	if err := admin.QueryRow(cctx, "SHOW server_version").Scan(&version); err != nil {
+		version = "" // only the report misses it
 	}
 	u := *base
 	u.Path = "/" + name
@@ -69,7 +73,7 @@ func createBenchDatabase(ctx context.Context, serverURL string) (dsn string, dro
 		}
 		return nil
 	}
-	return u.String(), drop, nil
+	return u.String(), version, drop, nil
 }
 
 // redactURL hides a password in a URL for messages.

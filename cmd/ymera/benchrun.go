@@ -192,9 +192,12 @@ func startBenchSystem(ctx context.Context, cfg Config, o benchOptions, getenv fu
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if o.store == "postgres" {
-		dsn, drop, err := createBenchDatabase(ctx, benchPostgresServer(cfg, getenv))
+		dsn, version, drop, err := createBenchDatabase(ctx, benchPostgresServer(cfg, getenv))
 		if err != nil {
 			return nil, cleanup, err
+		}
+		if version != "" {
+			rep.Database = "PostgreSQL " + version
 		}
 		undo = append(undo, func() {
 			if err := drop(context.WithoutCancel(ctx)); err != nil {
