@@ -167,7 +167,7 @@ func TestBenchUnfinished(t *testing.T) {
 		ctxErr error
 		want   string
 	}{
-		{context.DeadlineExceeded, "bench: only 7 of 9 accepted tasks completed before the --timeout (5m0s after the submissions)"},
+		{context.DeadlineExceeded, "bench: only 7 of 9 accepted tasks completed before the --timeout (5m0s, on top of --duration)"},
 		{context.Canceled, "bench: only 7 of 9 accepted tasks completed before the run was interrupted"},
 		{nil, "bench: only 7 of 9 accepted tasks completed"},
 	} {

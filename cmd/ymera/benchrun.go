@@ -153,7 +153,7 @@ func unfinished(ctxErr error, timeout time.Duration, completed, accepted int) er
 	why := ""
 	switch {
 	case errors.Is(ctxErr, context.DeadlineExceeded):
-		why = fmt.Sprintf(" before the --timeout (%s after the submissions)", timeout)
+		why = fmt.Sprintf(" before the --timeout (%s, on top of --duration)", timeout)
 	case ctxErr != nil:
 		why = " before the run was interrupted"
 	}
